@@ -1,0 +1,115 @@
+"""The engine's entry point: media and reference photos in, one `ReIDResult` out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from tools.reid.engine import decode, detect
+from tools.reid.engine.caption import caption
+from tools.reid.engine.frames import FrameFaces, SegmentResult, describe_faces
+from tools.reid.engine.limits import Limits
+from tools.reid.engine.match import identify, person_result
+from tools.reid.engine.references import load_persons
+from tools.reid.engine.track import build_tracks
+from tools.reid.errors import MediaError
+from tools.reid.progress import ProgressFn, no_progress
+from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats
+
+EMBED_INTERVAL_S = 2.0
+"""A face followed from frame to frame is described again this often."""
+REFERENCES_SHARE = 0.05
+"""Share of the progress bar spent on the reference photos."""
+
+
+def analyze(
+    media: Path,
+    persons: Mapping[str, Sequence[Path | bytes]],
+    *,
+    prompt: str | None = None,
+    options: AnalysisOptions | None = None,
+    limits: Limits | None = None,
+    workers: int = 1,
+    progress: ProgressFn = no_progress,
+) -> ReIDResult:
+    """Finds the named persons in a video or an image.
+
+    Args:
+        media: path of a video or image file.
+        persons: name -> reference photos (paths or bytes), at most five names.
+        prompt: the user's question, kept in the result.
+        options: tolerance, sampling rate, detector, gap merging.
+        limits: size, duration and pixel limits on the media.
+        workers: processes to spread a video over (results do not depend on it).
+        progress: called with the fraction done.
+
+    Raises:
+        MediaError: the media is unreadable or over a limit.
+        ReferencePhotoError: a reference photo is unusable.
+    """
+    started = time.monotonic()
+    options = options or AnalysisOptions()
+    info = decode.probe(media, limits or Limits())
+    references = load_persons(persons)
+    progress(REFERENCES_SHARE)
+    scaled = _scaled(progress)
+    if info.kind == "image":
+        segments = [_image_segment(media, options)]
+    else:
+        segments = _video_segments(media, info, options, workers, scaled)
+    frames = [frame for segment in segments for frame in segment.frames]
+    tracks = build_tracks(frames, options.sample_fps)
+    found = identify(tracks, references, options.tolerance, video=info.kind == "video")
+    people = [person_result(p.name, found[p.name], options.tolerance, options.gap_s) for p in references]
+    claimed = {id(i.track) for items in found.values() for i in items}
+    unknown = sum(1 for t in tracks if id(t) not in claimed)
+    progress(1.0)
+    return ReIDResult(
+        media=info,
+        persons=people,
+        unknown_faces=unknown,
+        text=caption(info, people, unknown),
+        prompt=prompt,
+        stats=Stats(
+            frames_decoded=sum(s.frames_decoded for s in segments),
+            frames_analysed=len(frames),
+            faces_detected=sum(len(f.faces) for f in frames),
+            wall_s=round(time.monotonic() - started, 3),
+        ),
+    )
+
+
+def _scaled(progress: ProgressFn) -> ProgressFn:
+    return lambda fraction: progress(REFERENCES_SHARE + (1 - REFERENCES_SHARE) * fraction)
+
+
+def _image_segment(media: Path, options: AnalysisOptions) -> SegmentResult:
+    rgb = decode.load_image(media)
+    detector = detect.get_detector(options.detector)
+    faces = describe_faces(rgb, detector, detect.photo_scale(rgb.shape[0]), lambda _box: True)
+    return SegmentResult(frames=[FrameFaces(0, 0.0, faces)], frames_decoded=1)
+
+
+def _video_segments(
+    media: Path, info: MediaInfo, options: AnalysisOptions, workers: int, progress: ProgressFn
+) -> list[SegmentResult]:
+    from tools.reid.engine.parallel import analyse_video
+
+    segments = analyse_video(
+        media,
+        grid=decode.grid_size(info.duration_s, options.sample_fps),
+        sample_fps=options.sample_fps,
+        detector=options.detector,
+        scale=detect.video_scale(info.height),
+        embed_every=max(1, round(EMBED_INTERVAL_S * options.sample_fps)),
+        workers=workers,
+        progress=progress,
+    )
+    decoded_until = max(s.last_time for s in segments)
+    if info.duration_s - decoded_until > max(2.0, 0.1 * info.duration_s) + 1.0 / options.sample_fps:
+        raise MediaError(
+            f"{media.name} ends at {decoded_until:.1f} s although it says it lasts "
+            f"{info.duration_s:.1f} s: the file is truncated. Send the complete file."
+        )
+    return segments

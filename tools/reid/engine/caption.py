@@ -1,0 +1,104 @@
+"""The plain-English answer: who appears, when, in what order, together, and who not.
+
+Built from the findings alone (no language model), so it never claims more than the
+engine measured.
+"""
+
+from __future__ import annotations
+
+from tools.reid.engine.geometry import centre_x
+from tools.reid.schemas import MediaInfo, PersonResult
+
+
+def clock(seconds: float) -> str:
+    """``m:ss`` (``h:mm:ss`` past an hour), as people read video times."""
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def span(start: float, end: float) -> str:
+    return clock(start) if clock(start) == clock(end) else f"{clock(start)}–{clock(end)}"
+
+
+def names(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def caption(media: MediaInfo, persons: list[PersonResult], unknown_faces: int) -> str:
+    found = [p for p in persons if p.found]
+    missing = [p.name for p in persons if not p.found]
+    parts = _image_sentences(media, found) if media.kind == "image" else _video_sentences(found)
+    if not found:
+        where = "in the image" if media.kind == "image" else f"in the {clock(media.duration_s)} video"
+        parts = [f"{_none_of(missing)} {'was' if len(missing) == 1 else 'were'} found {where}."]
+    elif missing:
+        parts.append(f"{names(missing)} {'was' if len(missing) == 1 else 'were'} not found.")
+    if unknown_faces:
+        parts.append(
+            f"{unknown_faces} other {'face was' if unknown_faces == 1 else 'faces were'} seen but not recognised."
+        )
+    return " ".join(parts)
+
+
+def _none_of(missing: list[str]) -> str:
+    return missing[0] if len(missing) == 1 else f"None of {names(missing)}"
+
+
+def _image_sentences(media: MediaInfo, found: list[PersonResult]) -> list[str]:
+    ordered = sorted(found, key=lambda p: centre_x(p.appearances[0].keyframe.box))
+    verb = "is" if len(ordered) == 1 else "are"
+    sentences = [f"{names([p.name for p in ordered])} {verb} in the image."]
+    if len(ordered) > 1 or media.width:
+        sentences += [f"{p.name} is {_side(p, media.width)} ({p.confidence:.0%} confidence)." for p in ordered]
+    return sentences
+
+
+def _side(person: PersonResult, width: int) -> str:
+    x = centre_x(person.appearances[0].keyframe.box) / max(width, 1)
+    return "on the left" if x < 1 / 3 else "on the right" if x > 2 / 3 else "in the centre"
+
+
+def _video_sentences(found: list[PersonResult]) -> list[str]:
+    ordered = sorted(found, key=lambda p: p.first_seen_s or 0.0)
+    if len(ordered) == 1:
+        sentences = [f"{ordered[0].name} appears in the video."]
+    else:
+        both = "both " if len(ordered) == 2 else "all "
+        sentences = [f"{names([p.name for p in ordered])} {both}appear in the video."]
+        sentences.append(_order(ordered))
+    sentences += [_presence(p) for p in ordered]
+    sentences += _together(ordered)
+    return sentences
+
+
+def _order(ordered: list[PersonResult]) -> str:
+    first, *rest = ordered
+    text = f"{first.name} appears first, at {clock(first.first_seen_s or 0.0)}"
+    follows = ", then ".join(f"{p.name} at {clock(p.first_seen_s or 0.0)}" for p in rest)
+    return f"{text}, followed by {follows}."
+
+
+def _presence(person: PersonResult) -> str:
+    spans = names([span(a.start, a.end) for a in person.appearances])
+    return f"{person.name} is on screen {spans} ({person.total_s:.0f} s in all, {person.confidence:.0%} confidence)."
+
+
+def _together(ordered: list[PersonResult]) -> list[str]:
+    sentences = []
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            shared = [
+                (max(x.start, y.start), min(x.end, y.end))
+                for x in a.appearances
+                for y in b.appearances
+                if min(x.end, y.end) >= max(x.start, y.start)
+            ]
+            if shared:
+                sentences.append(
+                    f"{a.name} and {b.name} are on screen together {names([span(s, e) for s, e in shared])}."
+                )
+    return sentences

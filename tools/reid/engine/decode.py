@@ -1,0 +1,209 @@
+"""Decoding footage: images with Pillow, video as a PyAV stream.
+
+Video is never held in memory: frames are decoded one at a time and only the sampled ones
+are converted to pixels. Rotation metadata (phones) and EXIF orientation are applied, so
+every box the engine reports is in the upright frame.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from tools.reid.engine.limits import Limits
+from tools.reid.errors import MediaError
+from tools.reid.schemas import MediaInfo
+
+Image.MAX_IMAGE_PIXELS = None  # our own pixel limit applies, with a clearer message
+
+
+@dataclass(frozen=True)
+class SampledFrame:
+    index: int
+    """Position in the sampling grid: the frame shown at ``index / sample_fps`` seconds."""
+    time: float
+    rgb: np.ndarray
+
+
+def probe(path: Path, limits: Limits) -> MediaInfo:
+    """What the media is, checked against the limits before any real work.
+
+    Raises:
+        MediaError: empty, unreadable, not an image or video, or over a limit.
+    """
+    size = path.stat().st_size
+    if size == 0:
+        raise MediaError(f"{path.name} is empty (0 bytes). Send the footage again.")
+    if size > limits.max_bytes:
+        raise MediaError(
+            f"{path.name} is {size / 2**20:.0f} MiB; the limit is {limits.max_bytes / 2**20:.0f} MiB. "
+            "Trim or compress the footage."
+        )
+    info = _probe_image(path) or _probe_video(path)
+    if info.width * info.height > limits.max_pixels:
+        raise MediaError(
+            f"{path.name} is {info.width}x{info.height} pixels; the limit is "
+            f"{limits.max_pixels / 1e6:.0f} megapixels. Downscale it first."
+        )
+    if info.duration_s > limits.max_duration_s:
+        raise MediaError(
+            f"{path.name} lasts {info.duration_s / 60:.0f} min; the limit is "
+            f"{limits.max_duration_s / 60:.0f} min. Cut it into shorter clips."
+        )
+    return info
+
+
+def load_image(source: Path | bytes) -> np.ndarray:
+    """An upright RGB array of an image file or its bytes (EXIF orientation applied).
+
+    Raises:
+        MediaError: the data is not an image Pillow can decode.
+    """
+    name = source.name if isinstance(source, Path) else "the image"
+    try:
+        with Image.open(source if isinstance(source, Path) else io.BytesIO(source)) as image:
+            upright = ImageOps.exif_transpose(image)
+            return np.asarray(upright.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise MediaError(f"{name} is not a readable image ({exc}). Send a JPEG, PNG or WebP.") from exc
+
+
+def _probe_image(path: Path) -> MediaInfo | None:
+    try:
+        with Image.open(path) as image:
+            image.verify()
+        with Image.open(path) as image:
+            width, height = ImageOps.exif_transpose(image).size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+    return MediaInfo(kind="image", duration_s=0.0, width=width, height=height, fps=None)
+
+
+def _probe_video(path: Path) -> MediaInfo:
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise MediaError(f"{path.name} has no video stream. Send a video or an image.")
+            stream = container.streams.video[0]
+            duration = _duration_s(container, stream)
+            width, height = stream.codec_context.width, stream.codec_context.height
+            rate = stream.average_rate or stream.guessed_rate
+            first = _first_frame(container, path)
+            if first.rotation % 180:
+                width, height = height, width
+    except av.FFmpegError as exc:
+        raise MediaError(
+            f"{path.name} is not a video or image that can be decoded ({_reason(exc)}). "
+            "It may be corrupt or truncated; send the original file."
+        ) from exc
+    if width <= 0 or height <= 0:
+        raise MediaError(f"{path.name} has a video stream with no picture size; it looks corrupt.")
+    return MediaInfo(
+        kind="video",
+        duration_s=round(duration, 3),
+        width=width,
+        height=height,
+        fps=round(float(rate), 3) if rate else None,
+    )
+
+
+def _first_frame(container: av.container.InputContainer, path: Path) -> av.VideoFrame:
+    for frame in container.decode(video=0):
+        return frame
+    raise MediaError(f"{path.name} has a video stream but no frame could be decoded; it looks truncated.")
+
+
+def _duration_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def upright(frame: av.VideoFrame) -> np.ndarray:
+    """RGB pixels of a decoded frame, turned as its rotation metadata says it is shown."""
+    rgb = frame.to_ndarray(format="rgb24")
+    turns = round(frame.rotation / 90) % 4
+    # FFmpeg's display rotation is counter-clockwise; np.rot90 turns counter-clockwise too.
+    return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
+
+
+def grid_size(duration_s: float, sample_fps: float) -> int:
+    """How many points of the sampling grid fall inside the video."""
+    return math.floor(duration_s * sample_fps + 1e-6) + 1
+
+
+def sampled_frames(
+    path: Path, sample_fps: float, first: int, stop: int | None, counter: list[int] | None = None
+) -> Iterator[SampledFrame]:
+    """The frames at grid points ``first <= k < stop`` of the grid ``k / sample_fps`` seconds.
+
+    A frame is sampled when it is the first at or after a grid point, with index
+    ``floor(time * sample_fps)``; the rule looks only at consecutive frames, so any split of
+    the grid into segments yields exactly the frames one pass would.
+    ``counter[0]`` is increased by the number of frames decoded.
+
+    Raises:
+        MediaError: the stream is corrupt at some point.
+    """
+    previous: int | None = None
+    for time_s, frame in _decode_from(path, first / sample_fps, counter):
+        index = math.floor(time_s * sample_fps + 1e-6)
+        is_sample = previous is None or index > previous
+        previous = index if previous is None else max(previous, index)
+        if not is_sample or index < first:
+            continue
+        if stop is not None and index >= stop:
+            return
+        yield SampledFrame(index=index, time=round(time_s, 3), rgb=upright(frame))
+
+
+def frame_at(path: Path, time_s: float) -> np.ndarray:
+    """The upright frame shown at ``time_s`` (for keyframes).
+
+    Raises:
+        MediaError: the media has no frame at that time.
+    """
+    if _probe_image(path):
+        return load_image(path)
+    for frame_time, frame in _decode_from(path, time_s, None):
+        if frame_time + 1e-6 >= time_s:
+            return upright(frame)
+    raise MediaError(f"{path.name} has no frame at {time_s:.2f} s.")
+
+
+def _decode_from(path: Path, start_s: float, counter: list[int] | None) -> Iterator[tuple[float, av.VideoFrame]]:
+    """(time, frame) from a little before ``start_s`` on, times from the media's start."""
+    last_time = start_s
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+            if start_s > 0:
+                # Seek a little early: the nearest keyframe before may sit exactly at start_s.
+                target = int((origin + max(0.0, start_s - 1.0)) / stream.time_base)
+                container.seek(target, stream=stream, backward=True)
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                if counter is not None:
+                    counter[0] += 1
+                last_time = float(frame.pts * stream.time_base) - origin
+                yield last_time, frame
+    except av.FFmpegError as exc:
+        raise MediaError(
+            f"{path.name} is corrupt or truncated near {last_time:.1f} s ({_reason(exc)}). Send the original file."
+        ) from exc

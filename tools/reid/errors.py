@@ -1,0 +1,43 @@
+"""Errors a user can act on. Every message says what went wrong, with which input, and
+what to do next; surfaces show ``str(error)`` as it is.
+
+Hierarchy::
+
+    ReIDError
+    ├── InvalidInput          the request itself is wrong (API code 0001)
+    │   ├── MediaError        footage that cannot be decoded, or breaks a limit
+    │   ├── ReferencePhotoError  a person's photo is not usable (names the person)
+    │   └── FetchError        a URL could not be fetched or is not allowed
+    └── EngineError           our fault: the analysis failed on valid input
+"""
+
+from __future__ import annotations
+
+
+class ReIDError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class InvalidInput(ReIDError):
+    """The request cannot be served as given; the message says which field and why."""
+
+
+class MediaError(InvalidInput):
+    """The footage is corrupt, truncated, empty, not media, or over a configured limit."""
+
+
+class ReferencePhotoError(InvalidInput):
+    """A reference photo shows no face, several faces, or is not an image."""
+
+    def __init__(self, person: str, problem: str) -> None:
+        self.person = person
+        self.problem = problem
+        super().__init__(f"Reference photo for {person}: {problem}")
+
+
+class FetchError(InvalidInput):
+    """A URL could not be fetched: unreachable, refused by policy, too large or too slow."""
+
+
+class EngineError(ReIDError):
+    """The engine failed on input that looked valid; retrying or reporting it is the fix."""

@@ -1,0 +1,125 @@
+"""The request and result models every surface shares.
+
+One result model (`ReIDResult`) serves the CLI, the HTTP service, the LangChain tool and the
+Slack bot. Times are seconds from the start of the media; boxes are pixels of the original
+(upright) frame in ``[left, top, right, bottom]`` order.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+MAX_PERSONS = 5
+"""The hosted API's limit on distinct persons per request; ours is the same."""
+
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Box = tuple[int, int, int, int]
+
+
+class AnalysisOptions(BaseModel):
+    """Knobs of one analysis; defaults suit 360p-1080p footage on a 2-core CPU."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tolerance: float = Field(
+        0.6,
+        ge=0.3,
+        le=0.9,
+        description="Largest face distance that still counts as a match (dlib's 0.6 is its LFW operating point).",
+    )
+    sample_fps: float = Field(2.0, gt=0.0, le=30.0, description="Video frames analysed per second of footage.")
+    detector: Literal["hog", "cnn"] = Field(
+        "hog", description="hog: fast CPU default; cnn: finds turned and small faces, ~20x slower."
+    )
+    gap_s: float = Field(
+        2.0, ge=0.0, le=60.0, description="Gaps up to this long between sightings are merged into one appearance."
+    )
+
+
+class PersonSpec(BaseModel):
+    """A named person and the reference photos (local paths or http(s) URLs) that show them."""
+
+    name: PersonName
+    photos: list[str] = Field(min_length=1, max_length=10)
+
+
+class ReIDRequest(BaseModel):
+    """What a surface asks for: who to look for in which media."""
+
+    media: str = Field(description="Local path or http(s) URL of a video or an image.")
+    persons: list[PersonSpec] = Field(min_length=1)
+    prompt: str | None = Field(None, max_length=4000)
+    options: AnalysisOptions = Field(default_factory=AnalysisOptions)
+
+    @model_validator(mode="after")
+    def _merge_same_names(self) -> ReIDRequest:
+        """Repeating a name adds photos to that person; at most five distinct people."""
+        merged: dict[str, PersonSpec] = {}
+        for person in self.persons:
+            key = person.name.casefold()
+            if key in merged:
+                merged[key].photos.extend(person.photos)
+            else:
+                merged[key] = PersonSpec(name=person.name, photos=list(person.photos))
+        if len(merged) > MAX_PERSONS:
+            raise ValueError(
+                f"{len(merged)} persons were given; at most {MAX_PERSONS} can be searched for "
+                "at once. Split the request."
+            )
+        self.persons = list(merged.values())
+        return self
+
+
+class MediaInfo(BaseModel):
+    kind: Literal["video", "image"]
+    duration_s: float = Field(description="0 for an image.")
+    width: int
+    height: int
+    fps: float | None = Field(None, description="Average frame rate; null for an image.")
+
+
+class Keyframe(BaseModel):
+    time: float
+    box: Box = Field(description="[left, top, right, bottom] in pixels of the upright frame.")
+
+
+class Appearance(BaseModel):
+    start: float
+    end: float
+    confidence: float = Field(ge=0.0, le=1.0)
+    keyframe: Keyframe
+
+
+class PersonResult(BaseModel):
+    name: str
+    found: bool
+    confidence: float = Field(ge=0.0, le=1.0, description="Best appearance's confidence; 0 when not found.")
+    first_seen_s: float | None = None
+    last_seen_s: float | None = None
+    total_s: float = 0.0
+    appearances: list[Appearance] = Field(default_factory=list)
+
+    def best_appearance(self) -> Appearance | None:
+        """The appearance whose keyframe is most certainly this person."""
+        return max(self.appearances, key=lambda a: a.confidence, default=None)
+
+
+class Stats(BaseModel):
+    frames_decoded: int
+    frames_analysed: int
+    faces_detected: int
+    wall_s: float
+
+
+class ReIDResult(BaseModel):
+    media: MediaInfo
+    persons: list[PersonResult]
+    unknown_faces: int = Field(description="Face tracks that matched none of the persons.")
+    text: str = Field(description="Plain-English caption answering the request.")
+    prompt: str | None = None
+    stats: Stats
+
+    def found(self) -> list[PersonResult]:
+        return [p for p in self.persons if p.found]

@@ -1,0 +1,72 @@
+"""All configuration of the ReID tool, read once from ``REID_*`` environment variables.
+
+The README lists every variable; nothing else in the package reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tools.reid.schemas import AnalysisOptions
+
+MiB = 1024 * 1024
+
+
+class ReIDSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REID_", extra="ignore")
+
+    # Backend choice (the facade)
+    backend: Literal["local", "remote"] = "local"
+    api_url: str = Field("https://security.memories.ai", description="Base URL of a compatible ReID API.")
+    api_key: SecretStr | None = None
+
+    # Engine defaults (a request's options override them)
+    detector: Literal["hog", "cnn"] = "hog"
+    tolerance: float = 0.6
+    sample_fps: float = 2.0
+    gap_s: float = 2.0
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+
+    # Limits on input
+    max_media_bytes: int = 1024 * MiB
+    max_photo_bytes: int = 15 * MiB
+    max_duration_s: float = 4 * 3600.0
+    max_pixels: int = 40_000_000
+    fetch_timeout_s: float = 120.0
+    allow_private_urls: bool = Field(
+        False, description="Let URLs reach loopback and private networks (tests, on-premises footage servers)."
+    )
+
+    # The HTTP service
+    api_keys: str = Field("", description="Comma-separated keys the service accepts in the Authorization header.")
+    db_path: Path = Path("reid.db")
+    max_body_bytes: int = 64 * MiB
+    max_concurrent_tasks: int = Field(1, ge=1)
+    max_queued_tasks: int = Field(100, ge=1)
+    callback_secret: SecretStr | None = None
+    callback_attempts: int = Field(6, ge=1)
+    callback_backoff_s: float = Field(1.0, ge=0.0)
+    retention_hours: float = Field(
+        24.0, ge=0.0, description="Finished tasks (names, times, no images) are deleted after this."
+    )
+
+    def analysis_options(self) -> AnalysisOptions:
+        """The engine options these settings choose when a request names none."""
+        return AnalysisOptions(
+            tolerance=self.tolerance, sample_fps=self.sample_fps, detector=self.detector, gap_s=self.gap_s
+        )
+
+    def service_keys(self) -> set[str]:
+        return {k.strip() for k in self.api_keys.split(",") if k.strip()}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> ReIDSettings:
+    """The process-wide settings; tests build their own `ReIDSettings` instead."""
+    return ReIDSettings()
