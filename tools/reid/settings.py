@@ -25,9 +25,11 @@ class ReIDSettings(BaseSettings):
     backend: Literal["local", "remote"] = "local"
     api_url: str = Field("https://security.memories.ai", description="Base URL of a compatible ReID API.")
     api_key: SecretStr | None = None
+    api_timeout_s: float = Field(60.0, gt=0, description="Per-request timeout of the API client.")
+    api_retries: int = Field(4, ge=0, description="Client retries on 0429, 5xx and connection failures.")
 
     # Engine defaults (a request's options override them)
-    detector: Literal["hog", "cnn"] = "hog"
+    detector: Literal["blazeface", "hog", "cnn"] = "blazeface"
     tolerance: float = 0.6
     sample_fps: float = 2.0
     gap_s: float = 2.0
@@ -52,6 +54,7 @@ class ReIDSettings(BaseSettings):
     callback_secret: SecretStr | None = None
     callback_attempts: int = Field(6, ge=1)
     callback_backoff_s: float = Field(1.0, ge=0.0)
+    callback_timeout_s: float = Field(10.0, gt=0, description="Per-attempt timeout of a callback POST.")
     retention_hours: float = Field(
         24.0, ge=0.0, description="Finished tasks (names, times, no images) are deleted after this."
     )

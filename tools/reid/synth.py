@@ -90,7 +90,7 @@ def write_clip(
         stream.pix_fmt = "yuv420p"
         stream.time_base = Fraction(1, fps)
         if rotation:
-            stream.codec_context.time_base = Fraction(1, fps)
+            stream.set_display_rotation(rotation)
         for n in range(round(duration_s * fps)):
             t = n / fps
             canvas = Image.new("RGB", size, background)
@@ -106,8 +106,6 @@ def write_clip(
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-        if rotation:
-            stream.set_display_rotation(rotation)
     return path
 
 

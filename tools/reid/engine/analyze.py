@@ -51,7 +51,7 @@ def analyze(
     started = time.monotonic()
     options = options or AnalysisOptions()
     info = decode.probe(media, limits or Limits())
-    references = load_persons(persons)
+    references = load_persons(persons, options.detector)
     progress(REFERENCES_SHARE)
     scaled = _scaled(progress)
     if info.kind == "image":
@@ -87,7 +87,7 @@ def _scaled(progress: ProgressFn) -> ProgressFn:
 def _image_segment(media: Path, options: AnalysisOptions) -> SegmentResult:
     rgb = decode.load_image(media)
     detector = detect.get_detector(options.detector)
-    faces = describe_faces(rgb, detector, detect.photo_scale(rgb.shape[0]), lambda _box: True)
+    faces = describe_faces(rgb, detector, detect.photo_min_face(rgb.shape[0]), lambda _box: True)
     return SegmentResult(frames=[FrameFaces(0, 0.0, faces)], frames_decoded=1)
 
 
@@ -101,7 +101,7 @@ def _video_segments(
         grid=decode.grid_size(info.duration_s, options.sample_fps),
         sample_fps=options.sample_fps,
         detector=options.detector,
-        scale=detect.video_scale(info.height),
+        min_face_px=detect.video_min_face(info.height),
         embed_every=max(1, round(EMBED_INTERVAL_S * options.sample_fps)),
         workers=workers,
         progress=progress,

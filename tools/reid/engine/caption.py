@@ -7,19 +7,8 @@ engine measured.
 from __future__ import annotations
 
 from tools.reid.engine.geometry import centre_x
+from tools.reid.report import clock, span
 from tools.reid.schemas import MediaInfo, PersonResult
-
-
-def clock(seconds: float) -> str:
-    """``m:ss`` (``h:mm:ss`` past an hour), as people read video times."""
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def span(start: float, end: float) -> str:
-    return clock(start) if clock(start) == clock(end) else f"{clock(start)}–{clock(end)}"
 
 
 def names(items: list[str]) -> str:
@@ -31,11 +20,12 @@ def names(items: list[str]) -> str:
 def caption(media: MediaInfo, persons: list[PersonResult], unknown_faces: int) -> str:
     found = [p for p in persons if p.found]
     missing = [p.name for p in persons if not p.found]
-    parts = _image_sentences(media, found) if media.kind == "image" else _video_sentences(found)
     if not found:
         where = "in the image" if media.kind == "image" else f"in the {clock(media.duration_s)} video"
-        parts = [f"{_none_of(missing)} {'was' if len(missing) == 1 else 'were'} found {where}."]
-    elif missing:
+        parts = [f"{_nobody(missing)} found {where}."]
+    else:
+        parts = _image_sentences(media, found) if media.kind == "image" else _video_sentences(found)
+    if found and missing:
         parts.append(f"{names(missing)} {'was' if len(missing) == 1 else 'were'} not found.")
     if unknown_faces:
         parts.append(
@@ -44,8 +34,8 @@ def caption(media: MediaInfo, persons: list[PersonResult], unknown_faces: int) -
     return " ".join(parts)
 
 
-def _none_of(missing: list[str]) -> str:
-    return missing[0] if len(missing) == 1 else f"None of {names(missing)}"
+def _nobody(missing: list[str]) -> str:
+    return f"{missing[0]} was not" if len(missing) == 1 else f"None of {names(missing)} was"
 
 
 def _image_sentences(media: MediaInfo, found: list[PersonResult]) -> list[str]:

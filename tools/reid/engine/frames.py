@@ -8,6 +8,7 @@ frame of context) gives exactly what one pass over the whole video gives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,10 +45,12 @@ class SegmentResult:
     last_time: float = 0.0
 
 
-def describe_faces(rgb: np.ndarray, detector: FaceDetector, scale: float, should_embed) -> list[Face]:  # noqa: ANN001
+def describe_faces(
+    rgb: np.ndarray, detector: FaceDetector, min_face_px: float, should_embed: Callable[[Box], bool]
+) -> list[Face]:
     """Faces of one frame; ``should_embed(box)`` says which get a descriptor."""
     return [
-        Face(d.box, d.score, embed(rgb, d.box) if should_embed(d.box) else None) for d in detector.detect(rgb, scale)
+        Face(d.box, d.score, embed(rgb, d.box) if should_embed(d.box) else None) for d in detector.detect(rgb, min_face_px)
     ]
 
 
@@ -66,7 +69,7 @@ def analyse_segment(
     first: int,
     stop: int | None,
     detector_name: DetectorName,
-    scale: float,
+    min_face_px: float,
     embed_every: int,
 ) -> SegmentResult:
     """Faces in grid points ``first <= k < stop``; runs in a worker process."""
@@ -82,9 +85,9 @@ def analyse_segment(
 
         if frame.index < first:  # context only: where faces were just before the segment
             previous_index = frame.index
-            previous_boxes = [d.box for d in detector.detect(frame.rgb, scale)]
+            previous_boxes = [d.box for d in detector.detect(frame.rgb, min_face_px)]
             continue
-        faces = describe_faces(frame.rgb, detector, scale, should_embed)
+        faces = describe_faces(frame.rgb, detector, min_face_px, should_embed)
         result.frames.append(FrameFaces(frame.index, frame.time, faces))
         result.last_time = frame.time
         previous_index, previous_boxes = frame.index, [f.box for f in faces]

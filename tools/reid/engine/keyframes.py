@@ -11,8 +11,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from tools.reid.engine.caption import clock
 from tools.reid.engine.decode import frame_at
+from tools.reid.report import clock
 from tools.reid.schemas import ReIDResult
 
 BOX_COLOUR = (255, 196, 0)

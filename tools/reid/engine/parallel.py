@@ -47,7 +47,7 @@ def analyse_video(
     grid: int,
     sample_fps: float,
     detector: DetectorName,
-    scale: float,
+    min_face_px: float,
     embed_every: int,
     workers: int,
     progress: ProgressFn,
@@ -55,7 +55,7 @@ def analyse_video(
     """Segment results in time order; the last segment runs to the end of the stream."""
     bounds = [(first, min(first + SEGMENT_SAMPLES, grid)) for first in range(0, grid, SEGMENT_SAMPLES)]
     bounds[-1] = (bounds[-1][0], None)  # type: ignore[assignment]
-    args = [(path, sample_fps, first, stop, detector, scale, embed_every) for first, stop in bounds]
+    args = [(path, sample_fps, first, stop, detector, min_face_px, embed_every) for first, stop in bounds]
     if workers <= 1 or len(bounds) == 1:
         results = []
         for i, arg in enumerate(args):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tools.reid.engine.decode import load_image
-from tools.reid.engine.detect import Detection, HogDetector, photo_scale
+from tools.reid.engine.detect import Detection, DetectorName, get_detector, photo_min_face
 from tools.reid.engine.embed import embed
 from tools.reid.engine.geometry import area
 from tools.reid.errors import MediaError, ReferencePhotoError
@@ -33,7 +33,7 @@ class Person:
     """(n_photos, 128) float32."""
 
 
-def load_persons(persons: Mapping[str, Sequence[Path | bytes]]) -> list[Person]:
+def load_persons(persons: Mapping[str, Sequence[Path | bytes]], detector: DetectorName) -> list[Person]:
     """Descriptors of every named person, in the order given.
 
     Raises:
@@ -50,16 +50,16 @@ def load_persons(persons: Mapping[str, Sequence[Path | bytes]]) -> list[Person]:
     for name, photos in persons.items():
         if not photos:
             raise ReferencePhotoError(name, "no photo was given. Add a photo that shows their face.")
-        loaded.append(Person(name, np.stack([_descriptor(name, photo) for photo in photos])))
+        loaded.append(Person(name, np.stack([_descriptor(name, photo, detector) for photo in photos])))
     return loaded
 
 
-def _descriptor(name: str, photo: Path | bytes) -> np.ndarray:
+def _descriptor(name: str, photo: Path | bytes, detector: DetectorName) -> np.ndarray:
     try:
         rgb = load_image(photo)
     except MediaError as exc:
         raise ReferencePhotoError(name, f"{exc}") from exc
-    face = _the_face(name, rgb, HogDetector().detect(rgb, photo_scale(rgb.shape[0])))
+    face = _the_face(name, rgb, get_detector(detector).detect(rgb, photo_min_face(rgb.shape[0])))
     return embed(rgb, face.box)
 
 

@@ -1,0 +1,326 @@
+"""Intake: a Slack message or modal submission becomes a `Submission`, or a precise account of
+what is missing (`IncompleteRequest`, `FormErrors`) that the user can act on.
+
+Rules for a message (a mention, or a direct message to the bot):
+
+* the footage is the one video; with photos only, it is the photo not named as a person (the
+  first photo when no ``Name=file`` pair is given, as the ReID API's multipart form orders it);
+* every other photo is a reference; its person is named by a ``Name=file`` pair in the text, else
+  by the photo's title or file name (``alice.jpg`` → Alice);
+* what remains of the text, without the mention and the pairs, is the question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import PurePosixPath
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.settings import BotSettings
+from bot.submission import IMAGE_TYPES, VIDEO_TYPES, Reference, SlackFile, Source, Submission
+from tools.reid.errors import FetchError, InvalidInput
+from tools.reid.schemas import MAX_PERSONS
+
+FOOTAGE_BLOCK = "footage"
+QUESTION_BLOCK = "question"
+VALUE_ACTION = "value"
+HELP_WORDS = frozenset({"help", "?", "usage", "how"})
+
+_LINK = re.compile(r"<(?:https?://|mailto:)?(?P<target>[^|>]*)(?:\|(?P<label>[^>]*))?>")
+_NAME_PAIR = re.compile(r"(?:[\"“](?P<quoted>[^\"”]+)[\"”]|(?P<plain>[^\s=\"“”]+))=(?P<file>\S+)")
+_KNOWN_SUFFIXES = VIDEO_TYPES | IMAGE_TYPES
+
+
+class IncompleteRequest(InvalidInput):
+    """The request cannot run as sent; the message says what to send instead."""
+
+
+class FormErrors(Exception):
+    """Problems with a modal's inputs, by block id, as Slack shows them under each input."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class ModalContext(BaseModel):
+    """What the modal carries in ``private_metadata`` from its opening to its submission."""
+
+    source: Literal["modal", "shortcut"]
+    channel: str
+    thread_ts: str | None = None
+    message_ts: str | None = None
+    footage: SlackFile | None = None
+    """The shortcut's message file, chosen before the modal opens (file inputs cannot be pre-filled)."""
+
+
+def photo_block(slot: int) -> str:
+    return f"photo_{slot}"
+
+
+def name_block(slot: int) -> str:
+    return f"name_{slot}"
+
+
+# --- Files ------------------------------------------------------------------------------------
+
+
+async def expand_files(client: AsyncWebClient, files: Iterable[Mapping[str, Any]]) -> list[SlackFile]:
+    """The full file objects: stubs (``file_access: check_file_info``, as restricted and Slack
+    Connect files arrive) and objects without a download URL are read back with ``files.info``.
+
+    Raises:
+        FetchError: Slack would not give a file's details (deleted, or not visible to the bot).
+    """
+    expanded = []
+    for file in files:
+        if file.get("file_access") == "check_file_info" or not (
+            file.get("url_private_download") or file.get("url_private")
+        ):
+            try:
+                file = (await client.files_info(file=file["id"]))["file"]
+            except SlackApiError as exc:
+                raise FetchError(
+                    f"Slack would not let me read one of the files ({file['id']}: {exc.response.get('error')}). "
+                    "If it was shared from another workspace or is restricted, upload it here directly."
+                ) from exc
+        expanded.append(SlackFile.from_slack(file))
+    return expanded
+
+
+def person_name(file: SlackFile) -> str:
+    """The name a reference photo gives its person: a title the user typed stays as typed,
+    a file name loses its extension and separators (``grace_hopper.jpg`` → Grace Hopper)."""
+    label = file.title if file.title and file.title != file.name else file.name
+    path = PurePosixPath(label)
+    stem = path.stem if path.suffix.lower().lstrip(".") in _KNOWN_SUFFIXES else label
+    words = re.sub(r"[\s_.-]+", " ", stem).strip()
+    return (words.title() if words == words.lower() else words)[:80] or file.id
+
+
+def _matches(file: SlackFile, wanted: str) -> bool:
+    """A ``Name=file`` pair may give the file name or title, with or without extension."""
+    labels = {file.name, file.title, PurePosixPath(file.name).stem, PurePosixPath(file.title).stem}
+    return wanted.casefold() in {label.casefold() for label in labels if label}
+
+
+# --- Checks shared by messages and modals: each returns the problem, or None ------------------
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
+def _too_large(file: SlackFile, limit: int, what: str, remedy: str) -> str | None:
+    if file.size is None or file.size <= limit:
+        return None
+    return f"{file.name} is {_size(file.size)}; {what} can be at most {_size(limit)}. {remedy}"
+
+
+def _unsupported(file: SlackFile) -> str | None:
+    if file.kind is not None:
+        return None
+    described = file.mimetype or file.filetype or "unknown type"
+    return (
+        f"{file.name} ({described}) is not a video or photo. Send the footage as a video (MP4, MOV, WebM, …) "
+        "or a photo, and each person as a photo of their face (JPEG, PNG, …)."
+    )
+
+
+def footage_problem(file: SlackFile, settings: BotSettings) -> str | None:
+    remedy = "Trim the clip or lower its resolution, and send it again."
+    return _unsupported(file) or _too_large(file, settings.max_footage_bytes, "footage", remedy)
+
+
+def reference_problem(file: SlackFile, settings: BotSettings) -> str | None:
+    if file.kind == "video":
+        return f"{file.name} is a video; a reference must be a photo of the person's face."
+    remedy = "Send a smaller photo; a crop of the face is enough."
+    return _unsupported(file) or _too_large(file, settings.max_photo_bytes, "reference photos", remedy)
+
+
+def _persons_problem(references: Sequence[Reference]) -> str | None:
+    names = list(dict.fromkeys(ref.name.casefold() for ref in references))
+    if len(names) <= MAX_PERSONS:
+        return None
+    listed = ", ".join(dict.fromkeys(ref.name for ref in references))
+    return (
+        f"That is {len(names)} people ({listed}); I can look for at most {MAX_PERSONS} at once. "
+        "Send the others in a second request."
+    )
+
+
+# --- Messages ---------------------------------------------------------------------------------
+
+
+def message_text(text: str, bot_user_id: str | None) -> str:
+    """The text without the bot's mention, with Slack's link markup undone (``clip.mov`` and
+    ``alice.me`` look like domains to Slack, which wraps them as ``<http://clip.mov|clip.mov>``)."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    return _LINK.sub(lambda m: m["label"] or m["target"], text)
+
+
+def asks_for_help(text: str) -> bool:
+    return text.strip().strip(".!").casefold() in HELP_WORDS
+
+
+def parse_message(
+    event: Mapping[str, Any],
+    files: Sequence[SlackFile],
+    *,
+    source: Source,
+    team: str | None,
+    bot_user_id: str | None,
+    settings: BotSettings,
+) -> Submission:
+    """The submission a message with files makes.
+
+    Raises:
+        IncompleteRequest: no files, an unsupported or too large file, several videos, no
+            reference photo, a pair naming a file not in the message, more than five people.
+    """
+    text = message_text(event.get("text") or "", bot_user_id)
+    pairs = [(m["quoted"] or m["plain"], m["file"]) for m in _NAME_PAIR.finditer(text)]
+    question = " ".join(_NAME_PAIR.sub(" ", text).split())
+    if not files:
+        raise IncompleteRequest("There are no files in your message.")
+    for file in files:
+        _raise_if(_unsupported(file))
+    named = _named_files(pairs, files)
+    footage = _footage_of_message(files, named)
+    _raise_if(footage_problem(footage, settings))
+    references = [
+        Reference(name=named.get(file.id) or person_name(file), file=file) for file in files if file.id != footage.id
+    ]
+    if not references:
+        raise IncompleteRequest(f"I have the footage ({footage.name}) but no photo of anyone to look for in it.")
+    for ref in references:
+        _raise_if(reference_problem(ref.file, settings))
+    _raise_if(_persons_problem(references))
+    return Submission(
+        source=source,
+        team=team,
+        channel=event["channel"],
+        thread_ts=event.get("thread_ts") or event["ts"],
+        message_ts=event["ts"],
+        user=event["user"],
+        prompt=question or None,
+        footage=footage,
+        references=references,
+    )
+
+
+def _raise_if(problem: str | None) -> None:
+    if problem is not None:
+        raise IncompleteRequest(problem)
+
+
+def _named_files(pairs: Sequence[tuple[str, str]], files: Sequence[SlackFile]) -> dict[str, str]:
+    """file id -> person name, from the ``Name=file`` pairs of the text."""
+    named = {}
+    for name, wanted in pairs:
+        file = next((f for f in files if _matches(f, wanted)), None)
+        if file is None:
+            listed = ", ".join(f.name for f in files)
+            raise IncompleteRequest(f"{name}={wanted} names a file that is not in your message (it has {listed}).")
+        if file.kind == "video":
+            raise IncompleteRequest(f"{name}={wanted} names a video; a reference must be a photo of {name}'s face.")
+        named[file.id] = name
+    return named
+
+
+def _footage_of_message(files: Sequence[SlackFile], named: Mapping[str, str]) -> SlackFile:
+    videos = [f for f in files if f.kind == "video"]
+    if len(videos) > 1:
+        listed = ", ".join(v.name for v in videos)
+        raise IncompleteRequest(f"Your message has {len(videos)} videos ({listed}); I search one video at a time.")
+    if videos:
+        return videos[0]
+    unnamed = [f for f in files if f.id not in named]
+    if not named or len(unnamed) == 1:
+        return unnamed[0]
+    if not unnamed:
+        raise IncompleteRequest("Every photo is named as a person, so there is nothing to search.")
+    listed = ", ".join(f.name for f in unnamed)
+    raise IncompleteRequest(
+        f"I can't tell which photo to search: {listed} are not named as people. "
+        "Leave only the photo to search unnamed."
+    )
+
+
+def footage_of_shortcut(files: Sequence[SlackFile]) -> SlackFile:
+    """The file a message shortcut searches: the message's video, else its first photo.
+
+    Raises:
+        IncompleteRequest: the message holds no video or photo.
+    """
+    candidates = sorted((f for f in files if f.kind is not None), key=lambda f: f.kind != "video")
+    if not candidates:
+        raise IncompleteRequest("That message has no video or photo to search.")
+    return candidates[0]
+
+
+# --- The /reid modal --------------------------------------------------------------------------
+
+
+def parse_modal(
+    values: Mapping[str, Mapping[str, Any]],
+    context: ModalContext,
+    *,
+    user: str,
+    team: str | None,
+    settings: BotSettings,
+) -> Submission:
+    """The submission a filled-in modal makes. A name without a photo, a photo of the wrong
+    kind or size, or no photo at all is shown under the input concerned.
+
+    Raises:
+        FormErrors: block id -> what to change.
+    """
+    errors: dict[str, str] = {}
+    footage = context.footage or next(iter(_files(values, FOOTAGE_BLOCK)), None)
+    if footage is None:
+        errors[FOOTAGE_BLOCK] = "Choose the video or photo to search."
+    elif problem := footage_problem(footage, settings):
+        errors[FOOTAGE_BLOCK] = problem
+    references = []
+    for slot in range(1, MAX_PERSONS + 1):
+        photos, name = _files(values, photo_block(slot)), _text(values, name_block(slot))
+        if name and not photos:
+            errors[photo_block(slot)] = f"Add a photo of {name}, or clear the name."
+        for photo in photos:
+            if problem := reference_problem(photo, settings):
+                errors[photo_block(slot)] = problem
+            references.append(Reference(name=name or person_name(photo), file=photo))
+    if not references and photo_block(1) not in errors:
+        errors[photo_block(1)] = "Add a photo of at least one person to look for."
+    if errors or footage is None:
+        raise FormErrors(errors)
+    return Submission(
+        source=context.source,
+        team=team,
+        channel=context.channel,
+        thread_ts=context.thread_ts,
+        message_ts=context.message_ts,
+        user=user,
+        prompt=_text(values, QUESTION_BLOCK),
+        footage=footage,
+        references=references,
+    )
+
+
+def _files(values: Mapping[str, Mapping[str, Any]], block: str) -> list[SlackFile]:
+    """A ``file_input``'s files, as Slack sends them: ``{"type": "file_input", "files": [...]}``."""
+    state = values.get(block, {}).get(VALUE_ACTION) or {}
+    return [SlackFile.from_slack(file) for file in state.get("files") or []]
+
+
+def _text(values: Mapping[str, Mapping[str, Any]], block: str) -> str | None:
+    state = values.get(block, {}).get(VALUE_ACTION) or {}
+    return (state.get("value") or "").strip() or None

@@ -1,0 +1,71 @@
+"""Fixtures shared by the whole suite: reference photos and clips built from package-shipped
+portraits, and the real photos of ../shared/fixtures/faces when that folder is present."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from tools.reid import synth
+
+SHARED_FACES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "faces"
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Reference photos: the astronaut (Eileen Collins) and Grace Hopper, plus unusable ones."""
+    folder = tmp_path_factory.mktemp("photos")
+    paths = {"eileen": folder / "eileen.png", "grace": folder / "grace.jpg"}
+    synth.astronaut().save(paths["eileen"])
+    synth.grace_hopper().save(paths["grace"])
+    from PIL import Image
+
+    paths["blank"] = folder / "blank.png"
+    Image.new("RGB", (400, 400), (128, 128, 128)).save(paths["blank"])
+    paths["pair"] = folder / "pair.jpg"
+    pair = Image.new("RGB", (800, 512), (90, 90, 90))
+    pair.paste(synth.astronaut(), (0, 0))
+    pair.paste(synth.grace_hopper().resize((256, 300)), (530, 100))  # faces of about the same size
+    pair.save(paths["pair"])
+    paths["text"] = folder / "notes.jpg"
+    paths["text"].write_text("this is not an image")
+    return paths
+
+
+ClipMaker = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def make_clip(tmp_path_factory: pytest.TempPathFactory) -> ClipMaker:
+    """Builds (once per name) an MP4 of actors over a plain background."""
+    folder = tmp_path_factory.mktemp("clips")
+
+    def make(name: str, actors: Sequence[synth.Actor], duration_s: float, **kwargs: object) -> Path:
+        path = folder / f"{name}.mp4"
+        if not path.exists():
+            synth.write_clip(path, actors, duration_s, **kwargs)  # type: ignore[arg-type]
+        return path
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def two_people_clip(make_clip: ClipMaker) -> Path:
+    """Eileen 1-5 s gliding right; Grace 3-7 s on the right; together 3-5 s. 8 s, 640x360."""
+    return make_clip(
+        "two_people",
+        [
+            synth.Actor(synth.astronaut_portrait(), 1.0, 5.0, synth.glide(0.2, 0.4, 4.0)),
+            synth.Actor(synth.hopper_portrait(), 3.0, 7.0, synth.still(0.78, height=0.5)),
+        ],
+        8.0,
+    )
+
+
+@pytest.fixture
+def shared_faces() -> Path:
+    if not SHARED_FACES.is_dir():
+        pytest.skip(f"real face photos not present: {SHARED_FACES} (the ../shared checkout) is absent")
+    return SHARED_FACES

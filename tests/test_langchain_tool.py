@@ -1,0 +1,262 @@
+"""`human_reid`, the LangChain tool: real clips and photos through the local engine, and the
+tool-calling round an agent makes (model -> tool call -> ToolMessage -> model), with a scripted
+chat model instead of a hosted one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatResult
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import Field
+
+from tools.reid import synth
+from tools.reid.facade import ReIDTool
+from tools.reid.langchain import HumanReIDTool
+from tools.reid.progress import ProgressFn
+from tools.reid.schemas import ReIDRequest, ReIDResult
+from tools.reid.settings import ReIDSettings
+
+TRUTH = (1.0, 4.0)
+"""When Alice is on screen in the `alice_clip`, in seconds."""
+SLACK_S = 0.5
+"""One sampling step at the default 2 fps: the engine's timing resolution."""
+
+
+class ScriptedChatModel(GenericFakeChatModel):
+    """Plays back scripted replies and keeps every conversation it was shown, so a test can check
+    what the model saw. `bind_tools` returns the model itself: the script already holds the calls."""
+
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
+        return self
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        self.seen.append(list(messages))
+        return super()._generate(messages, *args, **kwargs)
+
+
+def run_agent(model: ScriptedChatModel, tools: Sequence[BaseTool], question: str) -> list[BaseMessage]:
+    """The loop every tool-calling agent runs: ask the model, run the tools it calls, repeat until it answers."""
+    by_name = {tool.name: tool for tool in tools}
+    bound = model.bind_tools(tools)
+    messages: list[BaseMessage] = [HumanMessage(question)]
+    for _ in range(4):
+        reply = bound.invoke(messages)
+        messages.append(reply)
+        if not reply.tool_calls:
+            return messages
+        messages.extend(by_name[call["name"]].invoke(call) for call in reply.tool_calls)
+    raise AssertionError("the agent did not finish within 4 turns")
+
+
+def tool_call(args: dict[str, Any], call_id: str = "call_1") -> dict[str, Any]:
+    """A tool call as a model emits it; invoking a tool with one returns a ToolMessage."""
+    return {"type": "tool_call", "id": call_id, "name": "human_reid", "args": args}
+
+
+def error_message(messages: list[BaseMessage]) -> ToolMessage:
+    return next(m for m in messages if isinstance(m, ToolMessage) and m.status == "error")
+
+
+@pytest.fixture(scope="module")
+def reid_tool() -> HumanReIDTool:
+    """The tool on the local engine, one process (the CPUs are shared). Private URLs are allowed so
+    that a refused connection on loopback stands for an unreachable server, not a policy refusal."""
+    settings = ReIDSettings(backend="local", workers=1, allow_private_urls=True, fetch_timeout_s=10.0)
+    return HumanReIDTool(reid=ReIDTool(settings))
+
+
+@pytest.fixture(scope="module")
+def alice_clip(make_clip) -> Path:
+    """5 s at 640x360; the astronaut (our Alice) sits in the centre from 1 s to 4 s."""
+    return make_clip("alice_1_to_4", [synth.Actor(synth.astronaut_portrait(), *TRUTH, synth.still(0.5))], 5.0)
+
+
+@pytest.fixture(scope="module")
+def alice_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("alice") / "alice.png"
+    synth.astronaut().save(path)
+    return path
+
+
+@pytest.fixture
+def alice_args(alice_clip: Path, alice_photo: Path) -> dict[str, Any]:
+    return {
+        "media": str(alice_clip),
+        "persons": [{"name": "Alice", "photo": str(alice_photo)}],
+        "question": "When is Alice on screen?",
+    }
+
+
+def assert_alice_found_on_time(message: ToolMessage) -> None:
+    """The caption names Alice for the model; the artifact carries her times for the program."""
+    assert message.status == "success"
+    assert "Alice appears in the video" in message.content
+    json.dumps(message.artifact)  # plain JSON data, storable in agent state as it is
+    result = ReIDResult.model_validate(message.artifact)
+    (alice,) = result.persons
+    assert alice.found and alice.name == "Alice"
+    assert len(alice.appearances) == 1
+    appearance = alice.appearances[0]
+    assert abs(appearance.start - TRUTH[0]) <= SLACK_S
+    assert abs(appearance.end - TRUTH[1]) <= SLACK_S
+    assert TRUTH[0] - SLACK_S <= appearance.keyframe.time <= TRUTH[1] + SLACK_S
+    assert result.prompt == "When is Alice on screen?"
+
+
+def test_the_schema_a_model_sees_names_the_arguments_and_the_limit() -> None:
+    function = convert_to_openai_tool(HumanReIDTool(reid=ReIDTool(ReIDSettings(backend="local"))))["function"]
+    assert function["name"] == "human_reid"
+    assert "video or an image" in function["description"]
+    parameters = function["parameters"]
+    assert set(parameters["required"]) == {"media", "persons"}
+    assert parameters["properties"]["persons"]["maxItems"] == 5
+    assert parameters["properties"]["persons"]["minItems"] == 1
+    person = parameters["properties"]["persons"]["items"]
+    assert set(person["required"]) == {"name", "photo"}
+
+
+def test_video_answer_is_the_caption_with_the_result_as_artifact(reid_tool: HumanReIDTool, alice_args) -> None:
+    message = reid_tool.invoke(tool_call(alice_args))
+    assert isinstance(message, ToolMessage) and message.tool_call_id == "call_1" and message.name == "human_reid"
+    assert_alice_found_on_time(message)
+    assert message.content == message.artifact["text"]
+
+
+def test_agent_round_trip_brings_the_answer_back_to_the_model(reid_tool: HumanReIDTool, alice_args) -> None:
+    model = ScriptedChatModel(
+        messages=iter(
+            [
+                AIMessage("", tool_calls=[tool_call(alice_args, "call_alice")]),
+                AIMessage("Alice is on screen from 0:01 to 0:04."),
+            ]
+        )
+    )
+    messages = run_agent(model, [reid_tool], "When is Alice in this clip?")
+
+    assert len(messages) == 4  # question, tool call, tool answer, final answer
+    answer, final = messages[2:]
+    assert isinstance(answer, ToolMessage) and answer.tool_call_id == "call_alice"
+    assert_alice_found_on_time(answer)
+    # The model's second turn was shown the tool's caption, and its reply ends the run.
+    assert model.seen[1][-1] is answer
+    assert final.content == "Alice is on screen from 0:01 to 0:04." and not final.tool_calls
+
+
+def test_async_invoke_answers_the_same_without_blocking_the_loop(reid_tool: HumanReIDTool, alice_args) -> None:
+    async def scenario() -> tuple[ToolMessage, int]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.02)
+                ticks += 1
+
+        beating = asyncio.create_task(ticker())
+        message = await reid_tool.ainvoke(tool_call(alice_args))
+        beating.cancel()
+        return message, ticks
+
+    message, ticks = asyncio.run(scenario())
+    assert_alice_found_on_time(message)
+    # The analysis takes about a second or more; a blocked loop would not have ticked at all.
+    assert ticks >= 5
+
+
+def test_image_names_the_person_in_it(reid_tool: HumanReIDTool, tmp_path: Path) -> None:
+    media, reference = tmp_path / "grace_hopper.jpg", tmp_path / "grace_reference.png"
+    synth.grace_hopper().save(media)
+    synth.hopper_portrait().save(reference)
+    message = reid_tool.invoke(
+        tool_call({"media": str(media), "persons": [{"name": "Grace", "photo": str(reference)}]})
+    )
+    assert message.status == "success"
+    assert "Grace is in the image" in message.content
+    assert message.artifact["media"]["kind"] == "image"
+    (grace,) = message.artifact["persons"]
+    assert grace["found"] and grace["confidence"] > 0.5
+
+
+def test_real_photo_of_two_people_finds_both(reid_tool: HumanReIDTool, shared_faces: Path) -> None:
+    args = {
+        "media": str(shared_faces / "two_people.jpg"),
+        "persons": [
+            {"name": "Obama", "photo": str(shared_faces / "obama.jpg")},
+            {"name": "Biden", "photo": str(shared_faces / "biden.jpg")},
+        ],
+        "question": "Who is in this photo?",
+    }
+    message = reid_tool.invoke(tool_call(args))
+    assert message.status == "success"
+    assert "Obama" in message.content and "Biden" in message.content and "not found" not in message.content
+    assert {p["name"]: p["found"] for p in message.artifact["persons"]} == {"Obama": True, "Biden": True}
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released), so a connection to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def bad_calls(alice_clip: Path, alice_photo: Path, photos, tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
+    """Mistakes a model can make, each with a phrase the error it gets back must contain."""
+    alice = {"name": "Alice", "photo": str(alice_photo)}
+    url = f"http://127.0.0.1:{closed_port()}/footage.mp4"
+    return {
+        "photo without a face": (
+            {"media": str(alice_clip), "persons": [{"name": "Nobody", "photo": str(photos["blank"])}]},
+            "Reference photo for Nobody",
+        ),
+        "six persons": (
+            {"media": str(alice_clip), "persons": [{**alice, "name": f"Person {i}"} for i in range(6)]},
+            "persons: List should have at most 5 items",
+        ),
+        "missing footage": (
+            {"media": str(tmp_path / "nowhere.mp4"), "persons": [alice]},
+            "nowhere.mp4' is not a file that exists here",
+        ),
+        "unreachable URL": ({"media": url, "persons": [alice]}, f"Cannot fetch the footage from {url}"),
+    }
+
+
+@pytest.mark.parametrize("mistake", ["photo without a face", "six persons", "missing footage", "unreachable URL"])
+def test_bad_call_comes_back_to_the_model_as_an_error_it_can_act_on(
+    mistake: str, reid_tool: HumanReIDTool, bad_calls: dict[str, tuple[dict[str, Any], str]]
+) -> None:
+    args, expected = bad_calls[mistake]
+    model = ScriptedChatModel(
+        messages=iter([AIMessage("", tool_calls=[tool_call(args)]), AIMessage("I could not check that footage.")])
+    )
+    messages = run_agent(model, [reid_tool], "Is this person in the footage?")
+
+    error = error_message(messages)
+    assert expected in error.content
+    assert error.tool_call_id == "call_1" and error.artifact is None
+    assert model.seen[1][-1] is error  # the model read the error and answered; the loop did not crash
+
+
+class BrokenBackend:
+    """A backend with a bug in it, as opposed to a request the engine refuses."""
+
+    def analyze(self, request: ReIDRequest, progress: ProgressFn) -> ReIDResult:
+        raise ZeroDivisionError("a bug, not a bad request")
+
+
+def test_a_bug_is_raised_not_hidden_from_the_developer(alice_args) -> None:
+    tool = HumanReIDTool(reid=ReIDTool(ReIDSettings(backend="local"), backend=BrokenBackend()))
+    with pytest.raises(ZeroDivisionError, match="a bug"):
+        tool.invoke(tool_call(alice_args))

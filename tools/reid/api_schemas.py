@@ -1,0 +1,182 @@
+"""The wire models of the memories.ai-compatible API, shared by our service and our client.
+
+Field names and shapes are the hosted service's (see ``shared/spec``); what we add is marked
+"extension" in its description. Result data keeps the documented ``text`` and ``token`` and
+adds the structured fields of `ReIDResult` beside them, never instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tools.reid.schemas import MAX_PERSONS, AnalysisOptions, PersonName, ReIDResult
+
+SUCCESS = "0000"
+DataT = TypeVar("DataT")
+
+TaskState = Literal["queued", "running", "done", "failed"]
+ErrorKind = Literal["invalid_input", "engine_error"]
+
+
+class Envelope(BaseModel, Generic[DataT]):
+    """Every immediate answer: ``code`` "0000" and ``data`` on success, another code and null data on error."""
+
+    code: str = SUCCESS
+    msg: str = "success"
+    data: DataT | None = None
+    success: bool = True
+    failed: bool = False
+
+    @classmethod
+    def ok(cls, data: Any) -> Envelope[Any]:
+        return Envelope[Any](data=data)
+
+    @classmethod
+    def error(cls, code: str, msg: str) -> Envelope[Any]:
+        return Envelope[Any](code=code, msg=msg, data=None, success=False, failed=True)
+
+
+class PersonRef(BaseModel):
+    """A person to look for and, unless a file part brings the photo, its reference image URL."""
+
+    name: PersonName = Field(description="Person's name or identifier.")
+    url: str | None = Field(None, description="Reference image URL (if no file is uploaded for this person).")
+
+
+class CaptionRequest(BaseModel):
+    """What every caption request holds; also the ``req`` part of the multipart image form."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    user_prompt: str = Field(min_length=1, max_length=4000, description="The question about the media.")
+    system_prompt: str | None = Field(
+        None,
+        max_length=4000,
+        description="Accepted for compatibility; our captions are built without a language model.",
+    )
+    callback: str | None = Field(None, description="URL that receives the result as a POST.")
+    thinking: bool = Field(False, description="Accepted for compatibility; no effect here.")
+    qa: bool = Field(False, description="Accepted for compatibility; no effect here.")
+    reasoning_effort: str | None = Field(None, description="Accepted for compatibility; no effect here.")
+    persons: list[PersonRef] = Field(
+        default_factory=list,
+        max_length=50,
+        description=f"Persons to look for, at most {MAX_PERSONS} distinct names; repeat a name for more photos.",
+    )
+    options: AnalysisOptions | None = Field(
+        None,
+        description="Extension: engine options (tolerance, sample_fps, detector, gap_s); service defaults if absent.",
+    )
+
+    @field_validator("persons")
+    @classmethod
+    def _at_most_five_names(cls, persons: list[PersonRef]) -> list[PersonRef]:
+        distinct = {p.name.casefold() for p in persons}
+        if len(distinct) > MAX_PERSONS:
+            raise ValueError(
+                f"{len(distinct)} persons were given; at most {MAX_PERSONS} can be searched for at once. "
+                "Split the request."
+            )
+        return persons
+
+
+class VideoRequest(CaptionRequest):
+    """``POST /v1/understand/upload``: a video by URL; the result goes to ``callback``."""
+
+    video_url: str = Field(min_length=1, description="http(s) URL of the video.")
+    system_prompt: str = Field(max_length=4000, description="Required by the hosted API; no effect here.")
+
+
+class ImageRequest(CaptionRequest):
+    """The JSON form of ``POST /v1/understand/uploadImg``: an image by URL."""
+
+    url: str | None = Field(None, description="http(s) URL of the image.")
+    urls: list[str] | None = Field(None, description="Image URLs; this service analyses one image per request.")
+
+    @model_validator(mode="after")
+    def _one_image(self) -> ImageRequest:
+        given = ([self.url] if self.url else []) + list(self.urls or [])
+        if len(given) != 1:
+            raise ValueError(
+                f"url: give exactly one image URL in `url` (or a one-item `urls`); {len(given)} were given."
+            )
+        return self
+
+    def image_url(self) -> str:
+        return self.url or (self.urls or [""])[0]
+
+
+class Token(BaseModel):
+    """Token usage; zeros here, because the engine writes the caption without a language model."""
+
+    input: int = 0
+    output: int = 0
+    total: int = 0
+
+
+class ResultData(BaseModel):
+    """``data`` of a result: the documented ``text`` and ``token``, plus the structured fields
+    of `ReIDResult` on success, or ``error`` (its kind) on failure."""
+
+    model_config = ConfigDict(extra="allow")
+
+    text: str
+    token: Token = Field(default_factory=Token)
+    error: ErrorKind | None = Field(None, description="Extension, failures only: invalid_input or engine_error.")
+
+
+def result_data(result: ReIDResult) -> dict[str, Any]:
+    """The ``data`` of a successful result: every `ReIDResult` field, and zero tokens."""
+    return result.model_dump(mode="json") | {"token": Token().model_dump()}
+
+
+def failure_data(message: str, kind: ErrorKind) -> dict[str, Any]:
+    """The ``data`` of a failed task: the user-facing reason as ``text``."""
+    return {"text": message, "token": Token().model_dump(), "error": kind}
+
+
+class CallbackPayload(BaseModel):
+    """What is POSTed to ``callback`` when a task ends (status 0 success, -1 failure)."""
+
+    status: Literal[0, -1]
+    task_id: str
+    data: ResultData
+
+
+class TaskAccepted(BaseModel):
+    task_id: str
+
+
+class CallbackDelivery(BaseModel):
+    """How delivering a task's callback went."""
+
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+
+
+class TaskStatus(BaseModel):
+    """Extension: a task as ``GET /v1/understand/tasks/{task_id}`` shows it."""
+
+    task_id: str
+    state: TaskState
+    progress: float = Field(ge=0.0, le=1.0, description="Fraction done.")
+    created_at: datetime
+    finished_at: datetime | None = None
+    result: dict[str, Any] | None = Field(None, description="When done: the same data as the callback's.")
+    error: str | None = Field(None, description="When failed: why, for the user.")
+    error_kind: ErrorKind | None = None
+    callback: CallbackDelivery | None = None
+
+    def as_payload(self) -> dict[str, Any]:
+        """The callback payload this finished task sends (or sent), as JSON-ready data."""
+        if self.state == "done" and self.result is not None:
+            return {"status": 0, "task_id": self.task_id, "data": self.result}
+        if self.state == "failed":
+            data = failure_data(self.error or "The task failed.", self.error_kind or "engine_error")
+            return {"status": -1, "task_id": self.task_id, "data": data}
+        raise ValueError(f"Task {self.task_id} is {self.state}; it has no result yet.")

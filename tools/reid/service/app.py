@@ -1,0 +1,122 @@
+"""The HTTP service: `create_app` builds it, `serve` runs it with uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+
+from tools.reid.api_schemas import CaptionRequest, ImageRequest
+from tools.reid.errors import InvalidInput
+from tools.reid.service.body_limit import BodyLimitMiddleware
+from tools.reid.service.callbacks import CallbackSender
+from tools.reid.service.errors import install_error_handlers
+from tools.reid.service.routes import router
+from tools.reid.service.runner import TaskRunner
+from tools.reid.service.spool import Spool
+from tools.reid.service.store import TaskStore
+from tools.reid.settings import ReIDSettings
+
+DESCRIPTION = """\
+A self-hosted service compatible with the memories.ai Human Re-identification API
+(`/v1/understand/upload` for videos by URL, `/v1/understand/uploadImg` for images).
+
+* **Auth**: `Authorization: <key>` (or `Bearer <key>`), checked against `REID_API_KEYS`.
+* **Envelope**: every answer is HTTP 200 with `{"code", "msg", "data", "success", "failed"}`;
+  `0000` success, `0001` a bad or missing parameter (the message names it; also an unknown
+  `task_id`), `0401` a bad key, `0429` the task queue is full (retry after `Retry-After`
+  seconds). Unknown routes are plain HTTP 404.
+* **Results** keep the documented `text` and `token` and add the structured fields (persons
+  found, confidence, appearance intervals in seconds, keyframe time and box) beside them.
+  The caption is written by the engine from its findings, without a language model, so
+  `token` counts are zeros; `system_prompt`, `thinking`, `qa` and `reasoning_effort` are
+  accepted and have no effect.
+* **Extensions**: `GET /v1/understand/tasks/{task_id}` for clients that cannot receive
+  callbacks; an HMAC signature on callbacks when `REID_CALLBACK_SECRET` is set; an optional
+  `options` object with engine settings; `GET /healthz`.
+"""
+
+
+def create_app(settings: ReIDSettings) -> FastAPI:
+    """The service over the task database at ``settings.db_path``; tasks resume when it starts."""
+    store = TaskStore(settings.db_path)
+    sender = CallbackSender(settings, store)
+    runner = TaskRunner(settings, store, Spool.beside_db(settings), sender)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runner.start()
+        yield
+        runner.stop()
+        sender.close()
+
+    app = FastAPI(title="ReID service", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.runner = runner
+    app.state.api_keys = settings.service_keys()
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    app.include_router(router)
+    app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Extension: liveness", tags=["extensions"])
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+async def _healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, plus the request models the image endpoint parses by hand, minus the
+    422 answers FastAPI documents by default: ours are 0001 envelopes."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        _drop_422(schema["paths"])
+        _, extra = models_json_schema(
+            [(ImageRequest, "validation"), (CaptionRequest, "validation")],
+            ref_template="#/components/schemas/{model}",
+        )
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(extra["$defs"])
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def _drop_422(node: Any) -> None:
+    """Remove every documented 422 answer, in operations and in their callbacks."""
+    if isinstance(node, dict):
+        node.get("responses", {}).pop("422", None)
+        for child in node.values():
+            _drop_422(child)
+
+
+def serve(host: str, port: int, settings: ReIDSettings) -> None:
+    """Run the service until interrupted.
+
+    Raises:
+        InvalidInput: no API key is configured and ``host`` is not a loopback address.
+    """
+    if not settings.service_keys() and not _is_loopback(host):
+        raise InvalidInput(
+            f"Refusing to listen on {host} without an API key: anyone who can reach it could use it. "
+            "Set REID_API_KEYS=<key>[,<key>...] or listen on 127.0.0.1."
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

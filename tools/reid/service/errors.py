@@ -1,0 +1,98 @@
+"""Errors as the hosted service answers them: HTTP 200 and an envelope code, data null.
+
+``0001`` for anything wrong with the request (naming the field), ``0401`` for a bad key,
+``0429`` for a full queue; unknown routes stay plain HTTP 404. FastAPI's own 422 answers
+are replaced, so clients written for the hosted service see the codes they know.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from tools.reid.api_errors import ApiError, BadRequest, RateLimited
+from tools.reid.api_schemas import Envelope
+from tools.reid.errors import InvalidInput
+
+RETRY_AFTER_S = 2
+"""What a 0429 answer suggests waiting, in seconds (``Retry-After``)."""
+
+
+class BodyTooLarge(HTTPException):
+    """The request body is over ``REID_MAX_BODY_BYTES``. An HTTPException, so FastAPI's body
+    parsing passes it through untouched when it is raised while the body streams in."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, body_too_large_message(limit))
+
+
+def body_too_large_message(limit: int) -> str:
+    return (
+        f"body: the request is larger than this service accepts ({limit / 2**20:.1f} MiB). "
+        "Send large media by URL instead of uploading it."
+    )
+
+
+def envelope_error(code: str, msg: str) -> JSONResponse:
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if code == RateLimited.code else None
+    return JSONResponse(Envelope.error(code, msg).model_dump(), status_code=200, headers=headers)
+
+
+def describe_validation_errors(errors: Sequence[Any], prefix: str = "") -> str:
+    """One sentence per problem (at most three), each naming its field: ``persons[0].url is required``."""
+    parts = [_describe(error, prefix) for error in errors[:3]]
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return "Invalid request: " + "; ".join(parts) + more + "."
+
+
+def _describe(error: Any, prefix: str) -> str:
+    if error["type"] == "json_invalid":
+        return f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'unreadable')})"
+    path = [prefix] if prefix else []
+    for part in error["loc"]:
+        if part == "body":
+            continue
+        if isinstance(part, int):
+            path[-1:] = [f"{path[-1] if path else ''}[{part}]"]
+        else:
+            path.append(str(part))
+    field = ".".join(path)
+    if error["type"] == "missing":
+        return f"{field} is required"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{field}: {message}" if field else message
+
+
+async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    return envelope_error(exc.code, exc.msg)
+
+
+async def _invalid_input(_request: Request, exc: InvalidInput) -> JSONResponse:
+    return envelope_error(BadRequest.code, str(exc))
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    return envelope_error(BadRequest.code, describe_validation_errors(exc.errors()))
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """Unreadable or oversized bodies are bad parameters (0001); everything else (404, 405)
+    stays a plain HTTP error, as the hosted service answers unknown routes."""
+    if exc.status_code in (400, 413):
+        return envelope_error(BadRequest.code, str(exc.detail))
+    return await http_exception_handler(request, exc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    # BadRequest is both an ApiError and an InvalidInput; handlers are looked up along the MRO,
+    # which meets ApiError first, so it keeps its own code.
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(InvalidInput, _invalid_input)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)

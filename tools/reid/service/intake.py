@@ -1,0 +1,188 @@
+"""Turning the wire requests into the one `ReIDRequest` the engine serves.
+
+Every URL (media, reference photos, callback) passes the fetch policy here, before the task
+is accepted, so a refused address is a 0001 answer rather than a failed task. In the
+multipart image form the first ``file`` part is the image and each later one a reference
+photo, whose person is the ``persons`` entry at the same position when there is one, else
+the file name without its extension (``alice.png`` -> ``alice``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from tools.reid.api_errors import BadRequest
+from tools.reid.api_schemas import CaptionRequest, ImageRequest, PersonRef, VideoRequest
+from tools.reid.fetch import SNIFF_BYTES, check_url, sniff_kind
+from tools.reid.schemas import MAX_PERSONS, ReIDRequest
+from tools.reid.service.errors import describe_validation_errors
+from tools.reid.settings import ReIDSettings
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+MAX_PHOTOS_PER_PERSON = 10
+MAX_FILE_PARTS = 1 + MAX_PERSONS * MAX_PHOTOS_PER_PERSON
+CHUNK = 1024 * 1024
+_SUFFIX = re.compile(r"\.[a-z0-9]{1,5}")
+NO_PERSONS = (
+    "persons: give at least one person to look for, each a name and a reference photo (a `url`, "
+    "or a `file` part in the multipart form); this service only re-identifies people."
+)
+
+
+@dataclass
+class Sources:
+    """Where the media and each person's photos come from. URLs are listed apart, for the
+    policy check; spooled uploads are our own files and need none."""
+
+    media: str = ""
+    photos: dict[str, list[str]] = field(default_factory=dict)
+    urls: list[tuple[str, str]] = field(default_factory=list)
+    """(what, url), ``what`` as error messages name it ("video", "reference photo for Alice")."""
+
+    def media_url(self, url: str, what: str) -> None:
+        self.media = url
+        self.urls.append((what, url))
+
+    def photo_url(self, name: str, url: str) -> None:
+        self.upload(name, url)
+        self.urls.append((f"reference photo for {name}", url))
+
+    def upload(self, name: str, location: str) -> None:
+        self.photos.setdefault(name, []).append(location)
+
+
+def parse(model: type[ModelT], raw: bytes, prefix: str = "") -> ModelT:
+    """Validate JSON into ``model``; a 0001 naming the fields when it does not fit."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise BadRequest(describe_validation_errors(exc.errors(), prefix)) from None
+
+
+def video_request(body: VideoRequest, settings: ReIDSettings) -> ReIDRequest:
+    """The engine request of ``/v1/understand/upload`` (blocking: it resolves host names)."""
+    sources = _url_persons(body.persons)
+    sources.media_url(body.video_url, "video")
+    return _checked(sources, body, settings)
+
+
+def image_json_request(body: ImageRequest, settings: ReIDSettings) -> ReIDRequest:
+    """The engine request of the JSON form of ``/v1/understand/uploadImg`` (blocking)."""
+    sources = _url_persons(body.persons)
+    sources.media_url(body.image_url(), "image")
+    return _checked(sources, body, settings)
+
+
+async def image_form_request(http: Request, folder: Path, settings: ReIDSettings) -> tuple[CaptionRequest, ReIDRequest]:
+    """The options and engine request of the multipart form; uploads are saved into ``folder``."""
+    sources = Sources()
+    async with http.form(max_files=MAX_FILE_PARTS, max_fields=MAX_FILE_PARTS + 1) as form:
+        options = parse(CaptionRequest, await _req_part(form), prefix="req")
+        image, *references = _file_parts(form)
+        sources.media = str(await _save(image, folder / f"00-image{_suffix(image)}"))
+        for index, upload in enumerate(references):
+            name = _person_for(index, upload, options.persons)
+            dest = folder / f"{index + 1:02d}-ref{_suffix(upload)}"
+            sources.upload(name, str(await _save(upload, dest, person=name)))
+    for index, person in enumerate(options.persons):
+        if person.url:
+            sources.photo_url(person.name, person.url)
+        elif index >= len(references):
+            raise BadRequest(
+                f"req.persons[{index}]: there is no reference photo for {person.name}: "
+                "give its `url` or upload one more `file` part."
+            )
+    return options, await run_in_threadpool(_checked, sources, options, settings)
+
+
+def _url_persons(persons: list[PersonRef]) -> Sources:
+    sources = Sources()
+    for index, person in enumerate(persons):
+        if not person.url:
+            raise BadRequest(f"persons[{index}].url is required: give a reference photo URL for {person.name}.")
+        sources.photo_url(person.name, person.url)
+    return sources
+
+
+def _checked(sources: Sources, options: CaptionRequest, settings: ReIDSettings) -> ReIDRequest:
+    """Apply the URL policy to every URL of the request and build the engine request."""
+    if not sources.photos:
+        raise BadRequest(NO_PERSONS)
+    urls = sources.urls + ([("callback", options.callback)] if options.callback else [])
+    for what, url in urls:
+        check_url(url, allow_private=settings.allow_private_urls, what=what)
+    try:
+        return ReIDRequest.model_validate(
+            {
+                "media": sources.media,
+                "persons": [{"name": name, "photos": photos} for name, photos in sources.photos.items()],
+                "prompt": options.user_prompt,
+                "options": options.options or settings.analysis_options(),
+            }
+        )
+    except ValidationError as exc:
+        raise BadRequest(describe_validation_errors(exc.errors())) from None
+
+
+async def _req_part(form: FormData) -> bytes:
+    part = form.get("req")
+    if part is None:
+        raise BadRequest(
+            "req is required: the multipart form needs a `req` part holding the JSON options "
+            "(user_prompt, system_prompt, persons, callback)."
+        )
+    return await part.read() if isinstance(part, UploadFile) else part.encode()
+
+
+def _file_parts(form: FormData) -> list[UploadFile]:
+    files = [part for part in form.getlist("file") if isinstance(part, UploadFile)]
+    if not files:
+        raise BadRequest("file is required: send the image to analyse as the first `file` part.")
+    return files
+
+
+def _person_for(index: int, upload: UploadFile, persons: list[PersonRef]) -> str:
+    """The person the ``index``-th reference photo shows: the ``persons`` entry at that
+    position, else the file's name without extension."""
+    if index < len(persons):
+        return persons[index].name
+    stem = Path(upload.filename or "").stem.strip()
+    if not stem:
+        raise BadRequest(
+            f"file: reference photo {index + 1} has no file name to take the person's name from; "
+            f"name the person in req.persons[{index}]."
+        )
+    return stem
+
+
+def _suffix(upload: UploadFile) -> str:
+    suffix = Path(upload.filename or "").suffix.lower()
+    return suffix if _SUFFIX.fullmatch(suffix) else ""
+
+
+async def _save(upload: UploadFile, dest: Path, person: str | None = None) -> Path:
+    """Copy an upload to ``dest``, refusing it early when its first bytes are not an image.
+
+    Formats the sniffer does not know pass; the engine then says precisely what is wrong.
+    """
+    head = await upload.read(SNIFF_BYTES)
+    kind = sniff_kind(head)
+    if kind not in ("image", "unknown") or not head:
+        what = f"the reference photo for {person}" if person else "the image to analyse"
+        found = "empty" if not head else f"{'an' if kind == 'image' else 'a'} {kind} file"
+        advice = "Upload a JPEG or PNG photo." if person else "Send videos by URL to /v1/understand/upload."
+        raise BadRequest(f"file: {upload.filename!r}, {what}, is {found}, not an image. {advice}")
+    with dest.open("wb") as out:
+        out.write(head)
+        while chunk := await upload.read(CHUNK):
+            out.write(chunk)
+    return dest

@@ -1,0 +1,211 @@
+"""Running stored tasks: a pool of worker threads over the facade's local backend.
+
+The service always runs the engine in its own process (`LocalBackend`), whatever
+``REID_BACKEND`` says: it *is* the remote end. At start-up every task left queued or
+running is re-run, or failed (with its callback) when it can no longer run, so an
+accepted task is never silently lost; finished tasks are purged after the retention time.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from pathlib import Path
+
+from tools.reid.api_errors import RateLimited
+from tools.reid.api_schemas import ErrorKind, result_data
+from tools.reid.errors import InvalidInput, ReIDError
+from tools.reid.facade import LocalBackend, ReIDTool, is_url
+from tools.reid.progress import ProgressFn
+from tools.reid.schemas import ReIDRequest
+from tools.reid.service.callbacks import CallbackSender
+from tools.reid.service.spool import Spool
+from tools.reid.service.store import Reply, Task, TaskStore
+from tools.reid.settings import ReIDSettings
+
+log = logging.getLogger(__name__)
+
+MAX_RUNS = 3
+"""A task that was running when the service died this many times is failed, not retried:
+it may be what kills the service."""
+PROGRESS_STEP = 0.05
+"""Progress is written to the database in steps of this size, not on every frame."""
+PURGE_INTERVAL_S = 300.0
+
+
+def new_task_id() -> str:
+    return uuid.uuid4().hex
+
+
+class TaskRunner:
+    """Accepts tasks into the store and runs them on ``REID_MAX_CONCURRENT_TASKS`` threads."""
+
+    def __init__(self, settings: ReIDSettings, store: TaskStore, spool: Spool, sender: CallbackSender) -> None:
+        self.settings = settings
+        self.store = store
+        self.spool = spool
+        self._sender = sender
+        self._tool = ReIDTool(settings, backend=LocalBackend(settings))
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._waiters: dict[str, Future[Task]] = {}
+        self._waiters_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Resume what the last run left, then start the workers and the purge timer."""
+        self._resume()
+        workers = [
+            threading.Thread(target=self._work, name=f"reid-worker-{n}", daemon=True)
+            for n in range(self.settings.max_concurrent_tasks)
+        ]
+        self._threads = [*workers, threading.Thread(target=self._purge_periodically, name="reid-purge", daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Stop taking work. A task still running is left "running" in the store (the engine
+        cannot be interrupted) and is re-run at the next start."""
+        self._stop.set()
+        for _ in range(self.settings.max_concurrent_tasks):
+            self._queue.put(None)
+
+    def accept(self, task_id: str, request: ReIDRequest, reply: Reply, callback_url: str | None) -> Future[Task]:
+        """Store the task, then queue it. The returned future resolves with the finished task
+        (used for inline replies; others may ignore it).
+
+        Raises:
+            RateLimited: ``REID_MAX_QUEUED_TASKS`` tasks are already waiting.
+        """
+        waiter: Future[Task] = Future()
+        with self._waiters_lock:
+            self._waiters[task_id] = waiter
+        stored = self.store.add(
+            task_id, request.model_dump(mode="json"), reply, callback_url, self.settings.max_queued_tasks
+        )
+        if not stored:
+            self._resolve(task_id, None)
+            raise RateLimited(
+                f"The task queue is full ({self.settings.max_queued_tasks} tasks are waiting). "
+                "Send the request again in a little while."
+            )
+        log.info("task accepted task_id=%s reply=%s persons=%d", task_id, reply, len(request.persons))
+        self._queue.put(task_id)
+        return waiter
+
+    def _work(self) -> None:
+        while (task_id := self._queue.get()) is not None:
+            self._run(task_id)
+
+    def _run(self, task_id: str) -> None:
+        task = self.store.claim(task_id)
+        if task is None or task.request is None:
+            return
+        log.info("task running task_id=%s run=%d", task_id, task.runs)
+        started = time.monotonic()
+        try:
+            request = ReIDRequest.model_validate(task.request)
+            result = self._tool.analyze(request, self._progress(task_id))
+        except InvalidInput as exc:
+            self._fail(task_id, str(exc), "invalid_input")
+        except ReIDError as exc:
+            self._fail(task_id, str(exc), "engine_error")
+        except Exception:
+            log.exception("task crashed task_id=%s", task_id)
+            self._fail(task_id, _crash_message(task_id), "engine_error")
+        else:
+            self.store.finish(task_id, result_data(result))
+            log.info(
+                "task done task_id=%s found=%d/%d wall_s=%.2f",
+                task_id,
+                len(result.found()),
+                len(result.persons),
+                time.monotonic() - started,
+            )
+        self._ended(task_id)
+
+    def _progress(self, task_id: str) -> ProgressFn:
+        written = 0.0
+
+        def report(fraction: float) -> None:
+            nonlocal written
+            if fraction - written >= PROGRESS_STEP and fraction < 1.0:
+                written = fraction
+                self.store.set_progress(task_id, round(fraction, 3))
+
+        return report
+
+    def _fail(self, task_id: str, message: str, kind: ErrorKind) -> None:
+        self.store.fail(task_id, message, kind)
+        log.info("task failed task_id=%s kind=%s", task_id, kind)
+
+    def _ended(self, task_id: str) -> None:
+        """Clean up after a task that reached done or failed, and tell whoever waits."""
+        self.spool.remove(task_id)
+        task = self.store.get(task_id)
+        self._resolve(task_id, task)
+        if task is not None and task.cb_state == "pending":
+            self._sender.send(task_id)
+
+    def _resolve(self, task_id: str, task: Task | None) -> None:
+        with self._waiters_lock:
+            waiter = self._waiters.pop(task_id, None)
+        # A waiter is cancelled when its HTTP client went away; nobody reads it then.
+        if waiter is not None and task is not None and waiter.set_running_or_notify_cancel():
+            waiter.set_result(task)
+
+    def _resume(self) -> None:
+        for task in self.store.undelivered():
+            self._sender.send(task.task_id)
+        unfinished = self.store.unfinished()
+        self.spool.remove_all_but({task.task_id for task in unfinished})
+        for task in unfinished:
+            problem = self._why_not_resumable(task)
+            if problem is None:
+                self.store.requeue(task.task_id)
+                self._queue.put(task.task_id)
+                log.info("task resumed task_id=%s state_was=%s", task.task_id, task.state)
+            else:
+                self._fail(task.task_id, problem, "engine_error")
+                self._ended(task.task_id)
+
+    def _why_not_resumable(self, task: Task) -> str | None:
+        if task.reply == "inline":
+            return "The service restarted before it could answer this image request; send the request again."
+        if task.state == "running" and task.runs >= MAX_RUNS:
+            return (
+                f"The service stopped {task.runs} times while running this task, so it is not tried again. "
+                "Ask the service's operator to check its logs and memory, then send the request again."
+            )
+        if task.request is None or _missing_uploads(task.request):
+            return (
+                "The files uploaded with this task are gone (the service's upload folder was cleared "
+                "while it was stopped); send the request again."
+            )
+        return None
+
+    def _purge_periodically(self) -> None:
+        while True:
+            removed = self.store.purge(time.time() - self.settings.retention_hours * 3600)
+            if removed:
+                log.info("purged finished tasks count=%d", removed)
+            if self._stop.wait(PURGE_INTERVAL_S):
+                return
+
+
+def _missing_uploads(request: dict) -> bool:
+    """Whether a stored request names local files (spooled uploads) that no longer exist."""
+    parsed = ReIDRequest.model_validate(request)
+    locations = [parsed.media, *(photo for person in parsed.persons for photo in person.photos)]
+    return any(not is_url(location) and not Path(location).is_file() for location in locations)
+
+
+def _crash_message(task_id: str) -> str:
+    return (
+        "The analysis failed unexpectedly. Send the request again; if it fails again, "
+        f"report task {task_id} to the service's operator."
+    )

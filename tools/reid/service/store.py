@@ -1,0 +1,228 @@
+"""Durable tasks: one SQLite file, so no accepted task is lost when the service stops.
+
+A task is written (and synced) before its id is given to the client; its state moves
+queued -> running -> done | failed. The stored request (which may hold signed URLs) is
+cleared when the task ends; results hold names and times, never images or embeddings.
+Every statement runs under one lock on one connection: SQLite serialises writers anyway,
+and a single connection keeps the WAL file and its checkpoints simple.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from tools.reid.api_schemas import CallbackDelivery, ErrorKind, TaskState, TaskStatus
+from tools.reid.fetch import redact_url
+
+Reply = Literal["callback", "poll", "inline"]
+"""How the result reaches the client: POSTed to its callback, fetched from the task
+endpoint, or returned in the HTTP answer of the request itself (images without callback)."""
+DeliveryState = Literal["none", "pending", "delivered", "failed"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id        TEXT PRIMARY KEY,
+    reply          TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    request        TEXT,
+    callback_url   TEXT,
+    progress       REAL NOT NULL DEFAULT 0,
+    result         TEXT,
+    error          TEXT,
+    error_kind     TEXT,
+    runs           INTEGER NOT NULL DEFAULT 0,
+    created_at     REAL NOT NULL,
+    finished_at    REAL,
+    cb_state       TEXT NOT NULL DEFAULT 'none',
+    cb_attempts    INTEGER NOT NULL DEFAULT 0,
+    cb_delivered_at REAL,
+    cb_last_error  TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state, created_at);
+"""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One row of the task table."""
+
+    task_id: str
+    reply: Reply
+    state: TaskState
+    request: dict[str, Any] | None
+    callback_url: str | None
+    progress: float
+    result: dict[str, Any] | None
+    error: str | None
+    error_kind: ErrorKind | None
+    runs: int
+    created_at: float
+    finished_at: float | None
+    cb_state: DeliveryState
+    cb_attempts: int
+    cb_delivered_at: float | None
+    cb_last_error: str | None
+
+    def status(self) -> TaskStatus:
+        """The task as the task endpoint shows it (callback URL left out: it may carry a token)."""
+        delivery = None
+        if self.cb_state != "none":
+            delivery = CallbackDelivery(
+                state=self.cb_state,
+                attempts=self.cb_attempts,
+                delivered_at=_when(self.cb_delivered_at),
+                last_error=self.cb_last_error,
+            )
+        return TaskStatus(
+            task_id=self.task_id,
+            state=self.state,
+            progress=self.progress,
+            created_at=_when(self.created_at),
+            finished_at=_when(self.finished_at),
+            result=self.result,
+            error=self.error,
+            error_kind=self.error_kind,
+            callback=delivery,
+        )
+
+    def describe_callback(self) -> str:
+        return redact_url(self.callback_url) if self.callback_url else "-"
+
+
+def _when(seconds: float | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def _task(row: sqlite3.Row) -> Task:
+    values = dict(row)
+    for column in ("request", "result"):
+        values[column] = json.loads(values[column]) if values[column] else None
+    return Task(**values)
+
+
+class TaskStore:
+    """The task table and the few transitions the service makes on it."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a task acknowledged to a client survives a power cut, not only a crash.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _one(self, sql: str, *args: Any) -> Task | None:
+        with self._lock:
+            row = self._db.execute(sql, args).fetchone()
+        return _task(row) if row else None
+
+    def _many(self, sql: str, *args: Any) -> list[Task]:
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [_task(row) for row in rows]
+
+    def add(
+        self, task_id: str, request: dict[str, Any], reply: Reply, callback_url: str | None, max_queued: int
+    ) -> bool:
+        """Store a new queued task; False (nothing stored) when ``max_queued`` tasks already wait."""
+        with self._write() as db:
+            (queued,) = db.execute("SELECT COUNT(*) FROM tasks WHERE state = 'queued'").fetchone()
+            if queued >= max_queued:
+                return False
+            db.execute(
+                "INSERT INTO tasks (task_id, reply, state, request, callback_url, created_at, cb_state)"
+                " VALUES (?, ?, 'queued', ?, ?, ?, ?)",
+                (task_id, reply, json.dumps(request), callback_url, time.time(), "pending" if callback_url else "none"),
+            )
+        return True
+
+    def get(self, task_id: str) -> Task | None:
+        return self._one("SELECT * FROM tasks WHERE task_id = ?", task_id)
+
+    def claim(self, task_id: str) -> Task | None:
+        """Mark a queued task running and count the run; None if it is not queued."""
+        with self._write() as db:
+            changed = db.execute(
+                "UPDATE tasks SET state = 'running', progress = 0, runs = runs + 1"
+                " WHERE task_id = ? AND state = 'queued'",
+                (task_id,),
+            ).rowcount
+        return self.get(task_id) if changed else None
+
+    def set_progress(self, task_id: str, fraction: float) -> None:
+        with self._write() as db:
+            db.execute("UPDATE tasks SET progress = ? WHERE task_id = ? AND state = 'running'", (fraction, task_id))
+
+    def requeue(self, task_id: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE tasks SET state = 'queued', progress = 0 WHERE task_id = ?", (task_id,))
+
+    def finish(self, task_id: str, result: dict[str, Any]) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE tasks SET state = 'done', progress = 1, result = ?, request = NULL, finished_at = ?"
+                " WHERE task_id = ?",
+                (json.dumps(result), time.time(), task_id),
+            )
+
+    def fail(self, task_id: str, error: str, kind: ErrorKind) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE tasks SET state = 'failed', error = ?, error_kind = ?, request = NULL, finished_at = ?"
+                " WHERE task_id = ?",
+                (error, kind, time.time(), task_id),
+            )
+
+    def record_delivery(self, task_id: str, state: DeliveryState, attempts: int, error: str | None) -> None:
+        delivered_at = time.time() if state == "delivered" else None
+        with self._write() as db:
+            db.execute(
+                "UPDATE tasks SET cb_state = ?, cb_attempts = ?, cb_last_error = ?, cb_delivered_at = ?"
+                " WHERE task_id = ?",
+                (state, attempts, error, delivered_at, task_id),
+            )
+
+    def unfinished(self) -> list[Task]:
+        """Tasks left queued or running, oldest first: the work a restart must resume."""
+        return self._many("SELECT * FROM tasks WHERE state IN ('queued', 'running') ORDER BY created_at")
+
+    def undelivered(self) -> list[Task]:
+        """Finished tasks whose callback has not been delivered nor given up on."""
+        return self._many(
+            "SELECT * FROM tasks WHERE state IN ('done', 'failed') AND cb_state = 'pending' ORDER BY finished_at"
+        )
+
+    def purge(self, finished_before: float) -> int:
+        """Delete tasks that ended before ``finished_before`` (unix s) and owe no callback."""
+        with self._write() as db:
+            return db.execute(
+                "DELETE FROM tasks WHERE state IN ('done', 'failed') AND cb_state != 'pending' AND finished_at < ?",
+                (finished_before,),
+            ).rowcount
