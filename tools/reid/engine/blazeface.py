@@ -10,6 +10,10 @@ grid and the weighted non-maximum suppression follow MediaPipe's documented calc
 from __future__ import annotations
 
 import importlib.util
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -44,9 +48,25 @@ def model_path() -> Path:
 def _interpreter():  # noqa: ANN202 - LiteRT has no type stubs
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_path=str(model_path()), num_threads=1)
-    interpreter.allocate_tensors()
+    with _quiet_stderr():
+        interpreter = Interpreter(model_path=str(model_path()), num_threads=1)
+        interpreter.allocate_tensors()
     return interpreter
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """LiteRT's C++ core prints an XNNPACK banner on fd 2 at load, with no switch to stop it;
+    it would break the CLI's promise of one line on stderr per error."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @cache
