@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -18,7 +16,7 @@ from tools.reid.fetch import fetch_to_file
 from tools.reid import engine
 from tools.reid.errors import InvalidInput
 from tools.reid.progress import ProgressFn, no_progress
-from tools.reid.schemas import ReIDRequest, ReIDResult
+from tools.reid.schemas import AnalysisOptions, ReIDRequest, ReIDResult
 from tools.reid.settings import ReIDSettings, get_settings
 
 
@@ -47,11 +45,16 @@ class LocalBackend:
                 media,
                 persons,
                 prompt=request.prompt,
-                options=request.options,
+                options=self._options(request),
                 limits=engine.Limits.from_settings(self.settings),
                 workers=self.settings.workers,
                 progress=progress,
             )
+
+
+    def _options(self, request: ReIDRequest) -> AnalysisOptions:
+        """The request's options when it set them, else the defaults these settings choose."""
+        return request.options if "options" in request.model_fields_set else self.settings.analysis_options()
 
 
 class _Stager:
@@ -118,10 +121,3 @@ class ReIDTool:
     def render_keyframes(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
         """Annotated JPEGs, one per found person, drawn from the local copy of the media."""
         return engine.render_keyframes(media, result, out_dir)
-
-
-@contextmanager
-def scratch_dir() -> Iterator[Path]:
-    """A private temporary folder removed on exit, for surfaces that stage files."""
-    with tempfile.TemporaryDirectory(prefix="reid-") as name:
-        yield Path(name)

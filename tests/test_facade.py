@@ -1,0 +1,81 @@
+"""The facade's local backend: locations staged (paths checked, URLs fetched), settings applied."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tools.reid.errors import FetchError, InvalidInput
+from tools.reid.facade import ReIDTool
+from tools.reid.schemas import AnalysisOptions, PersonSpec, ReIDRequest
+from tools.reid.settings import ReIDSettings
+
+
+@pytest.fixture(scope="module")
+def file_server(two_people_clip: Path, photos: dict[str, Path]) -> Iterator[str]:
+    """Serves the clip and the photos over loopback HTTP."""
+    root = two_people_clip.parent
+    for key in ("eileen", "grace"):
+        (root / photos[key].name).write_bytes(photos[key].read_bytes())
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def request(media: str, **photos: str) -> ReIDRequest:
+    return ReIDRequest(media=media, persons=[PersonSpec(name=n, photos=[p]) for n, p in photos.items()])
+
+
+def test_urls_are_fetched_when_private_addresses_are_allowed(file_server: str) -> None:
+    tool = ReIDTool(ReIDSettings(allow_private_urls=True, workers=1))
+    result = tool.analyze(
+        request(f"{file_server}/two_people.mp4", Eileen=f"{file_server}/eileen.png", Grace=f"{file_server}/grace.jpg")
+    )
+    assert [p.found for p in result.persons] == [True, True]
+
+
+def test_loopback_urls_are_refused_by_default(file_server: str, photos) -> None:
+    tool = ReIDTool(ReIDSettings(workers=1))
+    with pytest.raises(FetchError, match="REID_ALLOW_PRIVATE_URLS"):
+        tool.analyze(request(f"{file_server}/two_people.mp4", Grace=str(photos["grace"])))
+
+
+def test_a_missing_local_file_is_named(photos, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="The reference photo for Grace '.*nope.jpg' is not a file"):
+        ReIDTool(ReIDSettings(workers=1)).analyze(request(str(photos["grace"]), Grace=str(tmp_path / "nope.jpg")))
+
+
+def test_settings_choose_the_options_a_request_leaves_out(two_people_clip: Path, photos) -> None:
+    tool = ReIDTool(ReIDSettings(sample_fps=1.0, workers=1))
+    defaulted = tool.analyze(request(str(two_people_clip), Grace=str(photos["grace"])))
+    assert defaulted.stats.frames_analysed == 8
+    explicit = request(str(two_people_clip), Grace=str(photos["grace"]))
+    explicit.options = AnalysisOptions(sample_fps=2.0)
+    assert tool.analyze(explicit).stats.frames_analysed == 16
+
+
+def test_async_analysis_keeps_the_event_loop_free(two_people_clip: Path, photos) -> None:
+    async def scenario() -> tuple[int, bool]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        result = await ReIDTool(ReIDSettings(workers=1)).aanalyze(request(str(two_people_clip), Grace=str(photos["grace"])))
+        task.cancel()
+        return ticks, result.persons[0].found
+
+    ticks, found = asyncio.run(scenario())
+    assert found and ticks > 10
