@@ -29,10 +29,10 @@ from tools.reid.schemas import MAX_PERSONS
 FOOTAGE_BLOCK = "footage"
 QUESTION_BLOCK = "question"
 VALUE_ACTION = "value"
-HELP_WORDS = frozenset({"help", "?", "usage", "how"})
+HELP_WORDS = frozenset({"help", "?", "usage"})
 
-_LINK = re.compile(r"<(?:https?://|mailto:)?(?P<target>[^|>]*)(?:\|(?P<label>[^>]*))?>")
-_NAME_PAIR = re.compile(r"(?:[\"“](?P<quoted>[^\"”]+)[\"”]|(?P<plain>[^\s=\"“”]+))=(?P<file>\S+)")
+_LINK = re.compile(r"<(?:https?://|mailto:)(?P<target>[^|>]*)(?:\|(?P<label>[^>]*))?>")
+_NAME_PAIR = re.compile(r"(?:[\"“](?P<quoted>[^\"”]+)[\"”]|(?P<plain>[^\s=\"“”/:?&]+))=(?P<file>\S+)")
 _KNOWN_SUFFIXES = VIDEO_TYPES | IMAGE_TYPES
 
 
@@ -249,20 +249,22 @@ def _footage_of_message(files: Sequence[SlackFile], named: Mapping[str, str]) ->
         raise IncompleteRequest("Every photo is named as a person, so there is nothing to search.")
     listed = ", ".join(f.name for f in unnamed)
     raise IncompleteRequest(
-        f"I can't tell which photo to search: {listed} are not named as people. "
-        "Leave only the photo to search unnamed."
+        f"I can't tell which photo to search: {listed} are not named as people. Leave only the photo to search unnamed."
     )
 
 
-def footage_of_shortcut(files: Sequence[SlackFile]) -> SlackFile:
+def footage_of_shortcut(files: Sequence[SlackFile], settings: BotSettings) -> SlackFile:
     """The file a message shortcut searches: the message's video, else its first photo.
 
     Raises:
-        IncompleteRequest: the message holds no video or photo.
+        IncompleteRequest: the message holds no video or photo, or the file is too large.
     """
     candidates = sorted((f for f in files if f.kind is not None), key=lambda f: f.kind != "video")
     if not candidates:
-        raise IncompleteRequest("That message has no video or photo to search.")
+        raise IncompleteRequest(
+            "That message has no video or photo to search. Use this on a message with a video (MP4, MOV, …) or a photo."
+        )
+    _raise_if(footage_problem(candidates[0], settings))
     return candidates[0]
 
 

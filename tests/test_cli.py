@@ -17,8 +17,14 @@ def reid(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
 
 def test_analyze_prints_a_table_and_the_caption(two_people_clip: Path, photos, tmp_path: Path) -> None:
     done = reid(
-        "analyze", str(two_people_clip), "--person", f"Eileen={photos['eileen']}", "--person", f"Grace={photos['grace']}",
-        "--keyframes", str(tmp_path / "frames"),
+        "analyze",
+        str(two_people_clip),
+        "--person",
+        f"Eileen={photos['eileen']}",
+        "--person",
+        f"Grace={photos['grace']}",
+        "--keyframes",
+        str(tmp_path / "frames"),
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -30,7 +36,9 @@ def test_analyze_prints_a_table_and_the_caption(two_people_clip: Path, photos, t
 
 
 def test_analyze_json_is_exactly_the_result_model(two_people_clip: Path, photos) -> None:
-    done = reid("analyze", str(two_people_clip), "-p", f"Grace={photos['grace']}", "--json", "--prompt", "Is Grace here?")
+    done = reid(
+        "analyze", str(two_people_clip), "-p", f"Grace={photos['grace']}", "--json", "--prompt", "Is Grace here?"
+    )
     assert done.returncode == 0, done.stderr
     result = ReIDResult.model_validate_json(done.stdout)
     assert result.prompt == "Is Grace here?"
@@ -43,7 +51,11 @@ def test_bad_input_exits_2_with_one_line(two_people_clip: Path, photos, tmp_path
         ("analyze", str(two_people_clip), "-p", "Grace"): "must be NAME=PHOTO",
         ("analyze", str(two_people_clip), "-p", f"Carol={photos['blank']}"): "Reference photo for Carol: no face",
         ("analyze", str(photos["text"]), "-p", f"Grace={photos['grace']}"): "is not a video or image",
-        ("analyze", str(two_people_clip), *[a for i in range(6) for a in ("-p", f"P{i}={photos['grace']}")]): "at most 5",
+        (
+            "analyze",
+            str(two_people_clip),
+            *[a for i in range(6) for a in ("-p", f"P{i}={photos['grace']}")],
+        ): "at most 5",
         ("analyze", str(two_people_clip), "-p", f"Grace={photos['grace']}", "--tolerance", "2"): "tolerance",
     }
     for args, message in cases.items():

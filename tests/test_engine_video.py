@@ -69,11 +69,7 @@ def test_stranger_is_no_false_hit(make_clip, photos) -> None:
 def test_face_turning_and_shrinking_keeps_its_name(make_clip, photos) -> None:
     clip = make_clip(
         "turn_shrink",
-        [
-            synth.Actor(
-                synth.astronaut_portrait(), 0.0, 6.0, synth.shrink(0.8, 0.3, 6.0), tilt=lambda t: 25 * (t / 6.0)
-            )
-        ],
+        [synth.Actor(synth.astronaut_portrait(), 0.0, 6.0, synth.shrink(0.8, 0.3, 6.0), tilt=lambda t: 25 * (t / 6.0))],
         6.0,
     )
     result = engine.analyze(clip, {"Eileen": [photos["eileen"]]})

@@ -73,7 +73,9 @@ def test_async_analysis_keeps_the_event_loop_free(two_people_clip: Path, photos)
                 ticks += 1
 
         task = asyncio.create_task(ticker())
-        result = await ReIDTool(ReIDSettings(workers=1)).aanalyze(request(str(two_people_clip), Grace=str(photos["grace"])))
+        result = await ReIDTool(ReIDSettings(workers=1)).aanalyze(
+            request(str(two_people_clip), Grace=str(photos["grace"]))
+        )
         task.cancel()
         return ticks, result.persons[0].found
 

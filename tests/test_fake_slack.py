@@ -42,9 +42,7 @@ def web(fake: FakeSlack) -> WebClient:
     return WebClient(token=fake.bot_token, base_url=fake.base_url)
 
 
-def _fetch(
-    url: str, body: bytes | None = None, headers: dict[str, str] | None = None
-) -> tuple[int, str, bytes]:
+def _fetch(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
     """A bare urllib request, to see exactly what the fake answers on the wire."""
     request = urllib.request.Request(url, data=body, headers=headers or {})
     with urllib.request.urlopen(request, timeout=5) as response:
@@ -60,9 +58,7 @@ def _error_of(call: object) -> SlackApiError:
 # ----- Web API: auth, errors, scripted failures
 
 
-def test_auth_test_identifies_the_bot_and_records_the_bearer_token(
-    fake: FakeSlack, web: WebClient
-) -> None:
+def test_auth_test_identifies_the_bot_and_records_the_bearer_token(fake: FakeSlack, web: WebClient) -> None:
     response = web.auth_test()
     assert (response["user_id"], response["bot_id"], response["team_id"]) == (
         BOT_USER_ID,
@@ -86,13 +82,9 @@ def test_missing_or_wrong_token_fails_with_status_200(fake: FakeSlack) -> None:
     ("content_type", "encode"),
     [("application/x-www-form-urlencoded", urlencode), ("application/json", json.dumps)],
 )
-def test_token_and_params_may_come_in_a_form_or_json_body(
-    fake: FakeSlack, content_type: str, encode: object
-) -> None:
+def test_token_and_params_may_come_in_a_form_or_json_body(fake: FakeSlack, content_type: str, encode: object) -> None:
     body = encode({"token": fake.bot_token, "channel": CHANNEL, "text": "hi"})  # type: ignore[operator]
-    status, kind, raw = _fetch(
-        f"{fake.base_url}chat.postMessage", body.encode(), {"Content-Type": content_type}
-    )
+    status, kind, raw = _fetch(f"{fake.base_url}chat.postMessage", body.encode(), {"Content-Type": content_type})
     assert (status, kind, json.loads(raw)["ok"]) == (200, "application/json", True)
     assert fake.calls_to("chat.postMessage")[0].params["text"] == "hi"
 
@@ -110,9 +102,7 @@ def test_each_token_type_only_opens_its_own_methods(fake: FakeSlack, web: WebCli
     assert as_app.apps_connections_open(app_token=fake.app_token)["url"].startswith("ws://")
 
 
-def test_unknown_methods_and_scripted_failures_answer_like_slack(
-    fake: FakeSlack, web: WebClient
-) -> None:
+def test_unknown_methods_and_scripted_failures_answer_like_slack(fake: FakeSlack, web: WebClient) -> None:
     assert _error_of(lambda: web.api_call("reid.nothing")).response["error"] == "unknown_method"
     fake.fail_next("chat.postMessage", "channel_not_found")
     failed = _error_of(lambda: web.chat_postMessage(channel=CHANNEL, text="x"))
@@ -133,9 +123,7 @@ def test_rate_limit_answers_429_with_retry_after(fake: FakeSlack, web: WebClient
 
 def test_sync_retry_handler_retries_a_rate_limited_call(fake: FakeSlack) -> None:
     fake.rate_limit_next("chat.postMessage", retry_after=0)
-    web = WebClient(
-        token=fake.bot_token, base_url=fake.base_url, retry_handlers=[RateLimitErrorRetryHandler()]
-    )
+    web = WebClient(token=fake.bot_token, base_url=fake.base_url, retry_handlers=[RateLimitErrorRetryHandler()])
     assert web.chat_postMessage(channel=CHANNEL, text="x")["ok"]
     assert [call.status for call in fake.calls_to("chat.postMessage")] == [429, 200]
 
@@ -174,9 +162,7 @@ def test_messages_get_increasing_ts_and_thread_together(fake: FakeSlack, web: We
     assert [m["text"] for m in history] == ["Elsewhere", "Working on it"]
 
 
-def test_update_keeps_fields_it_is_not_given_and_ephemeral_stays_out(
-    fake: FakeSlack, web: WebClient
-) -> None:
+def test_update_keeps_fields_it_is_not_given_and_ephemeral_stays_out(fake: FakeSlack, web: WebClient) -> None:
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "Queued"}}]
     posted = web.chat_postMessage(channel=CHANNEL, text="Queued", blocks=blocks)
     updated = web.chat_update(channel=CHANNEL, ts=posted["ts"], text="Done: 2 people found")
@@ -196,9 +182,7 @@ def test_reactions_fail_twice_like_slack(fake: FakeSlack, web: WebClient) -> Non
     react = {"channel": CHANNEL, "timestamp": message["ts"], "name": "eyes"}
     web.reactions_add(**react)
     assert _error_of(lambda: web.reactions_add(**react)).response["error"] == "already_reacted"
-    assert fake.messages(CHANNEL)[0]["reactions"] == [
-        {"name": "eyes", "users": [BOT_USER_ID], "count": 1}
-    ]
+    assert fake.messages(CHANNEL)[0]["reactions"] == [{"name": "eyes", "users": [BOT_USER_ID], "count": 1}]
     web.reactions_remove(**react)
     assert _error_of(lambda: web.reactions_remove(**react)).response["error"] == "no_reaction"
     assert fake.messages(CHANNEL)[0]["reactions"] == []
@@ -216,14 +200,9 @@ def test_views_open_then_update_by_id(fake: FakeSlack, web: WebClient) -> None:
     updated = web.views_update(view_id=opened["id"], hash=opened["hash"], view=retitled)["view"]
     assert opened["id"].startswith("V") and updated["id"] == opened["id"]
     assert updated["title"]["text"] == "Running" and updated["callback_id"] == "reid"
-    stale = _error_of(
-        lambda: web.views_update(view_id=opened["id"], hash=opened["hash"], view=modal)
-    )
+    stale = _error_of(lambda: web.views_update(view_id=opened["id"], hash=opened["hash"], view=modal))
     assert stale.response["error"] == "hash_conflict"
-    assert (
-        _error_of(lambda: web.views_update(view_id="V404", view=modal)).response["error"]
-        == "not_found"
-    )
+    assert _error_of(lambda: web.views_update(view_id="V404", view=modal)).response["error"] == "not_found"
 
 
 # ----- Files: uploads, downloads, stubs
@@ -247,8 +226,7 @@ def test_files_upload_v2_sends_several_files_into_a_thread(fake: FakeSlack, web:
         ("grace.jpg", b"jpg-bytes", "Grace"),
     ]
     assert all(
-        (u["channel_id"], u["thread_ts"], u["initial_comment"])
-        == (CHANNEL, parent["ts"], "Eileen at 0:03")
+        (u["channel_id"], u["thread_ts"], u["initial_comment"]) == (CHANNEL, parent["ts"], "Eileen at 0:03")
         for u in uploaded
     )
     assert [call.method for call in fake.calls[1:]] == [
@@ -263,9 +241,7 @@ def test_files_upload_v2_sends_several_files_into_a_thread(fake: FakeSlack, web:
 
 def test_async_files_upload_v2_reaches_uploaded_files(fake: FakeSlack) -> None:
     web = AsyncWebClient(token=fake.bot_token, base_url=fake.base_url)
-    response = asyncio.run(
-        web.files_upload_v2(channel=CHANNEL, content=b"\x89PNG", filename="map.png", title="Map")
-    )
+    response = asyncio.run(web.files_upload_v2(channel=CHANNEL, content=b"\x89PNG", filename="map.png", title="Map"))
     assert fake.uploaded_files[response["file"]["id"]]["bytes"] == b"\x89PNG"
 
 
@@ -314,9 +290,7 @@ def test_aiohttp_socket_mode_client_receives_an_event_and_acks_it(fake: FakeSlac
         await client.send_socket_mode_response(SocketModeResponse(request.envelope_id))
 
     async def scenario() -> tuple[str, dict]:
-        client = AiohttpSocketModeClient(
-            app_token=fake.app_token, web_client=AsyncWebClient(base_url=fake.base_url)
-        )
+        client = AiohttpSocketModeClient(app_token=fake.app_token, web_client=AsyncWebClient(base_url=fake.base_url))
         client.message_listeners.append(on_message)
         client.socket_mode_request_listeners.append(on_request)
         await client.connect()
@@ -337,9 +311,7 @@ def test_aiohttp_socket_mode_client_receives_an_event_and_acks_it(fake: FakeSlac
         "timeout",
     )
     assert request.payload["event"]["type"] == "app_mention"
-    assert (
-        fake.calls_to("apps.connections.open")[0].headers["authorization"].endswith(fake.app_token)
-    )
+    assert fake.calls_to("apps.connections.open")[0].headers["authorization"].endswith(fake.app_token)
 
 
 def test_disconnect_message_makes_the_client_reconnect(fake: FakeSlack) -> None:
@@ -347,16 +319,12 @@ def test_disconnect_message_makes_the_client_reconnect(fake: FakeSlack) -> None:
         await client.send_socket_mode_response(SocketModeResponse(request.envelope_id))
 
     async def scenario() -> dict:
-        client = AiohttpSocketModeClient(
-            app_token=fake.app_token, web_client=AsyncWebClient(base_url=fake.base_url)
-        )
+        client = AiohttpSocketModeClient(app_token=fake.app_token, web_client=AsyncWebClient(base_url=fake.base_url))
         client.socket_mode_request_listeners.append(on_request)
         await client.connect()
         try:
             fake.socket_request_reconnect()
-            await fake.wait_for_async(
-                lambda: fake.socket_connects == 2 and fake.socket_connections == 1
-            )
+            await fake.wait_for_async(lambda: fake.socket_connects == 2 and fake.socket_connections == 1)
             return await fake.wait_for_ack_async(fake.socket_send("events_api", {"n": 1}))
         finally:
             await client.close()
@@ -372,9 +340,7 @@ def test_builtin_client_acks_a_slash_command_with_a_payload(fake: FakeSlack) -> 
         requests.append(request)
         client.send_socket_mode_response(SocketModeResponse(request.envelope_id, {"text": "On it"}))
 
-    client = BuiltinSocketModeClient(
-        app_token=fake.app_token, web_client=WebClient(base_url=fake.base_url)
-    )
+    client = BuiltinSocketModeClient(app_token=fake.app_token, web_client=WebClient(base_url=fake.base_url))
     client.socket_mode_request_listeners.append(on_request)
     client.connect()
     try:

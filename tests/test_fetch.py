@@ -192,9 +192,7 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return [names[host]] if host in names else real_resolve(host, port)
 
     monkeypatch.setattr(fetch, "resolve_host", resolve)
-    monkeypatch.setattr(
-        fetch, "address_problem", lambda ip: None if ip == LOOPBACK else real_problem(ip)
-    )
+    monkeypatch.setattr(fetch, "address_problem", lambda ip: None if ip == LOOPBACK else real_problem(ip))
     return lookups
 
 
@@ -272,9 +270,7 @@ def test_unresolvable_host(monkeypatch: pytest.MonkeyPatch) -> None:
         check_url("https://nowhere.example/a.mp4", allow_private=True)
 
 
-def test_redirect_to_private_address_refused(
-    server: _Server, tmp_path: Path, fake_dns: list[str]
-) -> None:
+def test_redirect_to_private_address_refused(server: _Server, tmp_path: Path, fake_dns: list[str]) -> None:
     for target in (f"http://private.test:{server.port}/photo.png", "http://169.254.169.254/"):
         url = f"http://public.test:{server.port}/redirect?to={target}"
         with pytest.raises(FetchError, match=r"non-public \((private|cloud metadata service)\)"):
@@ -283,9 +279,7 @@ def test_redirect_to_private_address_refused(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_connects_to_the_checked_address(
-    server: _Server, tmp_path: Path, fake_dns: list[str]
-) -> None:
+def test_connects_to_the_checked_address(server: _Server, tmp_path: Path, fake_dns: list[str]) -> None:
     """One lookup per hop, and the request still carries the real host name."""
     hop = f"http://public.test:{server.port}/photo.png"
     path = _get(f"http://public.test:{server.port}/redirect?to={hop}", tmp_path, allow_private=False)

@@ -253,9 +253,7 @@ class FakeSlack:
         """Answer the next ``times`` calls to ``method`` with 429, ``Retry-After`` and
         ``ratelimited``, as Slack does past a method's tier."""
         headers = {"Retry-After": str(retry_after)}
-        self._script(
-            method, times, SlackError("ratelimited", HTTPStatus.TOO_MANY_REQUESTS, headers)
-        )
+        self._script(method, times, SlackError("ratelimited", HTTPStatus.TOO_MANY_REQUESTS, headers))
 
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
         """Answer the next ``times`` calls to ``method`` with ``{"ok": false, "error": error}``."""
@@ -346,9 +344,7 @@ class FakeSlack:
         self._socket.send(envelope, self._wait_for_socket(timeout), timeout)
         return envelope["envelope_id"]
 
-    def socket_request_reconnect(
-        self, reason: str = "refresh_requested", timeout: float = 5.0
-    ) -> None:
+    def socket_request_reconnect(self, reason: str = "refresh_requested", timeout: float = 5.0) -> None:
         """Send Slack's ``disconnect`` message, which makes clients open a new connection."""
         message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "fake-slack"}}
         self._socket.send(message, self._wait_for_socket(timeout), timeout)
@@ -563,9 +559,7 @@ class FakeSlack:
         """Turn an uploaded file into a shared one and note where it went."""
         filename, data = upload["filename"], upload["bytes"]
         mimetype, filetype = _guess_types(filename)
-        file = self._register_file(
-            filename, data, mimetype, filetype, title or filename, BOT_USER_ID, file_id=file_id
-        )
+        file = self._register_file(filename, data, mimetype, filetype, title or filename, BOT_USER_ID, file_id=file_id)
         self._uploaded[file_id] = {
             "filename": filename,
             "bytes": data,
@@ -641,9 +635,7 @@ class FakeSlack:
 
     def _find_view(self, view_id: str | None, external_id: str | None) -> dict[str, Any]:
         for view in self._views.values():
-            if (view_id and view["id"] == view_id) or (
-                external_id and view.get("external_id") == external_id
-            ):
+            if (view_id and view["id"] == view_id) or (external_id and view.get("external_id") == external_id):
                 return view
         raise SlackError("not_found")
 
@@ -786,9 +778,7 @@ class _SocketModeServer:
     async def _serve(self) -> Server:
         # Slack pings its clients; pinging often also wakes the builtin client's blocking reads,
         # which it needs before it can close.
-        return await serve(
-            self._handle, "127.0.0.1", 0, process_request=self._check_ticket, ping_interval=0.2
-        )
+        return await serve(self._handle, "127.0.0.1", 0, process_request=self._check_ticket, ping_interval=0.2)
 
     @staticmethod
     async def _shutdown(server: Server) -> None:

@@ -9,14 +9,15 @@ Each class also derives from the matching `tools.reid.errors` class where there 
 so a surface that catches `ReIDError` (or `InvalidInput`) handles remote failures too::
 
     ReIDError
-    └── ApiError                    .code, .msg
-        ├── BadRequest              0001, 0003 (also an InvalidInput)
-        ├── Unauthorized            0401
-        ├── NoCredits               0402
-        ├── Forbidden               0403, 9009
-        ├── Conflict                0409
-        ├── RateLimited             0429, .retry_after_s
-        └── ServiceUnavailable      plain HTTP 404/5xx, unreachable host, unreadable answer
+    ├── ApiError                    .code, .msg
+    │   ├── BadRequest              0001, 0003 (also an InvalidInput)
+    │   ├── Unauthorized            0401
+    │   ├── NoCredits               0402
+    │   ├── Forbidden               0403, 9009
+    │   ├── Conflict                0409
+    │   ├── RateLimited             0429, .retry_after_s
+    │   └── ServiceUnavailable      plain HTTP 404/5xx, unreachable host, unreadable answer
+    └── TaskTimeout                 the client stopped waiting for a task (also a TimeoutError)
 """
 
 from __future__ import annotations
@@ -106,3 +107,8 @@ _BY_CODE: dict[str, type[ApiError]] = {
 def error_for(code: str, msg: str) -> ApiError:
     """The exception for an envelope's error code; unknown codes stay plain `ApiError`s."""
     return _BY_CODE.get(code, ApiError)(msg or f"The service answered with code {code}.", code)
+
+
+class TaskTimeout(ReIDError, TimeoutError):
+    """Raised by the client's ``wait`` when a task has not ended within the timeout; the task
+    goes on, and waiting again (or a callback) still gets its result."""

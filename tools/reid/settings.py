@@ -27,6 +27,7 @@ class ReIDSettings(BaseSettings):
     api_key: SecretStr | None = None
     api_timeout_s: float = Field(60.0, gt=0, description="Per-request timeout of the API client.")
     api_retries: int = Field(4, ge=0, description="Client retries on 0429, 5xx and connection failures.")
+    api_task_timeout_s: float = Field(3600.0, gt=0, description="How long the remote backend waits for a video task.")
 
     # Engine defaults (a request's options override them)
     detector: Literal["blazeface", "hog", "cnn"] = "blazeface"

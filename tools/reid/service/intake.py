@@ -32,6 +32,7 @@ MAX_PHOTOS_PER_PERSON = 10
 MAX_FILE_PARTS = 1 + MAX_PERSONS * MAX_PHOTOS_PER_PERSON
 CHUNK = 1024 * 1024
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,5}")
+_NOT_IMAGES = {"video": "a video", "html": "a web page (HTML)"}
 NO_PERSONS = (
     "persons: give at least one person to look for, each a name and a reference photo (a `url`, "
     "or a `file` part in the multipart form); this service only re-identifies people."
@@ -48,15 +49,15 @@ class Sources:
     urls: list[tuple[str, str]] = field(default_factory=list)
     """(what, url), ``what`` as error messages name it ("video", "reference photo for Alice")."""
 
-    def media_url(self, url: str, what: str) -> None:
+    def set_media_url(self, url: str, what: str) -> None:
         self.media = url
         self.urls.append((what, url))
 
-    def photo_url(self, name: str, url: str) -> None:
-        self.upload(name, url)
+    def add_photo_url(self, name: str, url: str) -> None:
+        self.add_photo(name, url)
         self.urls.append((f"reference photo for {name}", url))
 
-    def upload(self, name: str, location: str) -> None:
+    def add_photo(self, name: str, location: str) -> None:
         self.photos.setdefault(name, []).append(location)
 
 
@@ -71,14 +72,14 @@ def parse(model: type[ModelT], raw: bytes, prefix: str = "") -> ModelT:
 def video_request(body: VideoRequest, settings: ReIDSettings) -> ReIDRequest:
     """The engine request of ``/v1/understand/upload`` (blocking: it resolves host names)."""
     sources = _url_persons(body.persons)
-    sources.media_url(body.video_url, "video")
+    sources.set_media_url(body.video_url, "video")
     return _checked(sources, body, settings)
 
 
 def image_json_request(body: ImageRequest, settings: ReIDSettings) -> ReIDRequest:
     """The engine request of the JSON form of ``/v1/understand/uploadImg`` (blocking)."""
     sources = _url_persons(body.persons)
-    sources.media_url(body.image_url(), "image")
+    sources.set_media_url(body.image_url(), "image")
     return _checked(sources, body, settings)
 
 
@@ -92,10 +93,10 @@ async def image_form_request(http: Request, folder: Path, settings: ReIDSettings
         for index, upload in enumerate(references):
             name = _person_for(index, upload, options.persons)
             dest = folder / f"{index + 1:02d}-ref{_suffix(upload)}"
-            sources.upload(name, str(await _save(upload, dest, person=name)))
+            sources.add_photo(name, str(await _save(upload, dest, person=name)))
     for index, person in enumerate(options.persons):
         if person.url:
-            sources.photo_url(person.name, person.url)
+            sources.add_photo_url(person.name, person.url)
         elif index >= len(references):
             raise BadRequest(
                 f"req.persons[{index}]: there is no reference photo for {person.name}: "
@@ -109,7 +110,7 @@ def _url_persons(persons: list[PersonRef]) -> Sources:
     for index, person in enumerate(persons):
         if not person.url:
             raise BadRequest(f"persons[{index}].url is required: give a reference photo URL for {person.name}.")
-        sources.photo_url(person.name, person.url)
+        sources.add_photo_url(person.name, person.url)
     return sources
 
 
@@ -176,10 +177,13 @@ async def _save(upload: UploadFile, dest: Path, person: str | None = None) -> Pa
     """
     head = await upload.read(SNIFF_BYTES)
     kind = sniff_kind(head)
-    if kind not in ("image", "unknown") or not head:
+    if not head or kind in _NOT_IMAGES:
         what = f"the reference photo for {person}" if person else "the image to analyse"
-        found = "empty" if not head else f"{'an' if kind == 'image' else 'a'} {kind} file"
-        advice = "Upload a JPEG or PNG photo." if person else "Send videos by URL to /v1/understand/upload."
+        found = _NOT_IMAGES[kind] if head else "empty"
+        if kind == "video" and person is None:
+            advice = "Send videos by URL to /v1/understand/upload."
+        else:
+            advice = "Upload a JPEG or PNG photo."
         raise BadRequest(f"file: {upload.filename!r}, {what}, is {found}, not an image. {advice}")
     with dest.open("wb") as out:
         out.write(head)

@@ -39,7 +39,7 @@ Runner = Annotated[TaskRunner, Depends(_runner)]
 router = APIRouter(dependencies=[Depends(require_api_key)])
 
 
-def result_delivered(body: CallbackPayload) -> None:
+def _result_delivered(body: CallbackPayload) -> None:
     """Sent when the task ends: ``status`` 0 with the result in ``data``, or -1 with the reason in
     ``data.text``. Any 2xx answer acknowledges it; otherwise it is retried with exponential
     backoff (``REID_CALLBACK_ATTEMPTS``, ``REID_CALLBACK_BACKOFF_S``).
@@ -55,7 +55,7 @@ def _callback_docs(endpoint: str) -> list[BaseRoute]:
     docs = APIRouter()
     docs.add_api_route(
         "{$request.body.callback}",
-        result_delivered,
+        _result_delivered,
         methods=["POST"],
         operation_id=f"{endpoint}_callback",
         summary="The result, POSTed to your callback URL",

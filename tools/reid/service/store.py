@@ -123,10 +123,6 @@ class TaskStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:

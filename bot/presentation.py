@@ -1,0 +1,266 @@
+"""Presentation: what the bot says, as Block Kit. No Slack calls here, only messages and views.
+
+Every message carries top-level ``text`` beside its blocks (notifications and screen readers read
+it), user-provided strings are escaped, and blocks stay inside Slack's limits (50 blocks, 3,000
+characters a section).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.intake import FOOTAGE_BLOCK, QUESTION_BLOCK, VALUE_ACTION, ModalContext, name_block, photo_block
+from bot.submission import IMAGE_TYPES, VIDEO_TYPES, Submission
+from tools.reid.report import clock, span
+from tools.reid.schemas import MAX_PERSONS, PersonResult, ReIDResult
+
+Block = dict[str, Any]
+
+REQUEST_VIEW = "reid_request"
+"""callback_id of the request modal."""
+SECTION_CHARS = 3000
+MAX_RANGES = 30
+"""Appearances listed per person; a long video with a flickering detection lists the rest as "+N more"."""
+
+HOW_TO = (
+    "*How to ask me*\n"
+    "• Upload the video (or a photo to search) and a photo of each person's face in one message, and mention me, "
+    "optionally with a question: `@ReID is Alice in this clip?`\n"
+    "• I name each person after their photo (`alice.jpg` → Alice); to choose the name, write `Alice=IMG_0042.jpg` "
+    'or `"Grace Hopper"=gh.jpg`.\n'
+    f"• Up to {MAX_PERSONS} people at once; videos (MP4, MOV, WebM, …) and photos (JPEG, PNG, …).\n"
+    "• Or type `/reid` for a form, or choose *Find people in this footage* in a message's ⋯ menu.\n"
+    "• In a direct message to me, no mention is needed."
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: list[Block]
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The ``text`` and ``blocks`` arguments of chat.postMessage and chat.update."""
+        return {"text": self.text, "blocks": self.blocks}
+
+
+# --- Building blocks --------------------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn treats ``&``, ``<`` and ``>`` as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int = SECTION_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _section(mrkdwn: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(mrkdwn)}}
+
+
+def _context(mrkdwn: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(mrkdwn)}]}
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _listing(names: Sequence[str]) -> str:
+    """``Alice``, ``Alice and Bob``, ``Alice, Bob and Carol``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _what(submission: Submission) -> str:
+    return f"{_listing(submission.names())} in {submission.footage.name}"
+
+
+# --- Help, refusals, problems -----------------------------------------------------------------
+
+
+def help_message() -> Message:
+    return Message(HOW_TO.replace("*", ""), [_section(HOW_TO)])
+
+
+def incomplete_message(problem: str) -> Message:
+    """A request the bot cannot run: the problem first, then how to ask."""
+    return Message(
+        f"{problem} Mention me with `help` to see how to ask.",
+        [_section(f":warning: {escape(problem)}"), _context(HOW_TO)],
+    )
+
+
+def refusal_text() -> str:
+    return "Sorry, I'm not enabled for you here. Ask a workspace admin if you need to search footage in this channel."
+
+
+def not_invited_text(channel: str) -> str:
+    return (
+        f"I can only answer in channels I'm a member of. Invite me to <#{channel}> with `/invite @ReID`, "
+        "then ask again."
+    )
+
+
+def error_message(problem: str) -> Message:
+    """A request that failed on its input: the ReIDError's message says what to change."""
+    return Message(f"I couldn't finish: {problem}", [_section(f":x: {escape(problem)}")])
+
+
+def apology_message(reference: str) -> Message:
+    text = (
+        f"Sorry, something went wrong on my side and I couldn't finish this search (reference {reference}). "
+        "Try again in a while; if it happens again, give the reference to the bot's admin."
+    )
+    return Message(text, [_section(f":x: {text}")])
+
+
+# --- The thread: parent message, status, result -----------------------------------------------
+
+
+def parent_message(submission: Submission) -> Message:
+    """The /reid request's message in the channel; its thread holds the answer."""
+    text = f"<@{submission.user}> asked me to look for {escape(_what(submission))}."
+    if submission.prompt:
+        text += f"\n> {escape(submission.prompt)}"
+    return Message(text, [_section(text)])
+
+
+def status_message(submission: Submission, note: str) -> Message:
+    """The one status message of a request, updated as it progresses."""
+    text = f":mag: Looking for {escape(_what(submission))}: {note}"
+    return Message(text, [_context(text)])
+
+
+QUEUED = "queued."
+DOWNLOADING = "downloading the files…"
+SUBMITTED = "sent to the ReID service, waiting for its answer…"
+RESUMED = "I was restarted, so I'm starting this search again…"
+FAILED = "stopped, see below."
+
+
+def progress_note(fraction: float) -> str:
+    filled = round(max(0.0, min(1.0, fraction)) * 10)
+    return f"analysing… {fraction:.0%} " + "▓" * filled + "░" * (10 - filled)
+
+
+def done_note(result: ReIDResult) -> str:
+    return f"done in {result.stats.wall_s:.1f} s."
+
+
+def result_message(result: ReIDResult, submission: Submission) -> Message:
+    """The answer: the caption, a section per person, and what was searched."""
+    blocks = [_section(escape(result.text))]
+    blocks += [_section(_person_line(person, result.media.kind)) for person in result.persons]
+    blocks.append(_context(_media_line(result, submission)))
+    return Message(_clip(result.text, 3000), blocks)
+
+
+def _person_line(person: PersonResult, kind: str) -> str:
+    name = f"*{escape(person.name)}*"
+    if not person.found:
+        return f":heavy_minus_sign: {name}: not found"
+    line = f":white_check_mark: {name}: found, {person.confidence:.0%} confidence"
+    if kind == "video":
+        ranges = [span(a.start, a.end) for a in person.appearances]
+        shown = " · ".join(ranges[:MAX_RANGES])
+        more = f" · +{len(ranges) - MAX_RANGES} more" if len(ranges) > MAX_RANGES else ""
+        line += f"\n{shown}{more} ({person.total_s:.1f} s on screen)"
+    return line
+
+
+def _media_line(result: ReIDResult, submission: Submission) -> str:
+    media = result.media
+    described = f"{media.duration_s:.1f} s video" if media.kind == "video" else "photo"
+    parts = [f"{escape(submission.footage.name)}: {described}, {media.width}×{media.height}"]
+    if result.unknown_faces:
+        parts.append(f"{result.unknown_faces} other face{'s' if result.unknown_faces != 1 else ''}")
+    parts.append(f"analysed in {result.stats.wall_s:.1f} s")
+    if submission.prompt:
+        parts.append(f"question: {escape(submission.prompt)}")
+    return " · ".join(parts)
+
+
+def keyframe_titles(result: ReIDResult) -> list[str]:
+    """Titles of the keyframes `ReIDTool.render_keyframes` draws: one per found person with a keyframe, in order."""
+    titles = []
+    for person in result.found():
+        best = person.best_appearance()
+        if best is not None:
+            when = f" at {clock(best.keyframe.time)}" if result.media.kind == "video" else ""
+            titles.append(f"{person.name}{when} ({person.confidence:.0%})")
+    return titles
+
+
+# --- Views ------------------------------------------------------------------------------------
+
+
+def request_view(context: ModalContext) -> dict[str, Any]:
+    """The /reid and shortcut modal: footage (unless the shortcut chose it), five people, a question."""
+    blocks: list[Block] = []
+    if context.footage is not None:
+        blocks.append(_section(f"*Footage:* {escape(context.footage.name)} (from the message)"))
+    else:
+        blocks.append(
+            _file_input(
+                FOOTAGE_BLOCK,
+                "Footage: a video or a photo",
+                VIDEO_TYPES | IMAGE_TYPES,
+                hint="Files of up to 10 MB can be added here. For a larger video, upload it to a channel and choose "
+                "Find people in this footage in the message's ⋯ menu.",
+            )
+        )
+    for slot in range(1, MAX_PERSONS + 1):
+        blocks.append(
+            _file_input(photo_block(slot), f"Person {slot}: photo of the face", IMAGE_TYPES, optional=slot > 1)
+        )
+        blocks.append(_text_input(name_block(slot), f"Person {slot}: name", "Taken from the photo's name if empty", 80))
+    blocks.append(_text_input(QUESTION_BLOCK, "Question", "e.g. When is Alice on screen?", 4000, multiline=True))
+    return {
+        "type": "modal",
+        "callback_id": REQUEST_VIEW,
+        "title": _plain("Find people"),
+        "submit": _plain("Search"),
+        "close": _plain("Cancel"),
+        "private_metadata": context.model_dump_json(exclude_none=True),
+        "blocks": blocks,
+    }
+
+
+def notice_view(text: str) -> dict[str, Any]:
+    """A modal that only tells the user something (a shortcut on a message it cannot use)."""
+    return {"type": "modal", "title": _plain("Find people"), "close": _plain("OK"), "blocks": [_section(escape(text))]}
+
+
+def _file_input(
+    block_id: str, label: str, filetypes: frozenset[str], *, optional: bool = False, hint: str | None = None
+) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": _plain(label),
+        "element": {"type": "file_input", "action_id": VALUE_ACTION, "filetypes": sorted(filetypes), "max_files": 1},
+    }
+    if hint:
+        block["hint"] = _plain(hint)
+    return block
+
+
+def _text_input(block_id: str, label: str, placeholder: str, max_length: int, *, multiline: bool = False) -> Block:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": True,
+        "label": _plain(label),
+        "element": {
+            "type": "plain_text_input",
+            "action_id": VALUE_ACTION,
+            "placeholder": _plain(placeholder),
+            "max_length": max_length,
+            "multiline": multiline,
+        },
+    }

@@ -1,0 +1,291 @@
+"""The bot's memory in one SQLite file: requests and their state, Slack deliveries already seen,
+and the audit log. File contents never enter it; only Slack's file metadata does.
+
+A request moves ``pending → running → done | failed``; with the remote backend it waits as
+``submitted`` for the service's callback, which claims it (``finishing``) exactly once. After a
+restart, whatever was not finished is ``pending`` again and runs from the start.
+
+Every method is a short statement or two; the connection is shared under a lock, so the event loop
+and test threads may both call it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from bot.submission import Submission
+
+State = Literal["pending", "running", "submitted", "finishing", "done", "failed"]
+Outcome = Literal["done", "failed"]
+
+DELIVERY_TTL_S = 7 * 24 * 3600.0
+"""Slack retries an event for about an hour; a week of ids costs little and covers clock trouble."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    team TEXT,
+    channel TEXT NOT NULL,
+    thread_ts TEXT,
+    user TEXT NOT NULL,
+    state TEXT NOT NULL,
+    status_ts TEXT,
+    task_id TEXT,
+    callback_token TEXT UNIQUE,
+    media_token TEXT UNIQUE,
+    submission TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_state ON requests (state);
+CREATE TABLE IF NOT EXISTS deliveries (
+    key TEXT PRIMARY KEY,
+    seen_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_seen ON deliveries (seen_at);
+CREATE TABLE IF NOT EXISTS audit (
+    request_id TEXT PRIMARY KEY,
+    at REAL NOT NULL,
+    team TEXT,
+    channel TEXT NOT NULL,
+    user TEXT NOT NULL,
+    names TEXT NOT NULL,
+    footage TEXT NOT NULL,
+    outcome TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    id: str
+    state: State
+    submission: Submission
+    status_ts: str | None
+    task_id: str | None
+    callback_token: str | None
+    media_token: str | None
+
+    @property
+    def reference(self) -> str:
+        """A short id a user can quote to an admin, who finds it in the logs and the audit."""
+        return self.id[:8]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    request_id: str
+    at: float
+    team: str | None
+    channel: str
+    user: str
+    names: list[str]
+    footage: str
+    outcome: str | None
+
+
+class Store:
+    """The SQLite file at ``path`` (created on first use)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")  # readers (tests, an admin's sqlite3) never block the bot
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- Deliveries
+
+    def claim_delivery(self, keys: Sequence[str]) -> bool:
+        """True the first time any of ``keys`` is seen, False when one was seen before.
+
+        One message can arrive several ways (a retry of the same ``event_id``; ``app_mention``
+        and ``message.im`` for the same channel and ts), so each delivery names all its keys.
+        """
+        now = time.time()
+        with self._transaction() as db:
+            marks = ",".join("?" * len(keys))
+            if db.execute(f"SELECT 1 FROM deliveries WHERE key IN ({marks})", list(keys)).fetchone():
+                return False
+            db.executemany("INSERT INTO deliveries (key, seen_at) VALUES (?, ?)", [(key, now) for key in keys])
+            db.execute("DELETE FROM deliveries WHERE seen_at < ?", (now - DELIVERY_TTL_S,))
+        return True
+
+    # --- Requests
+
+    def add(self, submission: Submission) -> StoredRequest:
+        """Record a new pending request and its audit entry (who, where, when, which names)."""
+        request_id, now = uuid.uuid4().hex, time.time()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO requests (id, created_at, updated_at, team, channel, thread_ts, user, state, submission)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                (
+                    request_id,
+                    now,
+                    now,
+                    submission.team,
+                    submission.channel,
+                    submission.thread_ts,
+                    submission.user,
+                    submission.model_dump_json(),
+                ),
+            )
+            db.execute(
+                "INSERT INTO audit (request_id, at, team, channel, user, names, footage) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    request_id,
+                    now,
+                    submission.team,
+                    submission.channel,
+                    submission.user,
+                    json.dumps(submission.names()),
+                    submission.footage.name,
+                ),
+            )
+        return self._require(request_id)
+
+    def get(self, request_id: str) -> StoredRequest | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
+        return _request(row) if row else None
+
+    def set_status_ts(self, request_id: str, status_ts: str) -> None:
+        self._update(request_id, "status_ts = ?", (status_ts,))
+
+    def start(self, request_id: str) -> StoredRequest | None:
+        """Claim a pending request for a run; None when it is not pending (already run or running)."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE requests SET state = 'running', updated_at = ? WHERE id = ? AND state = 'pending'",
+                (time.time(), request_id),
+            )
+        return self.get(request_id) if cursor.rowcount == 1 else None
+
+    def open_remote(self, request_id: str, media_token: str, callback_token: str) -> None:
+        """Record the tokens of a remote run before submitting it: the service may fetch and
+        call back before ``submit`` even returns."""
+        self._update(request_id, "media_token = ?, callback_token = ?", (media_token, callback_token))
+
+    def submitted(self, request_id: str, task_id: str) -> None:
+        """The service accepted the task; unless its callback already claimed the request."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE requests SET task_id = ?, state = 'submitted', updated_at = ?"
+                " WHERE id = ? AND state = 'running'",
+                (task_id, time.time(), request_id),
+            )
+
+    def by_media_token(self, token: str) -> StoredRequest | None:
+        """The open remote request whose staged files this token unlocks."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM requests WHERE media_token = ? AND state IN ('running', 'submitted')", (token,)
+            ).fetchone()
+        return _request(row) if row else None
+
+    def claim_callback(self, token: str) -> StoredRequest | None:
+        """The request this callback token belongs to, claimed for finishing; None for an unknown,
+        finished or already claimed token (the service repeats a callback it thinks was lost)."""
+        return self._claim_open("callback_token", token)
+
+    def claim_expired(self, request_id: str) -> StoredRequest | None:
+        """The remote request, claimed for giving up on it, unless its callback came first."""
+        return self._claim_open("id", request_id)
+
+    def _claim_open(self, column: Literal["id", "callback_token"], value: str) -> StoredRequest | None:
+        with self._transaction() as db:
+            row = db.execute(
+                f"SELECT id FROM requests WHERE {column} = ? AND state IN ('running', 'submitted')", (value,)
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE requests SET state = 'finishing', updated_at = ? WHERE id = ?", (time.time(), row["id"]))
+        return self.get(row["id"])
+
+    def finish(self, request_id: str, outcome: Outcome) -> None:
+        """Close a request: its tokens stop working, the audit entry gets the outcome."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE requests SET state = ?, media_token = NULL, callback_token = NULL, updated_at = ? WHERE id = ?",
+                (outcome, time.time(), request_id),
+            )
+            db.execute("UPDATE audit SET outcome = ? WHERE request_id = ?", (outcome, request_id))
+
+    def resume(self) -> list[str]:
+        """After a restart: every unfinished request becomes pending again (its downloads and any
+        remote task are gone with the old process); returns their ids, oldest first."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE requests SET state = 'pending', task_id = NULL, media_token = NULL, callback_token = NULL"
+                " WHERE state IN ('running', 'submitted', 'finishing')"
+            )
+            rows = db.execute("SELECT id FROM requests WHERE state = 'pending' ORDER BY created_at").fetchall()
+        return [row["id"] for row in rows]
+
+    def audit(self) -> list[AuditEntry]:
+        """The audit log, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM audit ORDER BY at").fetchall()
+        return [
+            AuditEntry(
+                request_id=row["request_id"],
+                at=row["at"],
+                team=row["team"],
+                channel=row["channel"],
+                user=row["user"],
+                names=json.loads(row["names"]),
+                footage=row["footage"],
+                outcome=row["outcome"],
+            )
+            for row in rows
+        ]
+
+    def _require(self, request_id: str) -> StoredRequest:
+        stored = self.get(request_id)
+        if stored is None:
+            raise KeyError(request_id)
+        return stored
+
+    def _update(self, request_id: str, assignments: str, values: tuple[object, ...]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                f"UPDATE requests SET {assignments}, updated_at = ? WHERE id = ?", (*values, time.time(), request_id)
+            )
+
+
+def _request(row: sqlite3.Row) -> StoredRequest:
+    return StoredRequest(
+        id=row["id"],
+        state=row["state"],
+        submission=Submission.model_validate_json(row["submission"]),
+        status_ts=row["status_ts"],
+        task_id=row["task_id"],
+        callback_token=row["callback_token"],
+        media_token=row["media_token"],
+    )

@@ -1,0 +1,78 @@
+"""One request's place in Slack: its thread, its one status message, and its reactions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.presentation import Message, status_message
+from bot.store import Store, StoredRequest
+
+log = logging.getLogger(__name__)
+
+SEEN = "eyes"
+DONE = "white_check_mark"
+FAILED = "x"
+KEYFRAMES_COMMENT = "Where each person was seen best:"
+
+
+class RequestThread:
+    """Talks in the thread of one stored request; remembers its status message in the store."""
+
+    def __init__(self, client: AsyncWebClient, store: Store, stored: StoredRequest) -> None:
+        self.client = client
+        self.store = store
+        self.request_id = stored.id
+        self.submission = stored.submission
+        self.status_ts = stored.status_ts
+
+    @property
+    def channel(self) -> str:
+        return self.submission.channel
+
+    async def status(self, note: str) -> None:
+        """Post the status message the first time, update it afterwards (also after a restart)."""
+        message = status_message(self.submission, note)
+        if self.status_ts is not None:
+            await self.client.chat_update(channel=self.channel, ts=self.status_ts, **message.as_kwargs())
+            return
+        posted = await self.client.chat_postMessage(
+            channel=self.channel, thread_ts=self.submission.thread_ts, **message.as_kwargs()
+        )
+        self.status_ts = posted["ts"]
+        self.store.set_status_ts(self.request_id, posted["ts"])
+
+    async def reply(self, message: Message) -> None:
+        await self.client.chat_postMessage(
+            channel=self.channel, thread_ts=self.submission.thread_ts, **message.as_kwargs()
+        )
+
+    async def upload(self, paths: Sequence[Path], titles: Sequence[str]) -> None:
+        """Several files, one ``files.completeUploadExternal``, shared into the thread."""
+        uploads = [
+            {"file": str(path), "title": title, "alt_txt": title} for path, title in zip(paths, titles, strict=True)
+        ]
+        await self.client.files_upload_v2(
+            file_uploads=uploads,
+            channel=self.channel,
+            thread_ts=self.submission.thread_ts,
+            initial_comment=KEYFRAMES_COMMENT,
+        )
+
+    async def react(self, add: str, remove: str | None = None) -> None:
+        """Swap reactions on the request's message. A reaction is decoration: failing to set one
+        (already there, message deleted) is logged, never allowed to fail the request."""
+        if self.submission.message_ts is None:
+            return
+        changes = [(self.client.reactions_remove, remove), (self.client.reactions_add, add)]
+        for call, name in changes:
+            if name is None:
+                continue
+            try:
+                await call(channel=self.channel, timestamp=self.submission.message_ts, name=name)
+            except SlackApiError as exc:
+                log.warning("reaction %s on request %s: %s", name, self.request_id[:8], exc.response.get("error"))

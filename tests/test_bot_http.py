@@ -1,0 +1,353 @@
+# ruff: noqa: E402  (bot_fixtures must be marked for assertion rewriting before it is imported)
+"""The Slack bot in HTTP mode, end to end: real signed requests to the bot served by uvicorn, the
+loopback Slack fake answering its Web API calls, the real engine where the answer matters."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+pytest.register_assert_rewrite("bot_fixtures")
+
+from bot_fixtures import (
+    CHANNEL,
+    ENGINE_TIMEOUT_S,
+    SIGNING_SECRET,
+    CannedBackend,
+    Media,
+    RunningBot,
+    block_text,
+    finished,
+    mention_payload,
+    reply_containing,
+    share_alice_and_bob,
+    share_video,
+    thread_replies,
+)
+from fakes.slack import APP_ID, BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack, sign_request
+
+from bot.settings import BotSettings
+from bot.store import Store
+from bot.submission import Reference, SlackFile, Submission
+from tools.reid.facade import ReIDTool
+
+pytest_plugins = ["bot_fixtures"]
+
+StartBot = Callable[..., RunningBot]
+MM_SS_RANGE = re.compile(r"\d+:\d\d–\d+:\d\d")
+
+
+def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
+    fake: FakeSlack, start_bot: StartBot, engine_tool: ReIDTool, media: Media, bot_settings: BotSettings
+) -> None:
+    running = start_bot(engine_tool)
+    files = [share_video(fake, media, stub=True), *share_alice_and_bob(fake, media)]
+    ts, _ = running.mention(f"<@{BOT_USER_ID}> who is in this clip?", files)
+
+    assert finished(fake, ts, ENGINE_TIMEOUT_S) == ["white_check_mark"]
+    [upload] = fake.calls_to("files.completeUploadExternal")
+    assert (upload.params["channel_id"], upload.params["thread_ts"]) == (CHANNEL, ts)
+    keyframes = list(fake.uploaded_files.values())
+    assert len(keyframes) == 2 and all(k["bytes"].startswith(b"\xff\xd8") for k in keyframes)
+    assert {k["title"].split()[0] for k in keyframes} == {"Alice", "Bob"}
+
+    answer = reply_containing(fake, ts, "*Alice*: found")
+    shown = block_text(answer)
+    assert "*Bob*: found" in shown and MM_SS_RANGE.search(shown) and "confidence" in shown
+    assert answer["text"] and len(answer["blocks"]) <= 50
+    assert all(call.params.get("thread_ts") == ts for call in fake.calls_to("chat.postMessage"))
+    [status] = [m for m in thread_replies(fake, ts) if "Looking for Alice and Bob in clip.mp4" in m["text"]]
+    assert status["text"].endswith("s.") and "done in" in status["text"]
+    assert {call.params["ts"] for call in fake.calls_to("chat.update")} == {status["ts"]}
+
+    added = [call.params["name"] for call in fake.calls_to("reactions.add")]
+    assert added == ["eyes", "white_check_mark"]
+    assert [call.params["name"] for call in fake.calls_to("reactions.remove")] == ["eyes"]
+    assert fake.calls_to("files.info"), "the stub video is read back with files.info"
+    assert len(fake.downloads) == 3 and all(download.authorized for download in fake.downloads)
+    [entry] = running.bot.store.audit()
+    assert (entry.user, entry.channel, entry.names, entry.outcome) == (USER_ID, CHANNEL, ["Alice", "Bob"], "done")
+    assert fake.wait_for(lambda: not any(bot_settings.work_dir.iterdir())), "downloads go when the request ends"
+
+
+def _open_modal_view(fake: FakeSlack) -> dict[str, Any]:
+    call = fake.wait_for(lambda: fake.calls_to("views.open"))[-1]
+    view = call.params["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def _submission(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A view_submission payload as Slack sends it for the opened view with these state values."""
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "fake-team"},
+        "user": {"id": USER_ID, "username": "alice.user", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "fake-verification-token",
+        "trigger_id": "trigger-submit",
+        "view": {**view, "id": "V0FAKE", "team_id": TEAM_ID, "state": {"values": values}},
+    }
+
+
+def _files_value(*files: dict[str, Any]) -> dict[str, Any]:
+    return {"value": {"type": "file_input", "files": list(files)}}
+
+
+def _text_value(text: str | None) -> dict[str, Any]:
+    return {"value": {"type": "plain_text_input", "value": text}}
+
+
+def test_slash_command_opens_the_modal_and_its_submission_answers_in_a_new_thread(
+    fake: FakeSlack, start_bot: StartBot, engine_tool: ReIDTool, media: Media
+) -> None:
+    running = start_bot(engine_tool)
+    assert running.command().status_code == 200
+    view = _open_modal_view(fake)
+    inputs = {block["block_id"]: block["element"] for block in view["blocks"] if block["type"] == "input"}
+    assert inputs["footage"]["type"] == "file_input" and inputs["footage"]["max_files"] == 1
+    assert [inputs[f"photo_{n}"]["type"] for n in range(1, 6)] == ["file_input"] * 5
+    assert json.loads(view["private_metadata"])["channel"] == CHANNEL
+
+    alice, bob = share_alice_and_bob(fake, media)
+    values = {
+        "footage": _files_value(share_video(fake, media)),
+        "photo_1": _files_value(alice),
+        "name_1": _text_value("Eileen"),
+        "photo_2": _files_value(bob),
+        "name_2": _text_value(None),
+        "question": _text_value("Who is on screen?"),
+    }
+    response = running.interaction(_submission(view, values))
+    assert response.status_code == 200 and not response.content.strip(b"{} ")
+
+    [parent] = fake.wait_for(lambda: [m for m in fake.messages(CHANNEL) if "asked me to look for" in m["text"]])
+    assert "Eileen and Bob" in parent["text"] and "thread_ts" not in parent
+    assert finished(fake, parent["ts"], ENGINE_TIMEOUT_S) == ["white_check_mark"]
+    assert "*Eileen*: found" in block_text(reply_containing(fake, parent["ts"], "*Bob*: found"))
+    [upload] = fake.calls_to("files.completeUploadExternal")
+    assert upload.params["thread_ts"] == parent["ts"]
+
+
+def test_modal_input_problems_are_shown_under_the_inputs(
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, media: Media
+) -> None:
+    running = start_bot(canned_tool)
+    running.command()
+    view = _open_modal_view(fake)
+    notes = fake.add_file("notes.txt", b"not footage", "text/plain", "text")
+    values = {"footage": _files_value(notes), "photo_1": {}, "name_2": _text_value("Bob")}
+    response = running.interaction(_submission(view, values))
+    answer = response.json()
+    assert answer["response_action"] == "errors"
+    assert set(answer["errors"]) == {"footage", "photo_1", "photo_2"}
+    assert "notes.txt" in answer["errors"]["footage"] and "Bob" in answer["errors"]["photo_2"]
+
+
+def test_message_shortcut_prefills_the_footage_and_answers_in_that_thread(
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, canned: CannedBackend, media: Media
+) -> None:
+    running = start_bot(canned_tool)
+    group = fake.add_file("team.jpg", media.group_jpg, "image/jpeg", "jpg")
+    message = fake.add_message(CHANNEL, "our offsite", files=[group])
+    shortcut = {
+        "type": "message_action",
+        "callback_id": "find_people",
+        "trigger_id": "trigger-shortcut",
+        "team": {"id": TEAM_ID, "domain": "fake-team"},
+        "user": {"id": USER_ID, "name": "alice.user"},
+        "channel": {"id": CHANNEL, "name": "footage"},
+        "message": message,
+        "message_ts": message["ts"],
+        "response_url": f"{fake.url}response/2",
+    }
+    assert running.interaction(shortcut).status_code == 200
+    view = _open_modal_view(fake)
+    assert "footage" not in {block.get("block_id") for block in view["blocks"]}
+    assert "team.jpg" in view["blocks"][0]["text"]["text"]
+    context = json.loads(view["private_metadata"])
+    assert (context["thread_ts"], context["footage"]["id"]) == (message["ts"], group["id"])
+
+    [alice, _] = share_alice_and_bob(fake, media)
+    running.interaction(_submission(view, {"photo_1": _files_value(alice)}))
+    assert finished(fake, message["ts"]) == ["white_check_mark"]
+    reply_containing(fake, message["ts"], "*Alice*: not found")
+    [request] = canned.requests
+    assert request.media.endswith("footage.jpg") and [p.name for p in request.persons] == ["Alice"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "0" * 64},
+        sign_request(SIGNING_SECRET, b"{}", timestamp=int(time.time()) - 600),
+    ],
+    ids=["unsigned", "bad signature", "stale"],
+)
+def test_unsigned_badly_signed_or_stale_requests_are_refused(
+    start_bot: StartBot, canned_tool: ReIDTool, headers: dict[str, str]
+) -> None:
+    running = start_bot(canned_tool)
+    assert running.post(b"{}", "application/json", headers).status_code == 401
+
+
+def test_a_slack_retry_or_a_second_delivery_does_not_run_twice(
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, canned: CannedBackend, media: Media
+) -> None:
+    running = start_bot(canned_tool)
+    payload = mention_payload(fake, f"<@{BOT_USER_ID}>", [share_video(fake, media), *share_alice_and_bob(fake, media)])
+    ts = payload["event"]["ts"]
+    assert running.event(payload).status_code == 200
+    assert running.event(payload, retry_num=1).status_code == 200
+    as_direct_message = {**payload["event"], "type": "message", "subtype": "file_share", "channel_type": "im"}
+    assert running.event(fake.event_callback(as_direct_message)).status_code == 200
+
+    assert finished(fake, ts) == ["white_check_mark"]
+    assert len(canned.requests) == 1
+    assert len(running.bot.store.audit()) == 1
+    assert [call.params["name"] for call in fake.calls_to("reactions.add")] == ["eyes", "white_check_mark"]
+
+
+def _share(fake: FakeSlack, media: Media, name: str) -> dict[str, Any]:
+    """A file a user shares, its content chosen by the name's extension."""
+    if name.endswith(".mp4"):
+        return share_video(fake, media, name)
+    if name.endswith(".txt"):
+        return fake.add_file(name, b"meeting notes", "text/plain", "text")
+    return fake.add_file(name, media.alice_png, "image/png", "png")
+
+
+@pytest.mark.parametrize(
+    ("files", "text", "expected"),
+    [
+        ([], "", "There are no files in your message."),
+        (["clip.mp4"], "", "no photo of anyone to look for"),
+        (["clip.mp4", "notes.txt"], "", "notes.txt (text/plain) is not a video or photo"),
+        (["clip.mp4", "other.mp4", "alice.png"], "", "2 videos"),
+        (["alice.png", "bob.png"], "Alice=alice.png Bob=bob.png", "Every photo is named as a person"),
+        (["clip.mp4", "alice.png"], "Carol=carol.jpg", "Carol=carol.jpg names a file that is not in your message"),
+        (["clip.mp4", *(f"p{n}.png" for n in range(1, 7))], "", "at most 5 at once"),
+    ],
+    ids=["no files", "no reference", "unsupported file", "two videos", "no footage", "unknown pair", "six people"],
+)
+def test_incomplete_requests_get_a_reply_that_says_what_to_send(
+    fake: FakeSlack,
+    start_bot: StartBot,
+    canned_tool: ReIDTool,
+    media: Media,
+    files: list[str],
+    text: str,
+    expected: str,
+) -> None:
+    running = start_bot(canned_tool)
+    ts, _ = running.mention(f"<@{BOT_USER_ID}> {text}", [_share(fake, media, name) for name in files])
+    reply = reply_containing(fake, ts, expected)
+    assert "How to ask me" in block_text(reply)
+    assert running.bot.store.audit() == [] and fake.calls_to("reactions.add") == []
+
+
+def test_help_by_mention_and_by_slash_command(fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool) -> None:
+    running = start_bot(canned_tool)
+    ts, _ = running.mention(f"<@{BOT_USER_ID}> help", [])
+    reply_containing(fake, ts, "How to ask me")
+    answer = running.command("help").json()
+    assert "How to ask me" in answer["text"] and answer["blocks"]
+    assert fake.calls_to("views.open") == []
+
+
+def test_a_corrupt_video_gets_an_error_reply_and_a_cross(
+    fake: FakeSlack, start_bot: StartBot, engine_tool: ReIDTool, media: Media
+) -> None:
+    running = start_bot(engine_tool)
+    broken = fake.add_file("broken.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000, "video/mp4", "mp4")
+    ts, _ = running.mention(f"<@{BOT_USER_ID}>", [broken, *share_alice_and_bob(fake, media)])
+    assert finished(fake, ts, 30) == ["x"]
+    reply = reply_containing(fake, ts, ":x:")
+    assert "broken.mp4" in reply["text"] and "footage.mp4" not in reply["text"]
+    assert fake.calls_to("files.completeUploadExternal") == []
+    assert running.bot.store.audit()[0].outcome == "failed"
+
+
+def test_a_sign_in_page_instead_of_a_file_is_reported(
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, media: Media
+) -> None:
+    sign_in = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
+    running = start_bot(canned_tool)
+    page = fake.add_file("clip.mp4", sign_in, "video/mp4", "mp4")
+    ts, _ = running.mention(f"<@{BOT_USER_ID}>", [page, *share_alice_and_bob(fake, media)])
+    assert finished(fake, ts) == ["x"]
+    assert "sign-in page instead of clip.mp4" in reply_containing(fake, ts, ":x:")["text"]
+
+
+def test_footage_over_the_limit_is_refused_before_downloading(
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, media: Media, bot_settings: BotSettings
+) -> None:
+    running = start_bot(canned_tool, bot_settings.model_copy(update={"max_footage_bytes": 1000}))
+    ts, _ = running.mention(f"<@{BOT_USER_ID}>", [share_video(fake, media), *share_alice_and_bob(fake, media)])
+    reply_containing(fake, ts, "footage can be at most")
+    assert fake.downloads == []
+
+
+def test_allow_lists_refuse_politely(
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, media: Media, bot_settings: BotSettings
+) -> None:
+    running = start_bot(canned_tool, bot_settings.model_copy(update={"allowed_channels": frozenset({"C0OTHER"})}))
+    running.mention(f"<@{BOT_USER_ID}>", [share_video(fake, media), *share_alice_and_bob(fake, media)])
+    [ephemeral] = fake.wait_for(lambda: fake.calls_to("chat.postEphemeral"))
+    assert ephemeral.params["user"] == USER_ID and "not enabled" in ephemeral.params["text"]
+    assert "not enabled" in running.command().text
+    assert running.bot.store.audit() == [] and fake.calls_to("views.open") == []
+
+
+def test_a_channel_without_the_bot_gets_a_direct_message_instead(
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, media: Media
+) -> None:
+    running = start_bot(canned_tool)
+    running.command()
+    view = _open_modal_view(fake)
+    fake.fail_next("chat.postMessage", "not_in_channel")
+    alice, _ = share_alice_and_bob(fake, media)
+    running.interaction(
+        _submission(view, {"footage": _files_value(share_video(fake, media)), "photo_1": _files_value(alice)})
+    )
+    [dm] = fake.wait_for(lambda: fake.messages(USER_ID))
+    assert "/invite" in dm["text"] and f"<#{CHANNEL}>" in dm["text"]
+    assert running.bot.store.audit() == [], "nothing was searched"
+
+
+def test_a_request_left_unfinished_by_a_restart_is_answered(
+    fake: FakeSlack,
+    start_bot: StartBot,
+    canned_tool: ReIDTool,
+    canned: CannedBackend,
+    media: Media,
+    bot_settings: BotSettings,
+) -> None:
+    files = [share_video(fake, media), *share_alice_and_bob(fake, media)]
+    message = fake.add_message(CHANNEL, f"<@{BOT_USER_ID}>", files=files)
+    submission = Submission(
+        source="mention",
+        team=TEAM_ID,
+        channel=CHANNEL,
+        thread_ts=message["ts"],
+        message_ts=message["ts"],
+        user=USER_ID,
+        footage=SlackFile.from_slack(files[0]),
+        references=[
+            Reference(name=n, file=SlackFile.from_slack(f)) for n, f in zip(["Alice", "Bob"], files[1:], strict=True)
+        ],
+    )
+    store = Store(bot_settings.db_path)
+    stored = store.add(submission)
+    assert store.start(stored.id) is not None  # it was running when the old process died
+    store.close()
+
+    start_bot(canned_tool)
+    assert finished(fake, message["ts"]) == ["white_check_mark"]
+    reply_containing(fake, message["ts"], "*Bob*: not found")
+    assert len(canned.requests) == 1
