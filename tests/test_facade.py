@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.reid.errors import FetchError, InvalidInput
+from tools.reid.errors import FetchError, InvalidInput, MediaError
 from tools.reid.facade import ReIDTool
 from tools.reid.schemas import AnalysisOptions, PersonSpec, ReIDRequest
 from tools.reid.settings import ReIDSettings
@@ -81,3 +81,11 @@ def test_async_analysis_keeps_the_event_loop_free(two_people_clip: Path, photos)
 
     ticks, found = asyncio.run(scenario())
     assert found and ticks > 10
+
+
+def test_errors_name_the_fetched_file_as_the_url_does(file_server: str, two_people_clip: Path, photos) -> None:
+    (two_people_clip.parent / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(4000))
+    tool = ReIDTool(ReIDSettings(allow_private_urls=True, workers=1))
+    with pytest.raises(MediaError, match=r"^broken.mp4 is not a video or image that can be decoded") as caught:
+        tool.analyze(request(f"{file_server}/broken.mp4?token=secret", Grace=str(photos["grace"])))
+    assert "secret" not in str(caught.value)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tools.reid.errors import EngineError, FetchError, InvalidInput, MediaError, ReferencePhotoError, ReIDError
     from tools.reid.facade import LocalBackend, ReIDTool
+    from tools.reid.remote import RemoteBackend
     from tools.reid.schemas import AnalysisOptions, PersonSpec, ReIDRequest, ReIDResult
     from tools.reid.settings import ReIDSettings
 
@@ -32,7 +33,22 @@ _EXPORTS = {
     "EngineError": "tools.reid.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AnalysisOptions",
+    "EngineError",
+    "FetchError",
+    "InvalidInput",
+    "LocalBackend",
+    "MediaError",
+    "PersonSpec",
+    "ReIDError",
+    "ReIDRequest",
+    "ReIDResult",
+    "ReIDSettings",
+    "ReIDTool",
+    "ReferencePhotoError",
+    "RemoteBackend",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -37,7 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser("analyze", help="find named persons in a video or image")
     analyze.add_argument("media", help="path or http(s) URL of a video or image")
     analyze.add_argument(
-        "--person", "-p", action="append", required=True, metavar="NAME=PHOTO",
+        "--person",
+        "-p",
+        action="append",
+        required=True,
+        metavar="NAME=PHOTO",
         help="a person to look for and a photo of their face (repeat for more photos or persons; at most 5 persons)",
     )
     analyze.add_argument("--prompt", help="the question to answer; kept in the result")
@@ -132,7 +136,8 @@ def _run(request: ReIDRequest) -> ReIDResult:
 
 
 def _keyframes(request: ReIDRequest, result: ReIDResult, out_dir: Path) -> list[Path]:
-    from tools.reid.facade import ReIDTool, is_url
+    from tools.reid.facade import ReIDTool
+    from tools.reid.fetch import is_url
 
     if is_url(request.media):
         raise InvalidInput("--keyframes needs the media as a local file; download it first.")
@@ -171,14 +176,23 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _bot(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from bot.server import run_socket_mode, serve_http
     from bot.settings import BotSettings
 
-    settings = BotSettings()
-    if args.socket:
-        run_socket_mode(settings)
-    else:
-        serve_http(args.host, args.port, settings)
+    try:
+        settings = BotSettings()
+    except ValidationError as exc:
+        missing = ", ".join(str(e["loc"][0]) for e in exc.errors())
+        raise InvalidInput(f"the bot is not configured: set {missing} (see the README's Slack section).") from exc
+    try:
+        if args.socket:
+            run_socket_mode(settings)
+        else:
+            serve_http(args.host, args.port, settings)
+    except ValueError as exc:
+        raise InvalidInput(f"the bot cannot start: {exc}") from exc
     return 0
 
 

@@ -24,11 +24,11 @@ import httpx
 from tools.reid.api_errors import ApiError, RateLimited, ServiceUnavailable, TaskTimeout, error_for
 from tools.reid.api_schemas import SUCCESS, TaskStatus
 from tools.reid.errors import InvalidInput
-from tools.reid.fetch import redact_url
+from tools.reid.fetch import is_url, redact_url
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.settings import ReIDSettings, get_settings
 
-__all__ = ["AsyncReIDClient", "ClientConfig", "ReIDClient", "is_url"]
+__all__ = ["AsyncReIDClient", "ClientConfig", "ReIDClient"]
 
 T = TypeVar("T")
 
@@ -40,10 +40,6 @@ TASKS = "/v1/understand/tasks/"
 
 Person = tuple[str, str]
 """(name, reference photo): a local path or an http(s) URL."""
-
-
-def is_url(location: str) -> bool:
-    return location.startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True)

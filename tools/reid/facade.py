@@ -7,14 +7,15 @@ process (`LocalBackend`, the default) or behind a compatible HTTP API (`RemoteBa
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
-
-from tools.reid.fetch import fetch_to_file
+from urllib.parse import urlsplit
 
 from tools.reid import engine
 from tools.reid.errors import InvalidInput
+from tools.reid.fetch import fetch_to_file, is_url
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.schemas import AnalysisOptions, ReIDRequest, ReIDResult
 from tools.reid.settings import ReIDSettings, get_settings
@@ -24,10 +25,6 @@ class Backend(Protocol):
     """Runs one request to completion."""
 
     def analyze(self, request: ReIDRequest, progress: ProgressFn) -> ReIDResult: ...
-
-
-def is_url(location: str) -> bool:
-    return location.startswith(("http://", "https://"))
 
 
 class LocalBackend:
@@ -51,7 +48,6 @@ class LocalBackend:
                 progress=progress,
             )
 
-
     def _options(self, request: ReIDRequest) -> AnalysisOptions:
         """The request's options when it set them, else the defaults these settings choose."""
         return request.options if "options" in request.model_fields_set else self.settings.analysis_options()
@@ -73,7 +69,7 @@ class _Stager:
 
     def _local(self, location: str, what: str, max_bytes: int, expect: str) -> Path:
         if is_url(location):
-            return fetch_to_file(
+            fetched = fetch_to_file(
                 location,
                 self.scratch,
                 max_bytes=max_bytes,
@@ -82,12 +78,20 @@ class _Stager:
                 what=what,
                 expect=expect,  # type: ignore[arg-type]
             )
+            return self._named_after(fetched, location)
         path = Path(location).expanduser()
         if not path.is_file():
             raise InvalidInput(
                 f"The {what} {location!r} is not a file that exists here. Give a path or an http(s) URL."
             )
         return path
+
+    def _named_after(self, fetched: Path, url: str) -> Path:
+        """Moves a fetched file to the URL's file name (in a folder of its own), so that
+        errors name ``clip.mp4`` rather than a temporary name."""
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", PurePosixPath(urlsplit(url).path).name).lstrip(".") or "download"
+        folder = Path(tempfile.mkdtemp(dir=self.scratch))
+        return fetched.rename(folder / name[:100])
 
 
 def make_backend(settings: ReIDSettings) -> Backend:

@@ -202,6 +202,11 @@ def _checked_target(url: str, *, allow_private: bool, what: str) -> _Target:
     return _Target(parsed, addresses[0])
 
 
+def is_url(location: str) -> bool:
+    """Whether a location names an http(s) URL rather than a local path."""
+    return location.startswith(("http://", "https://"))
+
+
 def check_url(url: str, *, allow_private: bool, what: str = "file") -> None:
     """Refuse a URL the service must not fetch, before accepting a job that would fetch it.
 

@@ -20,9 +20,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from tools.reid.api_schemas import CallbackPayload
-from tools.reid.client import ReIDClient, is_url
+from tools.reid.client import ReIDClient
 from tools.reid.errors import EngineError, InvalidInput
-from tools.reid.fetch import SNIFF_BYTES, sniff_kind
+from tools.reid.fetch import SNIFF_BYTES, is_url, sniff_kind
 from tools.reid.progress import ProgressFn
 from tools.reid.schemas import MediaInfo, PersonResult, ReIDRequest, ReIDResult, Stats
 from tools.reid.settings import ReIDSettings

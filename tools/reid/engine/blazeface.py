@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tools.reid.engine.models import per_thread
 from tools.reid.errors import EngineError
 
 INPUT_SIZE = 192
@@ -44,7 +45,7 @@ def model_path() -> Path:
     )
 
 
-@cache
+@per_thread
 def _interpreter():  # noqa: ANN202 - LiteRT has no type stubs
     from ai_edge_litert.interpreter import Interpreter
 

@@ -110,11 +110,7 @@ def tile_pyramid(width: int, height: int, smallest: float) -> list[Box]:
 def square_tiles(width: int, height: int, side: int) -> list[Box]:
     """Squares of ``side`` covering the frame, overlapping by at least ``TILE_OVERLAP``."""
     side = min(side, width, height)
-    return [
-        (x, y, x + side, y + side)
-        for y in _starts(height, side)
-        for x in _starts(width, side)
-    ]
+    return [(x, y, x + side, y + side) for y in _starts(height, side) for x in _starts(width, side)]
 
 
 def _starts(length: int, side: int) -> list[int]:

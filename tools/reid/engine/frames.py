@@ -50,7 +50,8 @@ def describe_faces(
 ) -> list[Face]:
     """Faces of one frame; ``should_embed(box)`` says which get a descriptor."""
     return [
-        Face(d.box, d.score, embed(rgb, d.box) if should_embed(d.box) else None) for d in detector.detect(rgb, min_face_px)
+        Face(d.box, d.score, embed(rgb, d.box) if should_embed(d.box) else None)
+        for d in detector.detect(rgb, min_face_px)
     ]
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from tools.reid.api_errors import RateLimited
 from tools.reid.api_schemas import ErrorKind, result_data
 from tools.reid.errors import InvalidInput, ReIDError
-from tools.reid.facade import LocalBackend, ReIDTool, is_url
+from tools.reid.facade import LocalBackend, ReIDTool
+from tools.reid.fetch import is_url
 from tools.reid.progress import ProgressFn
 from tools.reid.schemas import ReIDRequest
 from tools.reid.service.callbacks import CallbackSender
