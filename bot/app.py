@@ -54,6 +54,10 @@ class ReIDBot:
             name="reid-bot",
             client=self.client,
             signing_secret=signing_secret.get_secret_value() if signing_secret else "",
+            # Acknowledge an event only after its request is in the store: a crash in between
+            # then makes Slack retry it (the store dedupes retries) instead of losing it. The
+            # listeners only parse, store and queue, well inside Slack's 3 seconds.
+            process_before_response=True,
         )
         listeners.register(self.bolt, self)
 

@@ -1,7 +1,8 @@
 """Bolt listeners, kept thin: check, ack, parse (`bot.intake`), hand over (`ReIDBot.accept`).
 
-Events are acknowledged by Bolt before these run (``process_before_response`` is off), commands,
-shortcuts and modal submissions by ``ack()`` first thing, so Slack's 3 seconds are never at risk.
+Events are acknowledged by Bolt once these return (``process_before_response``), so a request is
+stored before Slack hears it was received; commands, shortcuts and modal submissions call ``ack()``
+first thing. The analysis itself always runs later, on the bot's worker.
 """
 
 from __future__ import annotations
