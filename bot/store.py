@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from bot.submission import Submission
+from tools.reid.database import Database
 
 State = Literal["pending", "running", "submitted", "finishing", "done", "failed"]
 Outcome = Literal["done", "failed"]
@@ -97,27 +96,10 @@ class Store:
     """The SQLite file at ``path`` (created on first use)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")  # readers (tests, an admin's sqlite3) never block the bot
-        self._db.executescript(_SCHEMA)
+        self._database = Database(path, _SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._database.close()
 
     # --- Deliveries
 
@@ -128,7 +110,7 @@ class Store:
         and ``message.im`` for the same channel and ts), so each delivery names all its keys.
         """
         now = time.time()
-        with self._transaction() as db:
+        with self._database.write() as db:
             marks = ",".join("?" * len(keys))
             if db.execute(f"SELECT 1 FROM deliveries WHERE key IN ({marks})", list(keys)).fetchone():
                 return False
@@ -141,7 +123,7 @@ class Store:
     def add(self, submission: Submission) -> StoredRequest:
         """Record a new pending request and its audit entry (who, where, when, which names)."""
         request_id, now = uuid.uuid4().hex, time.time()
-        with self._transaction() as db:
+        with self._database.write() as db:
             db.execute(
                 "INSERT INTO requests (id, created_at, updated_at, team, channel, thread_ts, user, state, submission)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -171,8 +153,8 @@ class Store:
         return self._require(request_id)
 
     def get(self, request_id: str) -> StoredRequest | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
+        with self._database.read() as db:
+            row = db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
         return _request(row) if row else None
 
     def set_status_ts(self, request_id: str, status_ts: str) -> None:
@@ -180,7 +162,7 @@ class Store:
 
     def start(self, request_id: str) -> StoredRequest | None:
         """Claim a pending request for a run; None when it is not pending (already run or running)."""
-        with self._transaction() as db:
+        with self._database.write() as db:
             cursor = db.execute(
                 "UPDATE requests SET state = 'running', updated_at = ? WHERE id = ? AND state = 'pending'",
                 (time.time(), request_id),
@@ -194,7 +176,7 @@ class Store:
 
     def submitted(self, request_id: str, task_id: str) -> None:
         """The service accepted the task; unless its callback already claimed the request."""
-        with self._transaction() as db:
+        with self._database.write() as db:
             db.execute(
                 "UPDATE requests SET task_id = ?, state = 'submitted', updated_at = ?"
                 " WHERE id = ? AND state = 'running'",
@@ -203,8 +185,8 @@ class Store:
 
     def by_media_token(self, token: str) -> StoredRequest | None:
         """The open remote request whose staged files this token unlocks."""
-        with self._lock:
-            row = self._db.execute(
+        with self._database.read() as db:
+            row = db.execute(
                 "SELECT * FROM requests WHERE media_token = ? AND state IN ('running', 'submitted')", (token,)
             ).fetchone()
         return _request(row) if row else None
@@ -219,7 +201,7 @@ class Store:
         return self._claim_open("id", request_id)
 
     def _claim_open(self, column: Literal["id", "callback_token"], value: str) -> StoredRequest | None:
-        with self._transaction() as db:
+        with self._database.write() as db:
             row = db.execute(
                 f"SELECT id FROM requests WHERE {column} = ? AND state IN ('running', 'submitted')", (value,)
             ).fetchone()
@@ -230,7 +212,7 @@ class Store:
 
     def finish(self, request_id: str, outcome: Outcome) -> None:
         """Close a request: its tokens stop working, the audit entry gets the outcome."""
-        with self._transaction() as db:
+        with self._database.write() as db:
             db.execute(
                 "UPDATE requests SET state = ?, media_token = NULL, callback_token = NULL, updated_at = ? WHERE id = ?",
                 (outcome, time.time(), request_id),
@@ -240,7 +222,7 @@ class Store:
     def resume(self) -> list[str]:
         """After a restart: every unfinished request becomes pending again (its downloads and any
         remote task are gone with the old process); returns their ids, oldest first."""
-        with self._transaction() as db:
+        with self._database.write() as db:
             db.execute(
                 "UPDATE requests SET state = 'pending', task_id = NULL, media_token = NULL, callback_token = NULL"
                 " WHERE state IN ('running', 'submitted', 'finishing')"
@@ -250,8 +232,8 @@ class Store:
 
     def audit(self) -> list[AuditEntry]:
         """The audit log, oldest first."""
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM audit ORDER BY at").fetchall()
+        with self._database.read() as db:
+            rows = db.execute("SELECT * FROM audit ORDER BY at").fetchall()
         return [
             AuditEntry(
                 request_id=row["request_id"],
@@ -273,7 +255,7 @@ class Store:
         return stored
 
     def _update(self, request_id: str, assignments: str, values: tuple[object, ...]) -> None:
-        with self._transaction() as db:
+        with self._database.write() as db:
             db.execute(
                 f"UPDATE requests SET {assignments}, updated_at = ? WHERE id = ?", (*values, time.time(), request_id)
             )

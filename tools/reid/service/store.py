@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from tools.reid.api_schemas import CallbackDelivery, ErrorKind, TaskState, TaskStatus
+from tools.reid.database import Database
 from tools.reid.fetch import redact_url
 
 Reply = Literal["callback", "poll", "inline"]
@@ -113,42 +111,23 @@ class TaskStore:
     """The task table and the few transitions the service makes on it."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a task acknowledged to a client survives a power cut, not only a crash.
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._database = Database(path, _SCHEMA)
 
     def _one(self, sql: str, *args: Any) -> Task | None:
-        with self._lock:
-            row = self._db.execute(sql, args).fetchone()
+        with self._database.read() as db:
+            row = db.execute(sql, args).fetchone()
         return _task(row) if row else None
 
     def _many(self, sql: str, *args: Any) -> list[Task]:
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
+        with self._database.read() as db:
+            rows = db.execute(sql, args).fetchall()
         return [_task(row) for row in rows]
 
     def add(
         self, task_id: str, request: dict[str, Any], reply: Reply, callback_url: str | None, max_queued: int
     ) -> bool:
         """Store a new queued task; False (nothing stored) when ``max_queued`` tasks already wait."""
-        with self._write() as db:
+        with self._database.write() as db:
             (queued,) = db.execute("SELECT COUNT(*) FROM tasks WHERE state = 'queued'").fetchone()
             if queued >= max_queued:
                 return False
@@ -164,7 +143,7 @@ class TaskStore:
 
     def claim(self, task_id: str) -> Task | None:
         """Mark a queued task running and count the run; None if it is not queued."""
-        with self._write() as db:
+        with self._database.write() as db:
             changed = db.execute(
                 "UPDATE tasks SET state = 'running', progress = 0, runs = runs + 1"
                 " WHERE task_id = ? AND state = 'queued'",
@@ -173,15 +152,15 @@ class TaskStore:
         return self.get(task_id) if changed else None
 
     def set_progress(self, task_id: str, fraction: float) -> None:
-        with self._write() as db:
+        with self._database.write() as db:
             db.execute("UPDATE tasks SET progress = ? WHERE task_id = ? AND state = 'running'", (fraction, task_id))
 
     def requeue(self, task_id: str) -> None:
-        with self._write() as db:
+        with self._database.write() as db:
             db.execute("UPDATE tasks SET state = 'queued', progress = 0 WHERE task_id = ?", (task_id,))
 
     def finish(self, task_id: str, result: dict[str, Any]) -> None:
-        with self._write() as db:
+        with self._database.write() as db:
             db.execute(
                 "UPDATE tasks SET state = 'done', progress = 1, result = ?, request = NULL, finished_at = ?"
                 " WHERE task_id = ?",
@@ -189,7 +168,7 @@ class TaskStore:
             )
 
     def fail(self, task_id: str, error: str, kind: ErrorKind) -> None:
-        with self._write() as db:
+        with self._database.write() as db:
             db.execute(
                 "UPDATE tasks SET state = 'failed', error = ?, error_kind = ?, request = NULL, finished_at = ?"
                 " WHERE task_id = ?",
@@ -198,7 +177,7 @@ class TaskStore:
 
     def record_delivery(self, task_id: str, state: DeliveryState, attempts: int, error: str | None) -> None:
         delivered_at = time.time() if state == "delivered" else None
-        with self._write() as db:
+        with self._database.write() as db:
             db.execute(
                 "UPDATE tasks SET cb_state = ?, cb_attempts = ?, cb_last_error = ?, cb_delivered_at = ?"
                 " WHERE task_id = ?",
@@ -217,7 +196,7 @@ class TaskStore:
 
     def purge(self, finished_before: float) -> int:
         """Delete tasks that ended before ``finished_before`` (unix s) and owe no callback."""
-        with self._write() as db:
+        with self._database.write() as db:
             return db.execute(
                 "DELETE FROM tasks WHERE state IN ('done', 'failed') AND cb_state != 'pending' AND finished_at < ?",
                 (finished_before,),
