@@ -17,7 +17,7 @@ from tools.reid.errors import MediaError
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats
 
-EMBED_INTERVAL_S = 2.0
+EMBED_INTERVAL_S = 3.0
 """A face followed from frame to frame is described again this often."""
 REFERENCES_SHARE = 0.05
 """Share of the progress bar spent on the reference photos."""

@@ -31,7 +31,7 @@ DLIB_MAX_SCALE = 2.0
 HOG_MIN_SCORE = 0.0
 BLAZEFACE_MIN_FACE_INPUT_PX = 20
 """The smallest face BlazeFace full-range finds reliably, in its 192-pixel input."""
-TILE_OVERLAP = 0.25
+TILE_OVERLAP = 0.2
 DUPLICATE_IOU = 0.3
 DUPLICATE_CONTAINMENT = 0.6
 
