@@ -149,9 +149,10 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 
 def serve_http(host: str, port: int, settings: BotSettings) -> None:
-    """``reid bot``: serve HTTP mode until interrupted."""
+    """``reid bot``: serve HTTP mode until interrupted. No access log: the paths of the callback
+    and staged-file routes carry per-request secrets."""
     _configure_logging()
-    uvicorn.run(create_app(settings), host=host, port=port)
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False)
 
 
 def run_socket_mode(settings: BotSettings) -> None:
@@ -162,7 +163,9 @@ def run_socket_mode(settings: BotSettings) -> None:
     _configure_logging()
     bot = ReIDBot(settings)
     if bot.runner.remote is not None:
-        uvicorn.run(http_app(bot, socket_mode=True), host=settings.http_host, port=settings.http_port)
+        uvicorn.run(
+            http_app(bot, socket_mode=True), host=settings.http_host, port=settings.http_port, access_log=False
+        )
     else:
         asyncio.run(_serve_forever(bot))
 
