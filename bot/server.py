@@ -163,9 +163,7 @@ def run_socket_mode(settings: BotSettings) -> None:
     _configure_logging()
     bot = ReIDBot(settings)
     if bot.runner.remote is not None:
-        uvicorn.run(
-            http_app(bot, socket_mode=True), host=settings.http_host, port=settings.http_port, access_log=False
-        )
+        uvicorn.run(http_app(bot, socket_mode=True), host=settings.http_host, port=settings.http_port, access_log=False)
     else:
         asyncio.run(_serve_forever(bot))
 
