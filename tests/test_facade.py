@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import threading
 from collections.abc import Iterator
@@ -10,6 +9,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from ticking import run_while_ticking
 
 from tools.reid.errors import FetchError, InvalidInput, MediaError
 from tools.reid.facade import ReIDTool
@@ -63,23 +63,9 @@ def test_settings_choose_the_options_a_request_leaves_out(two_people_clip: Path,
 
 
 def test_async_analysis_keeps_the_event_loop_free(two_people_clip: Path, photos) -> None:
-    async def scenario() -> tuple[int, bool]:
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        task = asyncio.create_task(ticker())
-        result = await ReIDTool(ReIDSettings(workers=1)).aanalyze(
-            request(str(two_people_clip), Grace=str(photos["grace"]))
-        )
-        task.cancel()
-        return ticks, result.persons[0].found
-
-    ticks, found = asyncio.run(scenario())
+    tool = ReIDTool(ReIDSettings(workers=1))
+    result, ticks = run_while_ticking(tool.aanalyze(request(str(two_people_clip), Grace=str(photos["grace"]))))
+    found = result.persons[0].found
     assert found and ticks > 10
 
 
