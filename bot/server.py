@@ -175,5 +175,3 @@ async def _serve_forever(bot: ReIDBot) -> None:
 
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO: Slack's private file URLs must not reach the logs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -5,6 +5,7 @@ loopback Slack fake answering its Web API calls, the real engine where the answe
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -43,8 +44,14 @@ MM_SS_RANGE = re.compile(r"\d+:\d\d–\d+:\d\d")
 
 
 def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
-    fake: FakeSlack, start_bot: StartBot, engine_tool: ReIDTool, media: Media, bot_settings: BotSettings
+    fake: FakeSlack,
+    start_bot: StartBot,
+    engine_tool: ReIDTool,
+    media: Media,
+    bot_settings: BotSettings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO)
     running = start_bot(engine_tool)
     files = [share_video(fake, media, stub=True), *share_alice_and_bob(fake, media)]
     ts, _ = running.mention(f"<@{BOT_USER_ID}> who is in this clip?", files)
@@ -73,6 +80,9 @@ def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
     [entry] = running.bot.store.audit()
     assert (entry.user, entry.channel, entry.names, entry.outcome) == (USER_ID, CHANNEL, ["Alice", "Bob"], "done")
     assert fake.wait_for(lambda: not any(bot_settings.work_dir.iterdir())), "downloads go when the request ends"
+    assert "request" in caplog.text and "accepted" in caplog.text
+    for secret in (fake.bot_token, SIGNING_SECRET, "files-pri", "url_private"):
+        assert secret not in caplog.text, f"the logs hold {secret!r}"
 
 
 def _open_modal_view(fake: FakeSlack) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -69,9 +70,13 @@ def test_async_analysis_keeps_the_event_loop_free(two_people_clip: Path, photos)
     assert found and ticks > 10
 
 
-def test_errors_name_the_fetched_file_as_the_url_does(file_server: str, two_people_clip: Path, photos) -> None:
+def test_errors_name_the_fetched_file_as_the_url_does(
+    file_server: str, two_people_clip: Path, photos, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     (two_people_clip.parent / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(4000))
     tool = ReIDTool(ReIDSettings(allow_private_urls=True, workers=1))
     with pytest.raises(MediaError, match=r"^broken.mp4 is not a video or image that can be decoded") as caught:
         tool.analyze(request(f"{file_server}/broken.mp4?token=secret", Grace=str(photos["grace"])))
     assert "secret" not in str(caught.value)
+    assert "secret" not in caplog.text, "a URL's query (it may hold a token) reached the logs"

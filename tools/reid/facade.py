@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from tools.reid import engine
 from tools.reid.errors import InvalidInput
 from tools.reid.fetch import fetch_to_file, is_url
+from tools.reid.logs import keep_urls_out_of_logs
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.schemas import AnalysisOptions, ReIDRequest, ReIDResult
 from tools.reid.settings import ReIDSettings, get_settings
@@ -111,6 +112,7 @@ class ReIDTool:
     """
 
     def __init__(self, settings: ReIDSettings | None = None, backend: Backend | None = None) -> None:
+        keep_urls_out_of_logs()
         self.settings = settings or get_settings()
         self.backend = backend or make_backend(self.settings)
 

@@ -110,9 +110,6 @@ def serve(host: str, port: int, settings: ReIDSettings) -> None:
             "Set REID_API_KEYS=<key>[,<key>...] or listen on 127.0.0.1."
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # httpx logs every request's full URL at INFO; query strings may hold tokens.
-    for chatty in ("httpx", "httpcore"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
