@@ -6,6 +6,7 @@ HTTP mode and Socket Mode (`bot.server`) both serve one `ReIDBot`; only the tran
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import httpx
@@ -79,20 +80,25 @@ class ReIDBot:
     def enqueue(self, request_id: str) -> None:
         self.worker.submit(partial(self.runner.run, request_id))
 
-    async def accept(self, submission: Submission) -> None:
-        """Take on a request after its ack: post the /reid parent message if it needs one, record
-        the request (and its audit entry), show it was seen, queue it.
+    async def accept(self, submission: Submission, ack: Callable[[], Awaitable[object]] | None = None) -> None:
+        """Take on a request: post the /reid parent message if it needs one, record the request
+        (and its audit entry), then ``ack`` (a modal submission's), show it was seen, queue it.
+        Recording before the ack means a crash never loses a request Slack was told we have.
 
         Where the bot is not a member it cannot answer; the user then gets a direct message saying so.
         """
         stored = None
         try:
-            if submission.thread_ts is None:
-                parent = await self.client.chat_postMessage(
-                    channel=submission.channel, **parent_message(submission).as_kwargs()
-                )
-                submission = submission.model_copy(update={"thread_ts": parent["ts"], "message_ts": parent["ts"]})
-            stored = self.store.add(submission)
+            try:
+                if submission.thread_ts is None:
+                    parent = await self.client.chat_postMessage(
+                        channel=submission.channel, **parent_message(submission).as_kwargs()
+                    )
+                    submission = submission.model_copy(update={"thread_ts": parent["ts"], "message_ts": parent["ts"]})
+                stored = self.store.add(submission)
+            finally:
+                if ack is not None:
+                    await ack()
             thread = RequestThread(self.client, self.store, stored)
             await thread.react(SEEN)
             await thread.status(QUEUED)

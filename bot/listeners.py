@@ -1,8 +1,9 @@
 """Bolt listeners, kept thin: check, ack, parse (`bot.intake`), hand over (`ReIDBot.accept`).
 
 Events are acknowledged by Bolt once these return (``process_before_response``), so a request is
-stored before Slack hears it was received; commands, shortcuts and modal submissions call ``ack()``
-first thing. The analysis itself always runs later, on the bot's worker.
+stored before Slack hears it was received; a modal submission is acked by `ReIDBot.accept` right
+after its request is stored; commands and shortcuts call ``ack()`` first thing. The analysis itself
+always runs later, on the bot's worker.
 """
 
 from __future__ import annotations
@@ -81,8 +82,7 @@ def register(app: AsyncApp, bot: ReIDBot) -> None:
         except FormErrors as exc:
             await ack(response_action="errors", errors=exc.errors)
             return
-        await ack()
-        await bot.accept(submission)
+        await bot.accept(submission, ack=ack)
 
 
 async def _take_message(
