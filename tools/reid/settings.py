@@ -50,7 +50,7 @@ class ReIDSettings(BaseSettings):
     api_keys: str = Field("", description="Comma-separated keys the service accepts in the Authorization header.")
     db_path: Path = Path("reid.db")
     max_body_bytes: int = 64 * MiB
-    max_concurrent_tasks: int = Field(1, ge=1)
+    max_concurrent_tasks: int = Field(2, ge=1)
     max_queued_tasks: int = Field(100, ge=1)
     callback_secret: SecretStr | None = None
     callback_attempts: int = Field(6, ge=1)
