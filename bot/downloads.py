@@ -18,14 +18,11 @@ import httpx
 from bot.submission import SlackFile
 from tools.reid.errors import FetchError
 from tools.reid.fetch import SNIFF_BYTES, sniff_kind
+from tools.reid.report import byte_size
 
 log = logging.getLogger(__name__)
 
 Expect = Literal["media", "image"]
-
-
-def _size(n: int) -> str:
-    return f"{n / 2**20:.1f} MiB"
 
 
 async def download(
@@ -53,7 +50,7 @@ async def download(
     if file.url is None:
         raise FetchError(f"Slack gave me no download link for {file.name}. Upload it again and ask again.")
     if file.size is not None and file.size > max_bytes:
-        raise FetchError(f"{file.name} is {_size(file.size)}, over the {_size(max_bytes)} limit.")
+        raise FetchError(f"{file.name} is {byte_size(file.size)}, over the {byte_size(max_bytes)} limit.")
     log.info("downloading Slack file %s (%s bytes)", file.id, file.size)
     try:
         try:
@@ -82,7 +79,7 @@ async def _stream(
             async for chunk in response.aiter_bytes():
                 received += len(chunk)
                 if received > max_bytes:
-                    raise FetchError(f"{file.name} is larger than the {_size(max_bytes)} limit.")
+                    raise FetchError(f"{file.name} is larger than the {byte_size(max_bytes)} limit.")
                 if len(head) < SNIFF_BYTES:
                     head += chunk[: SNIFF_BYTES - len(head)]
                     if len(head) == SNIFF_BYTES:

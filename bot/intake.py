@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.settings import BotSettings
 from bot.submission import IMAGE_TYPES, VIDEO_TYPES, Reference, SlackFile, Source, Submission
 from tools.reid.errors import FetchError, InvalidInput
+from tools.reid.report import byte_size
 from tools.reid.schemas import MAX_PERSONS
 
 FOOTAGE_BLOCK = "footage"
@@ -112,14 +113,10 @@ def _matches(file: SlackFile, wanted: str) -> bool:
 # --- Checks shared by messages and modals: each returns the problem, or None ------------------
 
 
-def _size(n: int) -> str:
-    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
-
-
 def _too_large(file: SlackFile, limit: int, what: str, remedy: str) -> str | None:
     if file.size is None or file.size <= limit:
         return None
-    return f"{file.name} is {_size(file.size)}; {what} can be at most {_size(limit)}. {remedy}"
+    return f"{file.name} is {byte_size(file.size)}; {what} can be at most {byte_size(limit)}. {remedy}"
 
 
 def _unsupported(file: SlackFile) -> str | None:

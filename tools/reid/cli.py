@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tools.reid.errors import InvalidInput, ReIDError
+from tools.reid.report import summary, table
 from tools.reid.schemas import AnalysisOptions, PersonSpec, ReIDRequest, ReIDResult
 from tools.reid.settings import get_settings
 
@@ -145,8 +146,6 @@ def _keyframes(request: ReIDRequest, result: ReIDResult, out_dir: Path) -> list[
 
 
 def _print_report(result: ReIDResult, keyframes: list[Path]) -> None:
-    from tools.reid.report import summary, table
-
     print(table(result))
     print()
     print(result.text)

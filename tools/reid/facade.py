@@ -18,6 +18,7 @@ from tools.reid.errors import InvalidInput
 from tools.reid.fetch import fetch_to_file, is_url
 from tools.reid.logs import keep_urls_out_of_logs
 from tools.reid.progress import ProgressFn, no_progress
+from tools.reid.remote import RemoteBackend
 from tools.reid.schemas import AnalysisOptions, ReIDRequest, ReIDResult
 from tools.reid.settings import ReIDSettings, get_settings
 
@@ -97,8 +98,6 @@ class _Stager:
 
 def make_backend(settings: ReIDSettings) -> Backend:
     if settings.backend == "remote":
-        from tools.reid.remote import RemoteBackend
-
         return RemoteBackend(settings)
     return LocalBackend(settings)
 

@@ -40,6 +40,7 @@ import anyio
 import httpx
 
 from tools.reid.errors import FetchError
+from tools.reid.report import byte_size
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Kind = Literal["image", "video", "html", "unknown"]
@@ -328,10 +329,6 @@ class _Job:
         return _error(self.what, url, reason)
 
 
-def _size(n: int) -> str:
-    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
-
-
 def _declared_length(response: httpx.Response) -> int | None:
     try:
         return int(response.headers["Content-Length"])
@@ -348,7 +345,7 @@ def _check_response(response: httpx.Response, url: httpx.URL, job: _Job) -> None
         raise job.error(url, reason + ".")
     declared = _declared_length(response)
     if declared is not None and declared > job.max_bytes:
-        raise job.error(url, f"it is {_size(declared)}, over the {_size(job.max_bytes)} limit.")
+        raise job.error(url, f"it is {byte_size(declared)}, over the {byte_size(job.max_bytes)} limit.")
 
 
 class _BodyGuard:
@@ -364,7 +361,7 @@ class _BodyGuard:
     def feed(self, chunk: bytes) -> None:
         self._size += len(chunk)
         if self._size > self._job.max_bytes:
-            limit = _size(self._job.max_bytes)
+            limit = byte_size(self._job.max_bytes)
             raise self._job.error(self._url, f"it is larger than the {limit} limit.")
         if not self._sniffed:
             self._head += chunk[: SNIFF_BYTES - len(self._head)]

@@ -18,6 +18,13 @@ def span(start: float, end: float) -> str:
     return clock(start) if clock(start) == clock(end) else f"{clock(start)}–{clock(end)}"
 
 
+def byte_size(n: int) -> str:
+    """A size as people read it in a limit message: ``1.5 GiB``, ``12.0 MiB``, ``800 bytes``."""
+    if n >= 2**30:
+        return f"{n / 2**30:.1f} GiB"
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
+
+
 def table(result: ReIDResult) -> str:
     rows = [("Person", "Found", "Confidence", "On screen", "When")]
     rows += [_row(person, result.media.kind) for person in result.persons]

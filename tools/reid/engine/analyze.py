@@ -11,6 +11,7 @@ from tools.reid.engine.caption import caption
 from tools.reid.engine.frames import FrameFaces, SegmentResult, describe_faces
 from tools.reid.engine.limits import Limits
 from tools.reid.engine.match import identify, person_result
+from tools.reid.engine.parallel import analyse_video
 from tools.reid.engine.references import load_persons
 from tools.reid.engine.track import build_tracks
 from tools.reid.errors import MediaError
@@ -94,8 +95,6 @@ def _image_segment(media: Path, options: AnalysisOptions) -> SegmentResult:
 def _video_segments(
     media: Path, info: MediaInfo, options: AnalysisOptions, workers: int, progress: ProgressFn
 ) -> list[SegmentResult]:
-    from tools.reid.engine.parallel import analyse_video
-
     segments = analyse_video(
         media,
         grid=decode.grid_size(info.duration_s, options.sample_fps),
