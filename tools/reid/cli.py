@@ -9,6 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 from tools.reid.errors import InvalidInput, ReIDError
 from tools.reid.report import summary, table
@@ -71,16 +72,27 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     defaults = get_settings()
-    parser.add_argument("--tolerance", type=float, default=defaults.tolerance, help="largest matching face distance")
+    fields = AnalysisOptions.model_fields
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=defaults.tolerance,
+        help="largest matching face distance (default: the descriptor's, 0.6)",
+    )
     parser.add_argument("--sample-fps", type=float, default=defaults.sample_fps, help="video frames analysed a second")
-    parser.add_argument("--detector", choices=["blazeface", "hog", "cnn"], default=defaults.detector)
+    parser.add_argument("--detector", choices=get_args(fields["detector"].annotation), default=defaults.detector)
+    parser.add_argument("--descriptor", choices=get_args(fields["descriptor"].annotation), default=defaults.descriptor)
     parser.add_argument("--gap", type=float, default=defaults.gap_s, help="merge sightings this many seconds apart")
 
 
 def _options(args: argparse.Namespace) -> AnalysisOptions:
     try:
         return AnalysisOptions(
-            tolerance=args.tolerance, sample_fps=args.sample_fps, detector=args.detector, gap_s=args.gap
+            tolerance=args.tolerance,
+            sample_fps=args.sample_fps,
+            detector=args.detector,
+            descriptor=args.descriptor,
+            gap_s=args.gap,
         )
     except ValueError as exc:
         raise InvalidInput(_first_error(exc)) from exc

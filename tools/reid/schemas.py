@@ -23,17 +23,24 @@ class AnalysisOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    tolerance: float = Field(
-        0.6,
+    tolerance: float | None = Field(
+        None,
         ge=0.3,
         le=0.9,
-        description="Largest face distance that still counts as a match (dlib's 0.6 is its LFW operating point).",
+        description="Largest face distance that still counts as a match, on the descriptor's scale; "
+        "null for the descriptor's measured default (0.6 for both sface and dlib).",
     )
     sample_fps: float = Field(2.0, gt=0.0, le=30.0, description="Video frames analysed per second of footage.")
-    detector: Literal["blazeface", "hog", "cnn"] = Field(
-        "blazeface",
-        description="blazeface: fastest, finds turned heads (default); hog: dlib's frontal detector; "
-        "cnn: dlib's MMOD, slow on a CPU.",
+    detector: Literal["yunet", "blazeface", "hog", "cnn"] = Field(
+        "yunet",
+        description="yunet: finds small, turned and partly hidden faces (default); blazeface: MediaPipe's "
+        "detector (the [blazeface] extra); hog: dlib's frontal detector; cnn: dlib's MMOD, slow on a CPU "
+        "(both the [dlib] extra).",
+    )
+    descriptor: Literal["sface", "dlib"] = Field(
+        "sface",
+        description="sface: OpenCV Zoo's SFace, cosine distance (default); dlib: dlib's ResNet, Euclidean "
+        "distance (the [dlib] extra).",
     )
     gap_s: float = Field(
         2.0, ge=0.0, le=60.0, description="Gaps up to this long between sightings are merged into one appearance."
@@ -112,6 +119,7 @@ class Stats(BaseModel):
     frames_decoded: int
     frames_analysed: int
     faces_detected: int
+    faces_described: int = Field(0, description="Faces given a descriptor (the costly step).")
     wall_s: float
 
 

@@ -30,8 +30,9 @@ class ReIDSettings(BaseSettings):
     api_task_timeout_s: float = Field(3600.0, gt=0, description="How long the remote backend waits for a video task.")
 
     # Engine defaults (a request's options override them)
-    detector: Literal["blazeface", "hog", "cnn"] = "blazeface"
-    tolerance: float = 0.6
+    detector: Literal["yunet", "blazeface", "hog", "cnn"] = "yunet"
+    descriptor: Literal["sface", "dlib"] = "sface"
+    tolerance: float | None = Field(None, description="None: the descriptor's measured default.")
     sample_fps: float = 2.0
     gap_s: float = 2.0
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
@@ -63,7 +64,11 @@ class ReIDSettings(BaseSettings):
     def analysis_options(self) -> AnalysisOptions:
         """The engine options these settings choose when a request names none."""
         return AnalysisOptions(
-            tolerance=self.tolerance, sample_fps=self.sample_fps, detector=self.detector, gap_s=self.gap_s
+            tolerance=self.tolerance,
+            sample_fps=self.sample_fps,
+            detector=self.detector,
+            descriptor=self.descriptor,
+            gap_s=self.gap_s,
         )
 
     def service_keys(self) -> set[str]:

@@ -8,18 +8,17 @@ from pathlib import Path
 
 from tools.reid.engine import decode, detect
 from tools.reid.engine.caption import caption
-from tools.reid.engine.frames import FrameFaces, SegmentResult, describe_faces
+from tools.reid.engine.embed import Descriptor, get_descriptor
+from tools.reid.engine.frames import FrameFaces, SegmentResult, SegmentSpec, describe_faces
 from tools.reid.engine.limits import Limits
 from tools.reid.engine.match import identify, person_result
 from tools.reid.engine.parallel import analyse_video
 from tools.reid.engine.references import load_persons
 from tools.reid.engine.track import build_tracks
-from tools.reid.errors import MediaError
+from tools.reid.errors import InvalidInput, MediaError
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats
 
-EMBED_INTERVAL_S = 3.0
-"""A face followed from frame to frame is described again this often."""
 REFERENCES_SHARE = 0.05
 """Share of the progress bar spent on the reference photos."""
 
@@ -40,7 +39,7 @@ def analyze(
         media: path of a video or image file.
         persons: name -> reference photos (paths or bytes), at most five names.
         prompt: the user's question, kept in the result.
-        options: tolerance, sampling rate, detector, gap merging.
+        options: tolerance, sampling rate, detector, descriptor, gap merging.
         limits: size, duration and pixel limits on the media.
         workers: processes to spread a video over (results do not depend on it).
         progress: called with the fraction done.
@@ -48,21 +47,26 @@ def analyze(
     Raises:
         MediaError: the media is unreadable or over a limit.
         ReferencePhotoError: a reference photo is unusable.
+        InvalidInput: the tolerance is outside the descriptor's scale.
     """
     started = time.monotonic()
     options = options or AnalysisOptions()
+    descriptor = get_descriptor(options.descriptor)
+    tolerance = options.tolerance if options.tolerance is not None else descriptor.scale.tolerance
+    check_tolerance(tolerance, descriptor)
     info = decode.probe(media, limits or Limits())
-    references = load_persons(persons, options.detector)
+    references = load_persons(persons, options.detector, options.descriptor)
     progress(REFERENCES_SHARE)
     scaled = _scaled(progress)
     if info.kind == "image":
-        segments = [_image_segment(media, options)]
+        segments = [_image_segment(media, options, descriptor)]
     else:
         segments = _video_segments(media, info, options, workers, scaled)
     frames = [frame for segment in segments for frame in segment.frames]
-    tracks = build_tracks(frames, options.sample_fps)
-    found = identify(tracks, references, options.tolerance, video=info.kind == "video")
-    people = [person_result(p.name, found[p.name], options.tolerance, options.gap_s) for p in references]
+    tracks = build_tracks(frames, options.sample_fps, descriptor)
+    found = identify(tracks, references, tolerance, descriptor, video=info.kind == "video")
+    spread = descriptor.scale.spread
+    people = [person_result(p.name, found[p.name], tolerance, spread, options.gap_s) for p in references]
     claimed = {id(i.track) for items in found.values() for i in items}
     unknown = sum(1 for t in tracks if id(t) not in claimed)
     progress(1.0)
@@ -76,6 +80,7 @@ def analyze(
             frames_decoded=sum(s.frames_decoded for s in segments),
             frames_analysed=len(frames),
             faces_detected=sum(len(f.faces) for f in frames),
+            faces_described=sum(s.faces_described for s in segments),
             wall_s=round(time.monotonic() - started, 3),
         ),
     )
@@ -85,26 +90,35 @@ def _scaled(progress: ProgressFn) -> ProgressFn:
     return lambda fraction: progress(REFERENCES_SHARE + (1 - REFERENCES_SHARE) * fraction)
 
 
-def _image_segment(media: Path, options: AnalysisOptions) -> SegmentResult:
+def check_tolerance(tolerance: float, descriptor: Descriptor) -> None:
+    """Raises InvalidInput when ``tolerance`` means nothing on ``descriptor``'s scale."""
+    low, high = descriptor.scale.tolerance_range
+    if not low <= tolerance <= high:
+        raise InvalidInput(
+            f"A tolerance of {tolerance:g} is outside the {descriptor.name} descriptor's scale: give a value "
+            f"from {low:g} (strict) to {high:g} (loose); its default is {descriptor.scale.tolerance:g}."
+        )
+
+
+def _image_segment(media: Path, options: AnalysisOptions, descriptor: Descriptor) -> SegmentResult:
     rgb = decode.load_image(media)
     detector = detect.get_detector(options.detector)
-    faces = describe_faces(rgb, detector, detect.photo_min_face(rgb.shape[0]), lambda _box: True)
-    return SegmentResult(frames=[FrameFaces(0, 0.0, faces)], frames_decoded=1)
+    faces = describe_faces(rgb, detector, descriptor, detect.photo_min_face(rgb.shape[0]), lambda _box: True)
+    return SegmentResult(frames=[FrameFaces(0, 0.0, faces)], frames_decoded=1, faces_described=len(faces))
 
 
 def _video_segments(
     media: Path, info: MediaInfo, options: AnalysisOptions, workers: int, progress: ProgressFn
 ) -> list[SegmentResult]:
-    segments = analyse_video(
-        media,
-        grid=decode.grid_size(info.duration_s, options.sample_fps),
+    spec = SegmentSpec(
         sample_fps=options.sample_fps,
         detector=options.detector,
+        descriptor=options.descriptor,
         min_face_px=detect.video_min_face(info.height),
-        embed_every=max(1, round(EMBED_INTERVAL_S * options.sample_fps)),
-        workers=workers,
-        progress=progress,
+        embed_every=max(1, round(get_descriptor(options.descriptor).scale.embed_interval_s * options.sample_fps)),
     )
+    grid = decode.grid_size(info.duration_s, options.sample_fps)
+    segments = analyse_video(media, grid, spec, workers, progress)
     decoded_until = max(s.last_time for s in segments)
     if info.duration_s - decoded_until > max(2.0, 0.1 * info.duration_s) + 1.0 / options.sample_fps:
         raise MediaError(

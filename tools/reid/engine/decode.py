@@ -23,6 +23,12 @@ from tools.reid.schemas import MediaInfo
 
 Image.MAX_IMAGE_PIXELS = None  # our own pixel limit applies, with a clearer message
 
+THUMBNAIL_SIZE = (64, 36)
+CUT_DIFFERENCE = 20.0
+"""Mean absolute difference of consecutive grey thumbnails (0-255) that marks a shot cut.
+Measured on real footage: 27-30 at cuts, at most 13 inside shots. Frames sampled 0.5 s
+apart differ by up to 34 inside a shot, so only consecutive decoded frames are compared."""
+
 
 @dataclass(frozen=True)
 class SampledFrame:
@@ -30,6 +36,8 @@ class SampledFrame:
     """Position in the sampling grid: the frame shown at ``index / sample_fps`` seconds."""
     time: float
     rgb: np.ndarray
+    cut_before: bool = False
+    """Two consecutive decoded frames since the previous sample differ like a shot cut."""
 
 
 def probe(path: Path, limits: Limits) -> MediaInfo:
@@ -151,23 +159,43 @@ def sampled_frames(
     """The frames at grid points ``first <= k < stop`` of the grid ``k / sample_fps`` seconds.
 
     A frame is sampled when it is the first at or after a grid point, with index
-    ``floor(time * sample_fps)``; the rule looks only at consecutive frames, so any split of
-    the grid into segments yields exactly the frames one pass would.
+    ``floor(time * sample_fps)``; a sample is marked ``cut_before`` when a shot cut lies
+    between it and the previous sample. Both rules look only at consecutive frames, so any
+    split of the grid into segments yields exactly the frames one pass would.
     ``counter[0]`` is increased by the number of frames decoded.
 
     Raises:
         MediaError: the stream is corrupt at some point.
     """
     previous: int | None = None
+    previous_thumbnail: np.ndarray | None = None
+    cut = False
     for time_s, frame in _decode_from(path, first / sample_fps, counter):
+        thumbnail = _thumbnail(frame)
+        if previous_thumbnail is not None:
+            cut = cut or _is_cut(previous_thumbnail, thumbnail)
+        previous_thumbnail = thumbnail
         index = math.floor(time_s * sample_fps + 1e-6)
         is_sample = previous is None or index > previous
         previous = index if previous is None else max(previous, index)
-        if not is_sample or index < first:
+        if not is_sample:
+            continue
+        cut_before, cut = cut, False
+        if index < first:
             continue
         if stop is not None and index >= stop:
             return
-        yield SampledFrame(index=index, time=round(time_s, 3), rgb=upright(frame))
+        yield SampledFrame(index=index, time=round(time_s, 3), rgb=upright(frame), cut_before=cut_before)
+
+
+def _thumbnail(frame: av.VideoFrame) -> np.ndarray:
+    """A tiny grey picture of the frame, scaled by FFmpeg from the decoded planes (cheap)."""
+    small = frame.reformat(width=THUMBNAIL_SIZE[0], height=THUMBNAIL_SIZE[1], format="gray")
+    return small.to_ndarray().astype(np.int16)
+
+
+def _is_cut(before: np.ndarray, after: np.ndarray) -> bool:
+    return float(np.mean(np.abs(after - before))) > CUT_DIFFERENCE
 
 
 def frame_at(path: Path, time_s: float) -> np.ndarray:

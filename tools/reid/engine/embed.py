@@ -1,26 +1,180 @@
-"""Face descriptors: 5-point alignment, then dlib's ResNet 128-d embedding.
+"""Face descriptors: who a face is, as a vector, and how far apart two faces are.
 
-Two faces of the same person sit below ~0.6 apart (Euclidean), the LFW operating point.
-One descriptor costs ~75 ms on one core, so the tracker asks for them sparingly.
+SFace (the default) aligns each face to the 112x112 ArcFace template with a 5-point
+similarity transform and compares faces by cosine distance. Its landmarks come from YuNet
+run again on a crop around the face (resized so its shorter side is ``ALIGN_CROP_PX``),
+which aligns better than the landmarks of a small detection; where YuNet finds nothing in
+the crop, the detector's own landmarks, else a template placed in the box, stand in.
+dlib's ResNet (``descriptor="dlib"``, the ``[dlib]`` extra) compares by Euclidean distance.
+
+Each descriptor brings its ``Scale``: the constants that read its distances, measured for
+it, so the tracker and the matcher never assume one descriptor's numbers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import cv2
 import numpy as np
 
 from tools.reid.engine import models
-from tools.reid.engine.geometry import to_dlib
-from tools.reid.schemas import Box
+from tools.reid.engine.detect import Detection, yunet_faces
+from tools.reid.engine.geometry import iou, to_dlib
+
+DescriptorName = Literal["sface", "dlib"]
+
+ARCFACE_TEMPLATE = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
+    np.float32,
+)
+"""Where the eyes, nose tip and mouth corners sit in SFace's 112x112 input."""
+SFACE_INPUT_PX = 112
+ALIGN_CROP_PX = 200
+"""YuNet misses faces that fill its input and blurs small ones: ~200 px is where it aligns best."""
+ALIGN_CROP_CONTEXT = 0.5
+"""The crop adds this share of the box on every side, so the face does not fill it."""
 
 
-def embed(rgb: np.ndarray, box: Box) -> np.ndarray:
-    """The 128-d descriptor (float32) of the face in ``box`` of ``rgb``."""
-    shape = models.landmarks_5()(rgb, to_dlib(box))
-    return np.asarray(models.face_encoder().compute_face_descriptor(rgb, shape), dtype=np.float32)
+@dataclass(frozen=True)
+class Scale:
+    """How to read one descriptor's distances (measured; see the README's engine section)."""
+
+    tolerance: float
+    """Default largest distance of a match."""
+    tolerance_range: tuple[float, float]
+    """Tolerances that make sense on this scale; others are refused."""
+    margin: float
+    """A match must be this much nearer to its person than to the next one."""
+    lone_strictness: float
+    """A track seen in one sampled frame only must be this much nearer than the tolerance."""
+    link: float
+    """Faces this close are one person even when their boxes do not overlap."""
+    split: float
+    """Faces this far apart are never one track, however their boxes overlap."""
+    spread: float
+    """Width of the confidence logistic around the tolerance."""
+    embed_interval_s: float
+    """A followed face is described again this often (descriptors cost time)."""
 
 
-def distances(faces: np.ndarray, references: np.ndarray) -> np.ndarray:
-    """Euclidean distances, shape (len(faces), len(references))."""
-    if len(faces) == 0 or len(references) == 0:
-        return np.zeros((len(faces), len(references)), dtype=np.float32)
-    return np.linalg.norm(faces[:, None, :] - references[None, :, :], axis=2)
+class Descriptor(Protocol):
+    name: DescriptorName
+    scale: Scale
+
+    def describe(self, rgb: np.ndarray, faces: Sequence[Detection]) -> np.ndarray:
+        """(len(faces), 128) float32 descriptors of ``faces`` found in ``rgb``."""
+        ...
+
+    def distances(self, faces: np.ndarray, references: np.ndarray) -> np.ndarray:
+        """Distances, shape (len(faces), len(references))."""
+        ...
+
+
+class SFaceDescriptor:
+    """SFace (OpenCV Zoo, int8) on OpenCV DNN: ~8 ms a face, cosine distance."""
+
+    name: DescriptorName = "sface"
+    scale = Scale(
+        tolerance=0.6,
+        tolerance_range=(0.3, 0.8),
+        margin=0.08,
+        lone_strictness=0.08,
+        link=0.4,
+        split=0.75,
+        spread=0.05,
+        embed_interval_s=1.0,
+    )
+
+    def describe(self, rgb: np.ndarray, faces: Sequence[Detection]) -> np.ndarray:
+        if not faces:
+            return np.zeros((0, 128), np.float32)
+        crops = np.stack([_aligned(rgb, face) for face in faces]).astype(np.float32)
+        net = models.sface()
+        net.setInput(crops.transpose(0, 3, 1, 2), "data")
+        features = net.forward().reshape(len(faces), -1)
+        return (features / np.linalg.norm(features, axis=1, keepdims=True).clip(1e-6)).astype(np.float32)
+
+    def distances(self, faces: np.ndarray, references: np.ndarray) -> np.ndarray:
+        if len(faces) == 0 or len(references) == 0:
+            return np.zeros((len(faces), len(references)), dtype=np.float32)
+        return 1.0 - faces @ references.T
+
+
+class DlibDescriptor:
+    """dlib's 5-point alignment and ResNet (LFW 99.38%): ~80-190 ms a face, Euclidean distance."""
+
+    name: DescriptorName = "dlib"
+    scale = Scale(
+        tolerance=0.6,
+        tolerance_range=(0.4, 0.8),
+        margin=0.05,
+        lone_strictness=0.05,
+        link=0.45,
+        split=0.8,
+        spread=0.06,
+        embed_interval_s=3.0,
+    )
+
+    def describe(self, rgb: np.ndarray, faces: Sequence[Detection]) -> np.ndarray:
+        encoder, predictor = models.face_encoder(), models.landmarks_5()
+        return np.array(
+            [encoder.compute_face_descriptor(rgb, predictor(rgb, to_dlib(face.box))) for face in faces],
+            dtype=np.float32,
+        ).reshape(len(faces), 128)
+
+    def distances(self, faces: np.ndarray, references: np.ndarray) -> np.ndarray:
+        if len(faces) == 0 or len(references) == 0:
+            return np.zeros((len(faces), len(references)), dtype=np.float32)
+        return np.linalg.norm(faces[:, None, :] - references[None, :, :], axis=2)
+
+
+def get_descriptor(name: DescriptorName) -> Descriptor:
+    return {"sface": SFaceDescriptor, "dlib": DlibDescriptor}[name]()
+
+
+def _aligned(rgb: np.ndarray, face: Detection) -> np.ndarray:
+    """The face warped onto the ArcFace template, 112x112 RGB."""
+    transform, _ = cv2.estimateAffinePartial2D(_landmarks(rgb, face), ARCFACE_TEMPLATE, method=cv2.LMEDS)
+    if transform is None:  # degenerate landmarks: fall back to the box
+        transform, _ = cv2.estimateAffinePartial2D(_template_in(face.box), ARCFACE_TEMPLATE, method=cv2.LMEDS)
+    return cv2.warpAffine(rgb, transform, (SFACE_INPUT_PX, SFACE_INPUT_PX), flags=cv2.INTER_LINEAR)
+
+
+def _landmarks(rgb: np.ndarray, face: Detection) -> np.ndarray:
+    refined = _landmarks_in_crop(rgb, face)
+    if refined is not None:
+        return refined
+    return face.landmarks if face.landmarks is not None else _template_in(face.box)
+
+
+def _landmarks_in_crop(rgb: np.ndarray, face: Detection) -> np.ndarray | None:
+    """YuNet's landmarks of the face, found again in a crop around its box."""
+    height, width = rgb.shape[:2]
+    left, top, right, bottom = face.box
+    pad = ALIGN_CROP_CONTEXT * max(right - left, bottom - top)
+    crop_box = (
+        max(0, round(left - pad)),
+        max(0, round(top - pad)),
+        min(width, round(right + pad)),
+        min(height, round(bottom + pad)),
+    )
+    crop = rgb[crop_box[1] : crop_box[3], crop_box[0] : crop_box[2]]
+    if min(crop.shape[:2]) < 8:
+        return None
+    scale = ALIGN_CROP_PX / min(crop.shape[:2])
+    candidates = yunet_faces(crop, scale)
+    inner = (left - crop_box[0], top - crop_box[1], right - crop_box[0], bottom - crop_box[1])
+    best = max(candidates, key=lambda c: iou(c.box, inner), default=None)
+    if best is None or best.landmarks is None or iou(best.box, inner) < 0.3:
+        return None
+    return best.landmarks + np.array(crop_box[:2], np.float32)
+
+
+def _template_in(box: tuple[int, int, int, int]) -> np.ndarray:
+    """The template's points placed in ``box``, as if the box were the template's frame."""
+    left, top, right, bottom = box
+    scale = np.array([(right - left) / SFACE_INPUT_PX, (bottom - top) / SFACE_INPUT_PX], np.float32)
+    return ARCFACE_TEMPLATE * scale + np.array([left, top], np.float32)

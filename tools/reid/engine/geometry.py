@@ -5,9 +5,13 @@ A box is ``(left, top, right, bottom)`` in pixels, right and bottom exclusive.
 
 from __future__ import annotations
 
-import dlib
+from typing import TYPE_CHECKING
 
+from tools.reid.engine.models import dlib_module
 from tools.reid.schemas import Box
+
+if TYPE_CHECKING:
+    import dlib
 
 
 def from_dlib(rect: dlib.rectangle, scale: float, width: int, height: int) -> Box:
@@ -26,7 +30,7 @@ def from_dlib(rect: dlib.rectangle, scale: float, width: int, height: int) -> Bo
 
 def to_dlib(box: Box) -> dlib.rectangle:
     left, top, right, bottom = box
-    return dlib.rectangle(left, top, right - 1, bottom - 1)
+    return dlib_module().rectangle(left, top, right - 1, bottom - 1)
 
 
 def clip(box: Box, width: int, height: int) -> Box:

@@ -5,12 +5,12 @@ distance to that person's nearest reference photo: one blurred or turned frame c
 produce a false hit, and a track keeps its name while the face turns.
 
 A track is a person only when that median is within the tolerance, clearly nearer to them
-than to anyone else (``MARGIN``), and, for a track seen only once in a video, within a
-stricter tolerance (no other frame corroborates it). Otherwise it stays unknown.
+than to anyone else (``Scale.margin``), and, for a track seen only once in a video, within a
+stricter tolerance (``Scale.lone_strictness``: no other frame corroborates it). Otherwise it
+stays unknown.
 
 Confidence maps the median distance ``d`` through a logistic centred on the tolerance:
-``1 / (1 + exp((d - tolerance) / 0.06))``. At dlib's 0.6 tolerance a distance of 0.35
-(typical for the same person) gives 0.98, 0.5 gives 0.84, and the tolerance itself 0.5.
+``1 / (1 + exp((d - tolerance) / spread))`` with the descriptor's ``Scale.spread``.
 """
 
 from __future__ import annotations
@@ -20,14 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tools.reid.engine.embed import distances
+from tools.reid.engine.embed import Descriptor
 from tools.reid.engine.references import Person
 from tools.reid.engine.track import Sighting, Track
 from tools.reid.schemas import Appearance, Keyframe, PersonResult
-
-MARGIN = 0.05
-LONE_SIGHTING_STRICTNESS = 0.05
-CONFIDENCE_SPREAD = 0.06
 
 
 @dataclass
@@ -38,17 +34,17 @@ class Identified:
     """The described sighting nearest to the person: the keyframe."""
 
 
-def confidence(distance: float, tolerance: float) -> float:
-    return round(1.0 / (1.0 + math.exp((distance - tolerance) / CONFIDENCE_SPREAD)), 3)
+def confidence(distance: float, tolerance: float, spread: float) -> float:
+    return round(1.0 / (1.0 + math.exp((distance - tolerance) / spread)), 3)
 
 
 def identify(
-    tracks: list[Track], persons: list[Person], tolerance: float, *, video: bool
+    tracks: list[Track], persons: list[Person], tolerance: float, descriptor: Descriptor, *, video: bool
 ) -> dict[str, list[Identified]]:
     """Tracks per person name; a person is never given to two faces of one frame."""
     candidates: list[tuple[float, int, int, Sighting]] = []
     for t, track in enumerate(tracks):
-        choice = _choose(track, persons, tolerance, video=video)
+        choice = _choose(track, persons, tolerance, descriptor, video=video)
         if choice:
             candidates.append((choice[1], t, choice[0], choice[2]))
     found: dict[str, list[Identified]] = {p.name: [] for p in persons}
@@ -61,32 +57,35 @@ def identify(
 
 
 def _choose(
-    track: Track, persons: list[Person], tolerance: float, *, video: bool
+    track: Track, persons: list[Person], tolerance: float, descriptor: Descriptor, *, video: bool
 ) -> tuple[int, float, Sighting] | None:
     """(person index, median distance, best sighting) when the track clearly is someone."""
     described = track.described()
     if not described:
         return None
     per_person = np.stack(
-        [distances(track.descriptors(), person.descriptors).min(axis=1) for person in persons], axis=1
+        [descriptor.distances(track.descriptors(), person.descriptors).min(axis=1) for person in persons], axis=1
     )
     medians = np.median(per_person, axis=0)
     order = np.argsort(medians)
     first = int(order[0])
-    limit = tolerance - (LONE_SIGHTING_STRICTNESS if video and len(track.sightings) == 1 else 0.0)
+    scale = descriptor.scale
+    limit = tolerance - (scale.lone_strictness if video and len(track.sightings) == 1 else 0.0)
     if medians[first] > limit:
         return None
-    if len(order) > 1 and medians[order[1]] - medians[first] < MARGIN:
+    if len(order) > 1 and medians[order[1]] - medians[first] < scale.margin:
         return None
     return first, float(medians[first]), described[int(np.argmin(per_person[:, first]))]
 
 
-def person_result(name: str, identified: list[Identified], tolerance: float, gap_s: float) -> PersonResult:
+def person_result(
+    name: str, identified: list[Identified], tolerance: float, spread: float, gap_s: float
+) -> PersonResult:
     """Appearances of one person: their tracks, with gaps up to ``gap_s`` merged."""
     appearances: list[Appearance] = []
     best_distance = math.inf
     for item in sorted(identified, key=lambda i: i.track.start):
-        candidate = _appearance(item, tolerance)
+        candidate = _appearance(item, tolerance, spread)
         if appearances and item.track.start - appearances[-1].end <= gap_s:
             last = appearances[-1]
             keep_new_frame = item.distance < best_distance
@@ -113,10 +112,10 @@ def person_result(name: str, identified: list[Identified], tolerance: float, gap
     )
 
 
-def _appearance(item: Identified, tolerance: float) -> Appearance:
+def _appearance(item: Identified, tolerance: float, spread: float) -> Appearance:
     return Appearance(
         start=item.track.start,
         end=item.track.end,
-        confidence=confidence(item.distance, tolerance),
+        confidence=confidence(item.distance, tolerance, spread),
         keyframe=Keyframe(time=item.best.time, box=item.best.face.box),
     )

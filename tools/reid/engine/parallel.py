@@ -11,12 +11,14 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from threading import Lock
 
-from tools.reid.engine.detect import DetectorName
-from tools.reid.engine.frames import SegmentResult, analyse_segment
+from tools.reid.engine.frames import SegmentResult, SegmentSpec, analyse_segment
 from tools.reid.progress import ProgressFn
 
 SEGMENT_SAMPLES = 40
 """Grid points per task: ~20 s of footage at 2 fps; small enough for steady progress."""
+POOL_MIN_SEGMENTS = 3
+"""Starting worker processes costs ~1-2 s (imports, models): a clip of up to two segments
+(~40 s at 2 fps) is analysed faster in this process."""
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -42,21 +44,12 @@ def _close_pool() -> None:
         _pool.shutdown(wait=False, cancel_futures=True)
 
 
-def analyse_video(
-    path: Path,
-    grid: int,
-    sample_fps: float,
-    detector: DetectorName,
-    min_face_px: float,
-    embed_every: int,
-    workers: int,
-    progress: ProgressFn,
-) -> list[SegmentResult]:
+def analyse_video(path: Path, grid: int, spec: SegmentSpec, workers: int, progress: ProgressFn) -> list[SegmentResult]:
     """Segment results in time order; the last segment runs to the end of the stream."""
     bounds = [(first, min(first + SEGMENT_SAMPLES, grid)) for first in range(0, grid, SEGMENT_SAMPLES)]
     bounds[-1] = (bounds[-1][0], None)  # type: ignore[assignment]
-    args = [(path, sample_fps, first, stop, detector, min_face_px, embed_every) for first, stop in bounds]
-    if workers <= 1 or len(bounds) == 1:
+    args = [(path, spec, first, stop) for first, stop in bounds]
+    if workers <= 1 or len(bounds) < POOL_MIN_SEGMENTS:
         results = []
         for i, arg in enumerate(args):
             results.append(analyse_segment(*arg))

@@ -14,7 +14,7 @@ import numpy as np
 
 from tools.reid.engine.decode import load_image
 from tools.reid.engine.detect import Detection, DetectorName, get_detector, photo_min_face
-from tools.reid.engine.embed import embed
+from tools.reid.engine.embed import DescriptorName, get_descriptor
 from tools.reid.engine.geometry import area
 from tools.reid.errors import MediaError, ReferencePhotoError
 from tools.reid.schemas import MAX_PERSONS
@@ -33,7 +33,9 @@ class Person:
     """(n_photos, 128) float32."""
 
 
-def load_persons(persons: Mapping[str, Sequence[Path | bytes]], detector: DetectorName) -> list[Person]:
+def load_persons(
+    persons: Mapping[str, Sequence[Path | bytes]], detector: DetectorName, descriptor: DescriptorName
+) -> list[Person]:
     """Descriptors of every named person, in the order given.
 
     Raises:
@@ -50,17 +52,17 @@ def load_persons(persons: Mapping[str, Sequence[Path | bytes]], detector: Detect
     for name, photos in persons.items():
         if not photos:
             raise ReferencePhotoError(name, "no photo was given. Add a photo that shows their face.")
-        loaded.append(Person(name, np.stack([_descriptor(name, photo, detector) for photo in photos])))
+        loaded.append(Person(name, np.stack([_descriptor(name, photo, detector, descriptor) for photo in photos])))
     return loaded
 
 
-def _descriptor(name: str, photo: Path | bytes, detector: DetectorName) -> np.ndarray:
+def _descriptor(name: str, photo: Path | bytes, detector: DetectorName, descriptor: DescriptorName) -> np.ndarray:
     try:
         rgb = load_image(photo)
     except MediaError as exc:
         raise ReferencePhotoError(name, f"{exc}") from exc
     face = _the_face(name, rgb, get_detector(detector).detect(rgb, photo_min_face(rgb.shape[0])))
-    return embed(rgb, face.box)
+    return get_descriptor(descriptor).describe(rgb, [face])[0]
 
 
 def _the_face(name: str, rgb: np.ndarray, faces: list[Detection]) -> Detection:
