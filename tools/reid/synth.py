@@ -76,11 +76,13 @@ def write_clip(
     fps: int = 25,
     rotation: int = 0,
     background: tuple[int, int, int] = (52, 58, 66),
+    cuts: Sequence[tuple[float, tuple[int, int, int]]] = (),
 ) -> Path:
     """Writes an H.264 MP4 of the actors over a plain background.
 
     With ``rotation`` (90, 180, 270) the pixels are stored turned and the display matrix
-    says how to turn them back, as phones record.
+    says how to turn them back, as phones record. ``cuts`` are (time, background) pairs:
+    from that time on the background changes at once, as at a cut to another shot.
     """
     width, height = size
     with av.open(str(path), "w") as container:
@@ -93,7 +95,8 @@ def write_clip(
             stream.set_display_rotation(rotation)
         for n in range(round(duration_s * fps)):
             t = n / fps
-            canvas = Image.new("RGB", size, background)
+            shown = next((colour for at, colour in sorted(cuts, reverse=True) if t >= at), background)
+            canvas = Image.new("RGB", size, shown)
             for actor in actors:
                 if actor.enter_s <= t < actor.leave_s:
                     _place(canvas, actor, t - actor.enter_s)

@@ -78,7 +78,7 @@ class SFaceDescriptor:
 
     name: DescriptorName = "sface"
     scale = Scale(
-        tolerance=0.6,
+        tolerance=0.55,
         tolerance_range=(0.3, 0.8),
         margin=0.08,
         lone_strictness=0.08,

@@ -1,10 +1,12 @@
 """Linking faces across sampled frames into tracks: one track, one person on screen.
 
-A face joins the track whose last box it overlaps most, unless both are described and their
+A described face first joins the recent track whose descriptors it resembles most, when
+they are surely the same person (``Scale.link``): in a crowd, a walking face moves further
+between samples than the gap to the face behind it, so likeness beats overlap. Any other
+face joins the track whose last box it overlaps most, unless both are described and their
 descriptors say they are different people (``Scale.split``): a person walking into the
-place another just left is not that person. A face that jumped (fast motion, low sampling
-rate) joins a recent track whose descriptors it resembles (``Scale.link``). A track
-survives a few missed detections (a turned head, a passer-by in front), never a shot cut.
+place another just left is not that person. A track survives a few missed detections (a
+turned head, a passer-by in front), never a shot cut.
 """
 
 from __future__ import annotations
@@ -68,21 +70,18 @@ def build_tracks(frames: Iterable[FrameFaces], sample_fps: float, descriptor: De
         if frame.cut_before:
             shot = []
         live = [t for t in shot if frame.index - t.last.index <= max_missed + 1]
-        unlinked = _link_by_overlap(frame, live, descriptor)
-        unlinked = _link_by_likeness(frame, unlinked, live, descriptor)
+        unlinked = _link_by_likeness(frame, frame.faces, live, descriptor)
+        unlinked = _link_by_overlap(frame, unlinked, live, descriptor)
         started = [Track([Sighting(frame.index, frame.time, face)]) for face in unlinked]
         tracks += started
         shot += started
     return tracks
 
 
-def _link_by_overlap(frame: FrameFaces, live: list[Track], descriptor: Descriptor) -> list[Face]:
+def _link_by_overlap(frame: FrameFaces, faces: list[Face], live: list[Track], descriptor: Descriptor) -> list[Face]:
+    free = [t for t in live if t.last.index != frame.index]
     pairs = sorted(
-        (
-            (iou(face.box, track.last.face.box), i, j)
-            for i, face in enumerate(frame.faces)
-            for j, track in enumerate(live)
-        ),
+        ((iou(face.box, track.last.face.box), i, j) for i, face in enumerate(faces) for j, track in enumerate(free)),
         reverse=True,
     )
     used_faces: set[int] = set()
@@ -90,12 +89,12 @@ def _link_by_overlap(frame: FrameFaces, live: list[Track], descriptor: Descripto
     for overlap, i, j in pairs:
         if overlap < LINK_IOU:
             break
-        if i in used_faces or j in used_tracks or _unlike(frame.faces[i], live[j], descriptor):
+        if i in used_faces or j in used_tracks or _unlike(faces[i], free[j], descriptor):
             continue
-        live[j].sightings.append(Sighting(frame.index, frame.time, frame.faces[i]))
+        free[j].sightings.append(Sighting(frame.index, frame.time, faces[i]))
         used_faces.add(i)
         used_tracks.add(j)
-    return [face for i, face in enumerate(frame.faces) if i not in used_faces]
+    return [face for i, face in enumerate(faces) if i not in used_faces]
 
 
 def _unlike(face: Face, track: Track, descriptor: Descriptor) -> bool:
@@ -107,16 +106,22 @@ def _unlike(face: Face, track: Track, descriptor: Descriptor) -> bool:
 
 
 def _link_by_likeness(frame: FrameFaces, faces: list[Face], live: list[Track], descriptor: Descriptor) -> list[Face]:
-    free = [t for t in live if t.last.index != frame.index and len(t.described())]
-    unlinked = []
-    for face in faces:
-        if face.descriptor is None or not free:
-            unlinked.append(face)
+    """Links described faces to tracks they surely continue, nearest pairs first."""
+    free = [t for t in live if t.last.index != frame.index and t.described()]
+    pairs = sorted(
+        (float(np.min(descriptor.distances(face.descriptor[None], track.descriptors()))), i, j)
+        for i, face in enumerate(faces)
+        if face.descriptor is not None
+        for j, track in enumerate(free)
+    )
+    used_faces: set[int] = set()
+    used_tracks: set[int] = set()
+    for distance, i, j in pairs:
+        if distance > descriptor.scale.link:
+            break
+        if i in used_faces or j in used_tracks:
             continue
-        gaps = [float(np.min(descriptor.distances(face.descriptor[None], t.descriptors()))) for t in free]
-        best = int(np.argmin(gaps))
-        if gaps[best] <= descriptor.scale.link:
-            free.pop(best).sightings.append(Sighting(frame.index, frame.time, face))
-        else:
-            unlinked.append(face)
-    return unlinked
+        free[j].sightings.append(Sighting(frame.index, frame.time, faces[i]))
+        used_faces.add(i)
+        used_tracks.add(j)
+    return [face for i, face in enumerate(faces) if i not in used_faces]

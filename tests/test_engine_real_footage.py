@@ -1,0 +1,110 @@
+"""The engine on real footage: ../shared/fixtures/footage/street-1080p.mp4, a 4.2 s 1080p
+crowd walking towards the camera, with nobody known in it (skipped when ../shared is absent).
+
+A face cropped from the first frame is a fair reference for that same person in the other
+frames (different size, pose and blur), as the footage's README says.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tools.reid import engine
+from tools.reid.engine.embed import get_descriptor
+from tools.reid.engine.frames import SegmentSpec, analyse_segment
+from tools.reid.engine.track import build_tracks
+
+STREET = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "footage" / "street-1080p.mp4"
+WALKER_BOX = (916, 635, 979, 721)
+"""The man in view the whole clip, an 86 px face in the first frame."""
+CUT_AT_FRAME = 50
+SHIFT_PX = 190
+"""Shot B shows the same street moved sideways, so other faces stand where his was."""
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def street() -> Path:
+    if not STREET.is_file():
+        pytest.skip(f"real footage not present: {STREET} (the ../shared checkout) is absent")
+    return STREET
+
+
+@pytest.fixture(scope="module")
+def walker_photo(street: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """His face from the first frame, with as much margin again on every side."""
+    with av.open(str(street)) as container:
+        first = next(container.decode(video=0)).to_image()
+    left, top, right, bottom = WALKER_BOX
+    width, height = right - left, bottom - top
+    path = tmp_path_factory.mktemp("walker") / "walker.png"
+    first.crop((left - width, top - height, right + width, bottom + height)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cut_clip(street: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The street at 960x540, cut at frame 50 to a second shot of it moved sideways."""
+    path = tmp_path_factory.mktemp("cut") / "cut.mp4"
+    with av.open(str(street)) as source, av.open(str(path), "w") as target:
+        stream = target.add_stream("libx264", rate=25, options={"preset": "veryfast", "crf": "20"})
+        stream.width, stream.height, stream.pix_fmt = 960, 540, "yuv420p"
+        stream.time_base = Fraction(1, 25)
+        for n, frame in enumerate(source.decode(video=0)):
+            pixels = np.asarray(frame.to_image().resize((960, 540)))
+            if n >= CUT_AT_FRAME:
+                pixels = np.roll(pixels, SHIFT_PX, axis=1)
+            out = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+            out.pts = n
+            target.mux(stream.encode(out))
+        target.mux(stream.encode())
+    return path
+
+
+def test_nobody_known_is_found_in_a_crowd_of_strangers(street: Path, shared_faces: Path) -> None:
+    persons = {
+        "Obama": [shared_faces / "obama.jpg", shared_faces / "obama2.jpg"],
+        "Biden": [shared_faces / "biden.jpg"],
+    }
+    result = engine.analyze(street, persons)
+    assert [p.name for p in result.found()] == []
+    assert result.unknown_faces >= 10
+    assert result.stats.faces_detected >= 50
+
+
+def test_face_from_one_frame_is_found_in_the_others(street: Path, walker_photo: Path) -> None:
+    result = engine.analyze(street, {"Walker": [walker_photo]})
+    walker = result.persons[0]
+    assert walker.found
+    assert len(walker.appearances) == 1
+    assert walker.total_s >= 0.9 * result.media.duration_s
+    # His keyframe is his own face, in the middle of the street, not a neighbour's.
+    left, top, right, bottom = walker.appearances[0].keyframe.box
+    assert 700 < (left + right) / 2 < 1100 and 600 < (top + bottom) / 2 < 850
+
+
+@pytest.mark.parametrize("sample_fps", [2.0, 5.0])
+def test_cut_between_two_real_shots_ends_every_track(cut_clip: Path, sample_fps: float) -> None:
+    spec = SegmentSpec(sample_fps=sample_fps, detector="yunet", descriptor="sface", min_face_px=32.0, embed_every=2)
+    frames = analyse_segment(cut_clip, spec, 0, None).frames
+    cut_time = CUT_AT_FRAME / 25
+    assert [f.time for f in frames if f.cut_before] == [min(f.time for f in frames if f.time >= cut_time)]
+    tracks = build_tracks(frames, sample_fps, get_descriptor("sface"))
+    assert len(tracks) >= 5
+    for track in tracks:
+        assert track.end < cut_time or track.start >= cut_time, [(s.time, s.face.box) for s in track.sightings]
+
+
+def test_he_is_found_again_after_the_cut_by_his_face(cut_clip: Path, walker_photo: Path) -> None:
+    """No track carries his name over the cut (above); his face names him again after it."""
+    result = engine.analyze(cut_clip, {"Walker": [walker_photo]})
+    walker = result.persons[0]
+    cut_time = CUT_AT_FRAME / 25
+    assert walker.found
+    assert walker.first_seen_s < cut_time < cut_time + 1.0 < walker.last_seen_s

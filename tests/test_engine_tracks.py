@@ -1,0 +1,86 @@
+"""Tracks on sampled frames built by hand: which face continues which track, and shot cuts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tools.reid import engine, synth
+from tools.reid.engine.embed import get_descriptor
+from tools.reid.engine.frames import Face, FrameFaces, SegmentSpec, analyse_segment
+from tools.reid.engine.track import build_tracks
+from tools.reid.errors import InvalidInput
+from tools.reid.schemas import AnalysisOptions
+
+SFACE = get_descriptor("sface")
+
+
+def unit(seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).normal(size=128).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def near(vector: np.ndarray, seed: int) -> np.ndarray:
+    """A descriptor of the same person: ~0.1 cosine distance from ``vector``."""
+    moved = vector + 0.45 * unit(seed) / np.sqrt(2)
+    return (moved / np.linalg.norm(moved)).astype(np.float32)
+
+
+def test_walking_face_keeps_its_track_when_another_takes_its_place() -> None:
+    """In a crowd the face behind overlaps the old box more than the walker's new box does."""
+    walker, behind = unit(1), unit(2)
+    frames = [
+        FrameFaces(0, 0.0, [Face((916, 635, 979, 721), 0.9, walker)]),
+        FrameFaces(1, 0.5, [Face((910, 646, 950, 699), 0.9, behind), Face((956, 665, 1024, 755), 0.9, near(walker, 3))]),
+    ]
+    tracks = build_tracks(frames, 2.0, SFACE)
+    boxes = sorted([s.face.box for s in t.sightings] for t in tracks)
+    assert boxes == [[(910, 646, 950, 699)], [(916, 635, 979, 721), (956, 665, 1024, 755)]]
+
+
+def test_described_strangers_are_never_linked_by_overlap() -> None:
+    frames = [
+        FrameFaces(0, 0.0, [Face((100, 100, 200, 200), 0.9, unit(1))]),
+        FrameFaces(1, 0.5, [Face((105, 100, 205, 200), 0.9, unit(2))]),
+        FrameFaces(2, 1.0, [Face((110, 100, 210, 200), 0.9, None)]),
+    ]
+    tracks = build_tracks(frames, 2.0, SFACE)
+    assert [[s.index for s in t.sightings] for t in tracks] == [[0], [1, 2]]
+
+
+def test_no_track_crosses_a_cut() -> None:
+    person = unit(1)
+    frames = [
+        FrameFaces(0, 0.0, [Face((100, 100, 200, 200), 0.9, person)]),
+        FrameFaces(1, 0.5, [Face((100, 100, 200, 200), 0.9, None)]),
+        FrameFaces(2, 1.0, [Face((100, 100, 200, 200), 0.9, near(person, 5))], cut_before=True),
+    ]
+    tracks = build_tracks(frames, 2.0, SFACE)
+    assert [[s.index for s in t.sightings] for t in tracks] == [[0, 1], [2]]
+
+
+def test_cut_is_found_and_a_name_does_not_cross_it(make_clip, photos) -> None:
+    """Eileen fills the frame until a cut at 3 s to another shot where Grace stands in her place."""
+    clip = make_clip(
+        "cut",
+        [
+            synth.Actor(synth.astronaut_portrait(), 0.0, 3.0, synth.still(0.5, height=0.6)),
+            synth.Actor(synth.hopper_portrait(), 3.0, 6.0, synth.still(0.5, height=0.6)),
+        ],
+        6.0,
+        cuts=[(3.0, (200, 190, 170))],
+    )
+    spec = SegmentSpec(sample_fps=2.0, detector="yunet", descriptor="sface", min_face_px=32.0, embed_every=2)
+    frames = analyse_segment(clip, spec, 0, None).frames
+    assert [f.time for f in frames if f.cut_before] == [3.0]
+    # The first sample after the cut describes every face, although the box continues.
+    assert all(face.descriptor is not None for face in frames[6].faces)
+    result = engine.analyze(clip, {"Eileen": [photos["eileen"]], "Grace": [photos["grace"]]})
+    eileen, grace = result.persons
+    assert eileen.found and grace.found
+    assert eileen.last_seen_s < 3.0 <= grace.first_seen_s
+
+
+def test_tolerance_outside_the_descriptors_scale_is_refused(two_people_clip, photos) -> None:
+    with pytest.raises(InvalidInput, match=r"outside the sface descriptor's scale: give a value from 0\.3"):
+        engine.analyze(two_people_clip, {"Grace": [photos["grace"]]}, options=AnalysisOptions(tolerance=0.9))
