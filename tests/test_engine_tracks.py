@@ -31,7 +31,9 @@ def test_walking_face_keeps_its_track_when_another_takes_its_place() -> None:
     walker, behind = unit(1), unit(2)
     frames = [
         FrameFaces(0, 0.0, [Face((916, 635, 979, 721), 0.9, walker)]),
-        FrameFaces(1, 0.5, [Face((910, 646, 950, 699), 0.9, behind), Face((956, 665, 1024, 755), 0.9, near(walker, 3))]),
+        FrameFaces(
+            1, 0.5, [Face((910, 646, 950, 699), 0.9, behind), Face((956, 665, 1024, 755), 0.9, near(walker, 3))]
+        ),
     ]
     tracks = build_tracks(frames, 2.0, SFACE)
     boxes = sorted([s.face.box for s in t.sightings] for t in tracks)
