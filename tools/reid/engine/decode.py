@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -24,6 +25,8 @@ from tools.reid.schemas import MediaInfo
 Image.MAX_IMAGE_PIXELS = None  # our own pixel limit applies, with a clearer message
 
 THUMBNAIL_SIZE = (64, 36)
+LUMA_FIRST_FORMATS = ("yuv", "yuvj", "nv12", "nv21", "gray")
+"""Pixel formats whose first plane is the luma at full size."""
 CUT_DIFFERENCE = 20.0
 """Mean absolute difference of consecutive grey thumbnails (0-255) that marks a shot cut.
 Measured on real footage: 27-30 at cuts, at most 13 inside shots. Frames sampled 0.5 s
@@ -189,9 +192,15 @@ def sampled_frames(
 
 
 def _thumbnail(frame: av.VideoFrame) -> np.ndarray:
-    """A tiny grey picture of the frame, scaled by FFmpeg from the decoded planes (cheap)."""
-    small = frame.reformat(width=THUMBNAIL_SIZE[0], height=THUMBNAIL_SIZE[1], format="gray")
-    return small.to_ndarray().astype(np.int16)
+    """A tiny grey picture of the frame: the decoded luma plane averaged down, without a copy
+    or a colour conversion (FFmpeg's scaler costs ~6 ms a 1080p frame, this ~0.5 ms)."""
+    if frame.format.name.startswith(LUMA_FIRST_FORMATS):
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+    else:
+        luma = frame.to_ndarray(format="gray")
+    step = max(1, luma.shape[0] // (4 * THUMBNAIL_SIZE[1]))  # every 7th pixel of 1080p averages as well
+    return cv2.resize(luma[::step, ::step], THUMBNAIL_SIZE, interpolation=cv2.INTER_AREA).astype(np.int16)
 
 
 def _is_cut(before: np.ndarray, after: np.ndarray) -> bool:
