@@ -100,6 +100,7 @@ def test_rotated_video_is_analysed_upright(make_clip, photos, rotation: int) -> 
 def test_one_process_and_two_give_the_same_result(make_clip, photos, monkeypatch) -> None:
     """Segments of 6 grid points: the 10 s clip is cut into 4 segments across 2 workers."""
     monkeypatch.setattr(parallel, "SEGMENT_SAMPLES", 6)
+    monkeypatch.setattr(parallel, "POOL_MIN_GRID", 1)
     clip = make_clip(
         "long_two",
         [

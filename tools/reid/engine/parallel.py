@@ -6,6 +6,7 @@ one process or many; only the wall time changes.
 from __future__ import annotations
 
 import atexit
+import math
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -15,10 +16,10 @@ from tools.reid.engine.frames import SegmentResult, SegmentSpec, analyse_segment
 from tools.reid.progress import ProgressFn
 
 SEGMENT_SAMPLES = 40
-"""Grid points per task: ~20 s of footage at 2 fps; small enough for steady progress."""
-POOL_MIN_SEGMENTS = 3
-"""Starting worker processes costs ~1-2 s (imports, models): a clip of up to two segments
-(~40 s at 2 fps) is analysed faster in this process."""
+"""Most grid points per task: ~20 s of footage at 2 fps; small enough for steady progress."""
+POOL_MIN_GRID = 30
+"""Starting worker processes costs ~1-2 s (imports, models): footage of fewer grid points
+(15 s at 2 fps) is analysed sooner in this process alone."""
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -44,12 +45,22 @@ def _close_pool() -> None:
         _pool.shutdown(wait=False, cancel_futures=True)
 
 
+def segment_bounds(grid: int, workers: int) -> list[tuple[int, int | None]]:
+    """Equal segments of at most ``SEGMENT_SAMPLES`` points, as many as a multiple of
+    ``workers`` so that no worker idles at the end; the last runs to the end of the stream."""
+    count = math.ceil(grid / SEGMENT_SAMPLES / workers) * workers
+    size = math.ceil(grid / count)
+    bounds: list[tuple[int, int | None]] = [(first, min(first + size, grid)) for first in range(0, grid, size)]
+    bounds[-1] = (bounds[-1][0], None)
+    return bounds
+
+
 def analyse_video(path: Path, grid: int, spec: SegmentSpec, workers: int, progress: ProgressFn) -> list[SegmentResult]:
     """Segment results in time order; the last segment runs to the end of the stream."""
-    bounds = [(first, min(first + SEGMENT_SAMPLES, grid)) for first in range(0, grid, SEGMENT_SAMPLES)]
-    bounds[-1] = (bounds[-1][0], None)  # type: ignore[assignment]
+    pooled = workers > 1 and grid >= POOL_MIN_GRID
+    bounds = segment_bounds(grid, workers if pooled else 1)
     args = [(path, spec, first, stop) for first, stop in bounds]
-    if workers <= 1 or len(bounds) < POOL_MIN_SEGMENTS:
+    if not pooled:
         results = []
         for i, arg in enumerate(args):
             results.append(analyse_segment(*arg))
