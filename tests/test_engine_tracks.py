@@ -41,7 +41,7 @@ def test_walking_face_keeps_its_track_when_another_takes_its_place() -> None:
     assert boxes == [[(910, 646, 950, 699)], [(916, 635, 979, 721), (956, 665, 1024, 755)]]
 
 
-def test_described_strangers_are_never_linked_by_overlap() -> None:
+def test_described_strangers_are_never_linked_by_position() -> None:
     frames = [
         FrameFaces(0, 0.0, [Face((100, 100, 200, 200), 0.9, unit(1))]),
         FrameFaces(1, 0.5, [Face((105, 100, 205, 200), 0.9, unit(2))]),

@@ -28,7 +28,9 @@ def test_person_entering_and_leaving_is_timed_within_one_step(make_clip, photos)
     assert 2.0 <= eileen.total_s <= 3.0
     assert eileen.confidence > 0.8
     assert result.media.kind == "video" and result.media.width == 640 and result.media.height == 360
-    assert result.stats.frames_analysed == 12 and result.stats.frames_decoded == 150
+    assert result.stats.frames_analysed == 12
+    # Of its 150 frames, those no other frame refers to are not decoded at 2 samples a second.
+    assert 12 < result.stats.frames_decoded < 150
 
 
 def test_two_people_order_and_overlap_are_in_the_caption(two_people_clip, photos) -> None:

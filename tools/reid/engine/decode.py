@@ -25,6 +25,8 @@ from tools.reid.schemas import MediaInfo
 Image.MAX_IMAGE_PIXELS = None  # our own pixel limit applies, with a clearer message
 
 THUMBNAIL_SIZE = (64, 36)
+SKIP_NONREF_RATIO = 4
+"""Skip non-reference frames when the video has this many frames per sample or more."""
 LUMA_FIRST_FORMATS = ("yuv", "yuvj", "nv12", "nv21", "gray")
 """Pixel formats whose first plane is the luma at full size."""
 CUT_DIFFERENCE = 20.0
@@ -173,7 +175,7 @@ def sampled_frames(
     previous: int | None = None
     previous_thumbnail: np.ndarray | None = None
     cut = False
-    for time_s, frame in _decode_from(path, first / sample_fps, counter):
+    for time_s, frame in _decode_from(path, first / sample_fps, counter, sample_fps):
         thumbnail = _thumbnail(frame)
         if previous_thumbnail is not None:
             cut = cut or _is_cut(previous_thumbnail, thumbnail)
@@ -221,13 +223,23 @@ def frame_at(path: Path, time_s: float) -> np.ndarray:
     raise MediaError(f"{path.name} has no frame at {time_s:.2f} s.")
 
 
-def _decode_from(path: Path, start_s: float, counter: list[int] | None) -> Iterator[tuple[float, av.VideoFrame]]:
-    """(time, frame) from a little before ``start_s`` on, times from the media's start."""
+def _decode_from(
+    path: Path, start_s: float, counter: list[int] | None, sample_fps: float | None = None
+) -> Iterator[tuple[float, av.VideoFrame]]:
+    """(time, frame) from a little before ``start_s`` on, times from the media's start.
+
+    Given the ``sample_fps`` of an analysis that samples far fewer frames than the video has,
+    frames no other frame refers to are not decoded: they are half of a typical H.264 stream's
+    decoding time, and the frames left (every second or third) still show every shot cut.
+    """
     last_time = start_s
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            rate = stream.average_rate or stream.guessed_rate
+            if sample_fps is not None and rate and sample_fps * SKIP_NONREF_RATIO <= rate:
+                stream.codec_context.skip_frame = "NONREF"
             origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
             if start_s > 0:
                 # Seek a little early: the nearest keyframe before may sit exactly at start_s.

