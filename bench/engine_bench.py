@@ -4,7 +4,8 @@ Run on demand (`make bench`, or `python -m bench.engine_bench --descriptors sfac
 never part of `make test`. For each descriptor it reports, side by side:
 
 - the real street clip of ../shared/fixtures/footage (1080p, a crowd) looped to ~40 s by
-  copying packets (no re-encode), with the time of a plain decode of every frame of it;
+  copying packets (no re-encode), with the time of a plain decode of every frame of it, and
+  the same loop re-encoded at 360p (real footage at a small size);
 - synthetic clips of two package-shipped portraits coming and going (flattering: two faces).
 
 Figures: real-time factor (footage seconds per wall second), analysis time over plain decode
@@ -58,6 +59,21 @@ def looped(source: Path, target: Path, seconds: float) -> Path:
                 copy.time_base, copy.stream = packet.time_base, stream_out
                 writer.mux(copy)
             loop += 1
+    return target
+
+
+def downscaled(source: Path, target: Path, height: int) -> Path:
+    """``source`` re-encoded at ``height`` lines: real footage at a smaller resolution."""
+    with av.open(str(source)) as reader, av.open(str(target), "w") as writer:
+        stream_in = reader.streams.video[0]
+        stream = writer.add_stream("libx264", rate=stream_in.average_rate, options={"preset": "veryfast", "crf": "21"})
+        stream.width = round(stream_in.codec_context.width * height / stream_in.codec_context.height / 2) * 2
+        stream.height, stream.pix_fmt = height, "yuv420p"
+        for frame in reader.decode(stream_in):
+            small = frame.reformat(width=stream.width, height=stream.height, format="yuv420p")
+            small.pts, small.time_base = frame.pts, frame.time_base
+            writer.mux(stream.encode(small))
+        writer.mux(stream.encode())
     return target
 
 
@@ -135,8 +151,9 @@ def main() -> None:
         clips: list[tuple[Path, dict[str, list[Path]], float | None]] = []
         if STREET.is_file():
             street = looped(STREET, folder / "street-loop.mp4", args.street_seconds)
+            street_360p = downscaled(street, folder / "street-loop-360p.mp4", 360)
             strangers = {"Obama": [FACES / "obama.jpg"], "Biden": [FACES / "biden.jpg"]}
-            clips.append((street, strangers, plain_decode_s(street)))
+            clips += [(street, strangers, plain_decode_s(street)), (street_360p, strangers, plain_decode_s(street_360p))]
         else:
             print(f"(real footage absent: {STREET}; synthetic clips only)")
         for seconds in args.seconds:
