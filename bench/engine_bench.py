@@ -153,7 +153,7 @@ def main() -> None:
             street = looped(STREET, folder / "street-loop.mp4", args.street_seconds)
             street_360p = downscaled(street, folder / "street-loop-360p.mp4", 360)
             strangers = {"Obama": [FACES / "obama.jpg"], "Biden": [FACES / "biden.jpg"]}
-            clips += [(street, strangers, plain_decode_s(street)), (street_360p, strangers, plain_decode_s(street_360p))]
+            clips += [(clip, strangers, plain_decode_s(clip)) for clip in (street, street_360p)]
         else:
             print(f"(real footage absent: {STREET}; synthetic clips only)")
         for seconds in args.seconds:
