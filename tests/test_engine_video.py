@@ -145,3 +145,14 @@ def test_keyframes_box_and_name_each_found_person(two_people_clip, photos, tmp_p
             # The box outline is drawn in the highlight colour.
             r, g, b = image.convert("RGB").getpixel((left + 1, (top + bottom) // 2))
             assert r > 200 and g > 150 and b < 90
+
+
+def test_dlib_descriptor_stays_an_option(two_people_clip, photos) -> None:
+    pytest.importorskip("dlib", reason="the [dlib] extra is not installed")
+    options = AnalysisOptions(descriptor="dlib", detector="hog")
+    result = engine.analyze(
+        two_people_clip, {"Eileen": [photos["eileen"]], "Grace": [photos["grace"]]}, options=options
+    )
+    eileen, grace = find(result, "Eileen"), find(result, "Grace")
+    assert eileen.found and grace.found
+    assert abs(eileen.first_seen_s - 1.0) <= STEP and abs(grace.first_seen_s - 3.0) <= STEP
