@@ -25,7 +25,6 @@ import av
 import psutil
 
 from tools.reid import engine, synth
-from tools.reid.engine.embed import get_descriptor
 from tools.reid.schemas import AnalysisOptions
 
 STREET = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "footage" / "street-1080p.mp4"
@@ -163,7 +162,7 @@ def main() -> None:
                 clips.append((clip, portraits, plain_decode_s(clip)))
         print(f"{os.cpu_count()} cores, {args.workers} workers, detector yunet, sample 2 fps")
         for descriptor in args.descriptors:
-            options = AnalysisOptions(descriptor=descriptor, tolerance=get_descriptor(descriptor).scale.tolerance)
+            options = AnalysisOptions(descriptor=descriptor)
             for clip, references, decode_s in clips:
                 run(clip, references, options, args.workers, decode_s)
 

@@ -10,7 +10,6 @@ from tools.reid.engine import parallel
 from tools.reid.engine.embed import get_descriptor
 from tools.reid.engine.frames import Face, FrameFaces, SegmentSpec, analyse_segment
 from tools.reid.engine.track import build_tracks
-from tools.reid.errors import InvalidInput
 from tools.reid.schemas import AnalysisOptions
 
 SFACE = get_descriptor("sface")
@@ -84,9 +83,13 @@ def test_cut_is_found_and_a_name_does_not_cross_it(make_clip, photos) -> None:
     assert eileen.last_seen_s < 3.0 <= grace.first_seen_s
 
 
-def test_tolerance_outside_the_descriptors_scale_is_refused(two_people_clip, photos) -> None:
-    with pytest.raises(InvalidInput, match=r"outside the sface descriptor's scale: give a value from 0\.3"):
-        engine.analyze(two_people_clip, {"Grace": [photos["grace"]]}, options=AnalysisOptions(tolerance=0.9))
+def test_tolerance_outside_the_descriptors_scale_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"outside the sface descriptor's scale: give a value from 0\.3"):
+        AnalysisOptions(tolerance=0.85)
+    with pytest.raises(ValueError, match=r"outside the dlib descriptor's scale: give a value from 0\.4"):
+        AnalysisOptions(descriptor="dlib", tolerance=0.35)
+    assert AnalysisOptions(tolerance=0.35).effective_tolerance() == 0.35
+    assert AnalysisOptions(descriptor="dlib").effective_tolerance() == 0.6
 
 
 def test_cut_at_a_segment_boundary_gives_the_answer_of_one_pass(make_clip, photos, monkeypatch) -> None:

@@ -7,12 +7,29 @@ Slack bot. Times are seconds from the start of the media; boxes are pixels of th
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 MAX_PERSONS = 5
 """The hosted API's limit on distinct persons per request; ours is the same."""
+
+DescriptorName = Literal["sface", "dlib"]
+
+
+class ToleranceScale(NamedTuple):
+    """The tolerances that make sense for one descriptor (measured; see the README)."""
+
+    default: float
+    strictest: float
+    loosest: float
+
+
+TOLERANCES: dict[str, ToleranceScale] = {
+    "sface": ToleranceScale(default=0.55, strictest=0.3, loosest=0.8),
+    "dlib": ToleranceScale(default=0.6, strictest=0.4, loosest=0.8),
+}
+"""Per descriptor: SFace's cosine distances and dlib's Euclidean ones read differently."""
 
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 Box = tuple[int, int, int, int]
@@ -25,10 +42,8 @@ class AnalysisOptions(BaseModel):
 
     tolerance: float | None = Field(
         None,
-        ge=0.3,
-        le=0.9,
-        description="Largest face distance that still counts as a match, on the descriptor's scale; "
-        "null for the descriptor's measured default (0.6 for both sface and dlib).",
+        description="Largest face distance that still counts as a match, on the descriptor's scale "
+        "(sface: 0.3-0.8, default 0.55; dlib: 0.4-0.8, default 0.6); null for the descriptor's default.",
     )
     sample_fps: float = Field(2.0, gt=0.0, le=30.0, description="Video frames analysed per second of footage.")
     detector: Literal["yunet", "blazeface", "hog", "cnn"] = Field(
@@ -37,7 +52,7 @@ class AnalysisOptions(BaseModel):
         "detector (the [blazeface] extra); hog: dlib's frontal detector; cnn: dlib's MMOD, slow on a CPU "
         "(both the [dlib] extra).",
     )
-    descriptor: Literal["sface", "dlib"] = Field(
+    descriptor: DescriptorName = Field(
         "sface",
         description="sface: OpenCV Zoo's SFace, cosine distance (default); dlib: dlib's ResNet, Euclidean "
         "distance (the [dlib] extra).",
@@ -45,6 +60,21 @@ class AnalysisOptions(BaseModel):
     gap_s: float = Field(
         2.0, ge=0.0, le=60.0, description="Gaps up to this long between sightings are merged into one appearance."
     )
+
+    @model_validator(mode="after")
+    def _tolerance_on_the_descriptors_scale(self) -> AnalysisOptions:
+        scale = TOLERANCES[self.descriptor]
+        if self.tolerance is not None and not scale.strictest <= self.tolerance <= scale.loosest:
+            raise ValueError(
+                f"a tolerance of {self.tolerance:g} is outside the {self.descriptor} descriptor's scale: give a "
+                f"value from {scale.strictest:g} (strict) to {scale.loosest:g} (loose); its default is "
+                f"{scale.default:g}"
+            )
+        return self
+
+    def effective_tolerance(self) -> float:
+        """The tolerance this analysis uses: the one given, else the descriptor's default."""
+        return self.tolerance if self.tolerance is not None else TOLERANCES[self.descriptor].default
 
 
 class PersonSpec(BaseModel):

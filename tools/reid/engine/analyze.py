@@ -15,7 +15,7 @@ from tools.reid.engine.match import identify, person_result
 from tools.reid.engine.parallel import analyse_video
 from tools.reid.engine.references import load_persons
 from tools.reid.engine.track import build_tracks
-from tools.reid.errors import InvalidInput, MediaError
+from tools.reid.errors import MediaError
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats
 
@@ -47,13 +47,11 @@ def analyze(
     Raises:
         MediaError: the media is unreadable or over a limit.
         ReferencePhotoError: a reference photo is unusable.
-        InvalidInput: the tolerance is outside the descriptor's scale.
     """
     started = time.monotonic()
     options = options or AnalysisOptions()
     descriptor = get_descriptor(options.descriptor)
-    tolerance = options.tolerance if options.tolerance is not None else descriptor.scale.tolerance
-    check_tolerance(tolerance, descriptor)
+    tolerance = options.effective_tolerance()
     info = decode.probe(media, limits or Limits())
     references = load_persons(persons, options.detector, options.descriptor)
     progress(REFERENCES_SHARE)
@@ -88,16 +86,6 @@ def analyze(
 
 def _scaled(progress: ProgressFn) -> ProgressFn:
     return lambda fraction: progress(REFERENCES_SHARE + (1 - REFERENCES_SHARE) * fraction)
-
-
-def check_tolerance(tolerance: float, descriptor: Descriptor) -> None:
-    """Raises InvalidInput when ``tolerance`` means nothing on ``descriptor``'s scale."""
-    low, high = descriptor.scale.tolerance_range
-    if not low <= tolerance <= high:
-        raise InvalidInput(
-            f"A tolerance of {tolerance:g} is outside the {descriptor.name} descriptor's scale: give a value "
-            f"from {low:g} (strict) to {high:g} (loose); its default is {descriptor.scale.tolerance:g}."
-        )
 
 
 def _image_segment(media: Path, options: AnalysisOptions, descriptor: Descriptor) -> SegmentResult:

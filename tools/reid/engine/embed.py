@@ -8,14 +8,15 @@ the crop, the detector's own landmarks, else a template placed in the box, stand
 dlib's ResNet (``descriptor="dlib"``, the ``[dlib]`` extra) compares by Euclidean distance.
 
 Each descriptor brings its ``Scale``: the constants that read its distances, measured for
-it, so the tracker and the matcher never assume one descriptor's numbers.
+it, so the tracker and the matcher never assume one descriptor's numbers (its tolerances,
+which requests choose from, are in ``schemas.TOLERANCES``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -23,8 +24,7 @@ import numpy as np
 from tools.reid.engine import models
 from tools.reid.engine.detect import Detection, yunet_faces
 from tools.reid.engine.geometry import iou, to_dlib
-
-DescriptorName = Literal["sface", "dlib"]
+from tools.reid.schemas import DescriptorName
 
 ARCFACE_TEMPLATE = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
@@ -42,10 +42,6 @@ ALIGN_CROP_CONTEXT = 0.5
 class Scale:
     """How to read one descriptor's distances (measured; see the README's engine section)."""
 
-    tolerance: float
-    """Default largest distance of a match."""
-    tolerance_range: tuple[float, float]
-    """Tolerances that make sense on this scale; others are refused."""
     margin: float
     """A match must be this much nearer to its person than to the next one."""
     lone_strictness: float
@@ -78,8 +74,6 @@ class SFaceDescriptor:
 
     name: DescriptorName = "sface"
     scale = Scale(
-        tolerance=0.55,
-        tolerance_range=(0.3, 0.8),
         margin=0.08,
         lone_strictness=0.08,
         link=0.4,
@@ -112,8 +106,6 @@ class DlibDescriptor:
 
     name: DescriptorName = "dlib"
     scale = Scale(
-        tolerance=0.6,
-        tolerance_range=(0.4, 0.8),
         margin=0.05,
         lone_strictness=0.05,
         link=0.45,
