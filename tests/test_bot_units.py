@@ -38,10 +38,31 @@ def _message(text: str, files: list[SlackFile], thread_ts: str | None = None) ->
         (_file("grace_hopper.png", "image/png"), "Grace Hopper"),
         (_file("x.jpg", "image/jpeg", title="Bob McKay"), "Bob McKay"),
         (_file("IMG_0042.JPG", "image/jpeg"), "IMG 0042"),
+        (_file("Lin-Manuel Miranda.png", "image/png", title="Lin-Manuel Miranda"), "Lin-Manuel Miranda"),
+        (_file("IMG_7.jpg", "image/jpeg", title="Zoë O'Brien"), "Zoë O'Brien"),
+        (_file("lin-manuel-miranda.png", "image/png"), "Lin Manuel Miranda"),
+        (_file("jane_doe.jpg", "image/jpeg", title="jane_doe"), "Jane Doe"),
+        (_file("zoë_o'brien.jpg", "image/jpeg"), "Zoë O'Brien"),
+        (_file("Jean-Luc_Picard.jpg", "image/jpeg"), "Jean-Luc Picard"),
     ],
 )
 def test_a_reference_is_named_by_its_title_or_file_name(file: SlackFile, expected: str) -> None:
     assert person_name(file) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("<@UBOT> when are Obama=obama.jpg and Biden together?", "when are Obama and Biden together?"),
+        ('<@UBOT> is "Zoë O\'Brien"=z.jpg here?', "is Zoë O'Brien here?"),
+        ("<@UBOT> Obama=obama.jpg Biden=biden.jpg who is on screen?", "who is on screen?"),
+        ("<@UBOT> who is on screen? Obama=obama.jpg and Biden=biden.jpg", "who is on screen?"),
+        ("<@UBOT> Obama=obama.jpg", None),
+    ],
+)
+def test_named_photos_leave_the_question_readable(text: str, question: str | None) -> None:
+    files = [CLIP, _file("obama.jpg", "image/jpeg"), _file("biden.jpg", "image/jpeg"), _file("z.jpg", "image/jpeg")]
+    assert _message(text, files).prompt == question
 
 
 def test_pairs_quoted_names_and_slack_link_markup_are_understood() -> None:
