@@ -299,12 +299,15 @@ def finished(fake: FakeSlack, ts: str, timeout: float = 10.0) -> list[str]:
 
 
 def block_text(message: dict[str, Any]) -> str:
-    """All the mrkdwn of a message's blocks, for assertions on what a reader sees."""
+    """All the text of a message's blocks (header, sections, context, button labels), for
+    assertions on what a reader sees."""
     texts = []
     for block in message.get("blocks") or []:
         if "text" in block:
             texts.append(block["text"]["text"])
-        texts += [element.get("text", "") for element in block.get("elements", [])]
+        for element in block.get("elements", []):
+            text = element.get("text", "")
+            texts.append(text["text"] if isinstance(text, dict) else text)
     return "\n".join(texts)
 
 

@@ -9,6 +9,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +37,8 @@ from bot.settings import BotSettings
 from bot.store import Store
 from bot.submission import Reference, SlackFile, Submission
 from tools.reid.facade import ReIDTool
+from tools.reid.schemas import ReIDResult
+from tools.reid.settings import ReIDSettings
 
 pytest_plugins = ["bot_fixtures"]
 
@@ -43,32 +46,60 @@ StartBot = Callable[..., RunningBot]
 MM_SS_RANGE = re.compile(r"\d+:\d\d–\d+:\d\d")
 
 
+class PictureRecordingTool(ReIDTool):
+    """The real tool, noting the pictures it drew, so a test can check that each was uploaded."""
+
+    def __init__(self, settings: ReIDSettings) -> None:
+        super().__init__(settings)
+        self.rendered: list[list[str]] = []
+
+    def render_pictures(self, media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
+        pictures = super().render_pictures(media, result, out_dir)
+        self.rendered.append([path.name for path in pictures])
+        return pictures
+
+
 def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
     fake: FakeSlack,
     start_bot: StartBot,
-    engine_tool: ReIDTool,
     media: Media,
     bot_settings: BotSettings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    running = start_bot(engine_tool)
-    files = [share_video(fake, media, stub=True), *share_alice_and_bob(fake, media)]
-    ts, _ = running.mention(f"<@{BOT_USER_ID}> who is in this clip?", files)
+    tool = PictureRecordingTool(ReIDSettings(workers=1))
+    running = start_bot(tool)
+    # Slack titles an upload after its file name; a title the user typed wins over the file name.
+    lin = fake.add_file("Lin-Manuel Miranda.png", media.alice_png, "image/png", "png", title="Lin-Manuel Miranda")
+    zoe = fake.add_file("IMG_2.jpg", media.bob_jpg, "image/jpeg", "jpg", title="Zoë O'Brien")
+    ts, _ = running.mention(f"<@{BOT_USER_ID}> who is in this clip?", [share_video(fake, media, stub=True), lin, zoe])
 
     assert finished(fake, ts, ENGINE_TIMEOUT_S) == ["white_check_mark"]
+    answer = reply_containing(fake, ts, "*Lin-Manuel Miranda*: found")
+    header, *_ = answer["blocks"]
+    assert header == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Found: Lin-Manuel Miranda, Zoë O'Brien", "emoji": True},
+    }
+    shown = block_text(answer)
+    assert "*Zoë O'Brien*: found" in shown and MM_SS_RANGE.search(shown) and "confidence" in shown
+    assert answer["text"].startswith("Found: Lin-Manuel Miranda, Zoë O'Brien.") and len(answer["blocks"]) <= 50
+    [buttons] = [block["elements"] for block in answer["blocks"] if block["type"] == "actions"]
+    [entry] = running.bot.store.audit()
+    assert [(b["text"]["text"], b["value"]) for b in buttons] == [("Show every appearance", entry.request_id)]
+
     [upload] = fake.calls_to("files.completeUploadExternal")
     assert (upload.params["channel_id"], upload.params["thread_ts"]) == (CHANNEL, ts)
-    keyframes = list(fake.uploaded_files.values())
-    assert len(keyframes) == 2 and all(k["bytes"].startswith(b"\xff\xd8") for k in keyframes)
-    assert {k["title"].split()[0] for k in keyframes} == {"Alice", "Bob"}
+    [rendered] = tool.rendered
+    pictures = list(fake.uploaded_files.values())
+    assert rendered and [p["filename"] for p in pictures] == rendered
+    assert all(p["bytes"].startswith((b"\xff\xd8", b"\x89PNG")) for p in pictures), "JPEG or PNG images"
+    assert all("clip.mp4" in p["title"] and p["alt_txt"] == p["title"] for p in pictures)
+    [shared] = [m for m in thread_replies(fake, ts) if m.get("files")]
+    assert float(shared["ts"]) > float(answer["ts"]), "the pictures follow the answer"
 
-    answer = reply_containing(fake, ts, "*Alice*: found")
-    shown = block_text(answer)
-    assert "*Bob*: found" in shown and MM_SS_RANGE.search(shown) and "confidence" in shown
-    assert answer["text"] and len(answer["blocks"]) <= 50
     assert all(call.params.get("thread_ts") == ts for call in fake.calls_to("chat.postMessage"))
-    [status] = [m for m in thread_replies(fake, ts) if "Looking for Alice and Bob in clip.mp4" in m["text"]]
+    [status] = [m for m in thread_replies(fake, ts) if "Looking for Lin-Manuel Miranda and Zoë O'Brien" in m["text"]]
     assert status["text"].endswith("s.") and "done in" in status["text"]
     assert {call.params["ts"] for call in fake.calls_to("chat.update")} == {status["ts"]}
 
@@ -77,12 +108,46 @@ def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
     assert [call.params["name"] for call in fake.calls_to("reactions.remove")] == ["eyes"]
     assert fake.calls_to("files.info"), "the stub video is read back with files.info"
     assert len(fake.downloads) == 3 and all(download.authorized for download in fake.downloads)
-    [entry] = running.bot.store.audit()
-    assert (entry.user, entry.channel, entry.names, entry.outcome) == (USER_ID, CHANNEL, ["Alice", "Bob"], "done")
+    assert (entry.user, entry.channel, entry.names, entry.outcome) == (
+        USER_ID,
+        CHANNEL,
+        ["Lin-Manuel Miranda", "Zoë O'Brien"],
+        "done",
+    )
     assert fake.wait_for(lambda: not any(bot_settings.work_dir.iterdir())), "downloads go when the request ends"
+
+    assert running.interaction(_button_click(answer, "Show every appearance")).status_code == 200
+    listing = reply_containing(fake, ts, "Every appearance in clip.mp4")
+    listed = block_text(listing)
+    assert "*Lin-Manuel Miranda*: 1 appearance" in listed and "*Zoë O'Brien*: 1 appearance" in listed
+    assert len(MM_SS_RANGE.findall(listed)) == 2
     assert "request" in caplog.text and "accepted" in caplog.text
     for secret in (fake.bot_token, SIGNING_SECRET, "files-pri", "url_private"):
         assert secret not in caplog.text, f"the logs hold {secret!r}"
+
+
+def _button_click(message: dict[str, Any], label: str, user: str = USER_ID) -> dict[str, Any]:
+    """A block_actions payload as Slack sends it when ``user`` clicks the button ``label`` of ``message``."""
+    [button] = [
+        element
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["text"]["text"] == label
+    ]
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "fake-team"},
+        "user": {"id": user, "username": "alice.user", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "fake-verification-token",
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL, "is_ephemeral": False},
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "channel": {"id": CHANNEL, "name": "footage"},
+        "message": message,
+        "response_url": "https://hooks.slack.invalid/actions/1",
+        "actions": [{**button, "block_id": "answer_actions", "action_ts": f"{time.time():.6f}"}],
+    }
 
 
 def _open_modal_view(fake: FakeSlack) -> dict[str, Any]:
@@ -315,7 +380,7 @@ def test_allow_lists_refuse_politely(
 
 
 def test_a_channel_without_the_bot_gets_a_direct_message_instead(
-    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, media: Media
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, canned: CannedBackend, media: Media
 ) -> None:
     running = start_bot(canned_tool)
     running.command()
@@ -327,7 +392,8 @@ def test_a_channel_without_the_bot_gets_a_direct_message_instead(
     )
     [dm] = fake.wait_for(lambda: fake.messages(USER_ID))
     assert "/invite" in dm["text"] and f"<#{CHANNEL}>" in dm["text"]
-    assert running.bot.store.audit() == [], "nothing was searched"
+    assert [entry.outcome for entry in running.bot.store.audit()] == ["failed"]
+    assert canned.requests == [], "nothing was searched"
 
 
 def test_a_request_left_unfinished_by_a_restart_is_answered(

@@ -8,7 +8,7 @@ import pytest
 
 from bot.intake import IncompleteRequest, ModalContext, parse_message, parse_modal, person_name
 from bot.listeners import COMMAND, SHORTCUT
-from bot.presentation import result_message
+from bot.presentation import MAX_RANGES, result_message
 from bot.settings import BotSettings
 from bot.store import Store
 from bot.submission import SlackFile, Submission
@@ -126,7 +126,8 @@ def test_a_long_result_stays_inside_slack_block_limits_and_escapes_names() -> No
     assert message.text and len(message.blocks) <= 50
     sections = [block["text"]["text"] for block in message.blocks if block["type"] == "section"]
     assert all(len(text) <= 3000 for text in sections)
-    assert "+270 more" in sections[1] and "&lt;b&gt;P0&amp;" in sections[1]
+    assert f"+{300 - MAX_RANGES} more" in sections[1] and "&lt;b&gt;P0&amp;" in sections[1]
+    assert message.blocks[0]["type"] == "header" and len(message.blocks[0]["text"]["text"]) <= 150
 
 
 def test_the_store_claims_deliveries_callbacks_and_resumes_what_a_crash_left(tmp_path: Path) -> None:
