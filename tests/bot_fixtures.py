@@ -199,6 +199,8 @@ class RunningBot:
     url: str
     bot: ReIDBot
     fake: FakeSlack
+    stop: Callable[[], None]
+    """Stops the bot as a shutdown would (its store stays for the next bot)."""
     secret: str = SIGNING_SECRET
 
     def post(self, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -268,7 +270,7 @@ def start_bot(fake: FakeSlack, bot_settings: BotSettings) -> Iterator[Callable[.
         chosen = settings or bot_settings
         server = LiveServer(lambda url: create_app(chosen.model_copy(update={"public_url": url}), tool)).start()
         servers.append(server)
-        return RunningBot(server.url, server.app.state.bot, fake)
+        return RunningBot(server.url, server.app.state.bot, fake, server.stop)
 
     yield start
     for server in reversed(servers):

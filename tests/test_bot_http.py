@@ -4,6 +4,7 @@ loopback Slack fake answering its Web API calls, the real engine where the answe
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -33,6 +34,8 @@ from bot_fixtures import (
 )
 from fakes.slack import APP_ID, BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack, sign_request
 
+from bot.app import ReIDBot
+from bot.run import looser_tolerance
 from bot.settings import BotSettings
 from bot.store import Store
 from bot.submission import Reference, SlackFile, Submission
@@ -427,3 +430,107 @@ def test_a_request_left_unfinished_by_a_restart_is_answered(
     assert finished(fake, message["ts"]) == ["white_check_mark"]
     reply_containing(fake, message["ts"], "*Bob*: not found")
     assert len(canned.requests) == 1
+
+
+SLOW_SLACK_S = 2.0
+"""Each Web API call answered this late: an ack that waited for even one call would come after it."""
+
+
+def test_every_delivery_is_acknowledged_before_any_web_api_call_completes(
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, canned: CannedBackend, media: Media
+) -> None:
+    """Slack wants a 2xx within 3 seconds: a slow Web API must not delay it. Each delivery is sent
+    while Slack answers late; when its response arrives, the fake has completed no call yet."""
+    running = start_bot(canned_tool)
+
+    def acked_before_any_call(deliver: Callable[[], int]) -> None:
+        mark = len(fake.calls)
+        fake.slow_down(SLOW_SLACK_S)
+        try:
+            assert deliver() == 200
+            assert fake.calls[mark:] == [], "the ack waited for the Web API"
+        finally:
+            fake.slow_down(0)
+
+    # A mention with a stub video needs files.info, reactions.add and chat.postMessage: all after the ack.
+    payload = mention_payload(
+        fake, f"<@{BOT_USER_ID}>", [share_video(fake, media, stub=True), *share_alice_and_bob(fake, media)]
+    )
+    ts = payload["event"]["ts"]
+    acked_before_any_call(lambda: running.event(payload).status_code)
+    assert finished(fake, ts, 30) == ["white_check_mark"]
+    assert fake.calls_to("files.info") and [c.params["name"] for c in fake.calls_to("reactions.add")][0] == "eyes"
+
+    answer = reply_containing(fake, ts, "Nobody found")
+    acked_before_any_call(lambda: running.interaction(_button_click(answer, "Look again, less strict")).status_code)
+    reply_containing(fake, ts, "(less strict)", timeout=30)
+
+    acked_before_any_call(lambda: running.command().status_code)
+    view = _open_modal_view(fake)
+    alice, _ = share_alice_and_bob(fake, media)
+    values = {"footage": _files_value(share_video(fake, media)), "photo_1": _files_value(alice)}
+    acked_before_any_call(lambda: running.interaction(_submission(view, values)).status_code)
+    [parent] = fake.wait_for(lambda: [m for m in fake.messages(CHANNEL) if "asked me to look for" in m["text"]], 30)
+    assert finished(fake, parent["ts"], 30) == ["white_check_mark"]
+
+    message = fake.add_message(CHANNEL, "offsite", files=[share_video(fake, media, stub=True)])
+    opened = len(fake.calls_to("views.open"))
+    acked_before_any_call(lambda: running.interaction(_shortcut(fake, message)).status_code)
+    fake.wait_for(lambda: len(fake.calls_to("views.open")) > opened, 30)
+    assert len(canned.requests) == 3
+
+
+def _shortcut(fake: FakeSlack, message: dict[str, Any]) -> dict[str, Any]:
+    """The message_action payload of "Find people in this footage" on ``message``."""
+    return {
+        "type": "message_action",
+        "callback_id": "find_people",
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "team": {"id": TEAM_ID, "domain": "fake-team"},
+        "user": {"id": USER_ID, "name": "alice.user"},
+        "channel": {"id": CHANNEL, "name": "footage"},
+        "message": message,
+        "message_ts": message["ts"],
+        "response_url": f"{fake.url}response/2",
+    }
+
+
+def test_look_again_less_strict_reruns_with_a_looser_tolerance_even_after_a_restart(
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, canned: CannedBackend, media: Media
+) -> None:
+    first = start_bot(canned_tool)
+    alice, _ = share_alice_and_bob(fake, media)
+    ts, _ = first.mention(f"<@{BOT_USER_ID}> is Alice=alice.png here?", [share_video(fake, media), alice])
+    assert finished(fake, ts) == ["white_check_mark"]
+    answer = reply_containing(fake, ts, "Nobody found")
+    labels = [e["text"]["text"] for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert labels == ["Look again, less strict"], "nothing to list when nobody was found"
+    first.stop()
+
+    second = start_bot(canned_tool)
+    click = _button_click(answer, "Look again, less strict")
+    assert second.interaction(click).status_code == 200
+    assert second.interaction(click).status_code == 200, "a double click"
+    again = reply_containing(fake, ts, "(less strict)")
+    [header] = [b["text"]["text"] for b in again["blocks"] if b["type"] == "header"]
+    assert header == "Nobody found (less strict)"
+
+    strict, loose = (request.options.tolerance for request in canned.requests)
+    assert strict == canned_tool.settings.analysis_options().tolerance
+    assert loose == looser_tolerance(strict) and loose > strict
+    assert f"tolerance {loose:g} instead of {strict:g}" in block_text(again)
+    assert [r.prompt for r in canned.requests] == ["is Alice here?"] * 2
+    assert [[p.name for p in r.persons] for r in canned.requests] == [["Alice"], ["Alice"]]
+    assert len(second.bot.store.audit()) == 2, "the double click ran once"
+    assert [c.params["name"] for c in fake.calls_to("reactions.add")] == ["eyes", "white_check_mark"]
+
+
+def test_no_bolt_warning_about_an_unused_token_at_start(
+    bot_settings: BotSettings, canned_tool: ReIDTool, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bolt reads SLACK_BOT_TOKEN from the environment, as `reid bot` is configured."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", bot_settings.slack_bot_token.get_secret_value())
+    caplog.set_level(logging.DEBUG)
+    bot = ReIDBot(bot_settings, canned_tool)
+    asyncio.run(bot.stop())
+    assert "will be unused" not in caplog.text and "token" not in caplog.text.casefold()
