@@ -33,6 +33,8 @@ Outcome = Literal["done", "failed"]
 
 DELIVERY_TTL_S = 7 * 24 * 3600.0
 """Slack retries an event for about an hour; a week of ids costs little and covers clock trouble."""
+RESULT_TTL_S = 7 * 24 * 3600.0
+"""An answer's buttons work for a week; then its result (names, times, boxes; never images) goes."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -64,6 +66,7 @@ CREATE TABLE IF NOT EXISTS inbox (
 );
 CREATE TABLE IF NOT EXISTS results (
     request_id TEXT PRIMARY KEY,
+    saved_at REAL NOT NULL,
     result TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
@@ -223,12 +226,15 @@ class Store:
         return self._require(request_id)
 
     def save_result(self, request_id: str, result: ReIDResult) -> None:
-        """Keep a finished request's result: the answer's buttons read it, also after a restart."""
+        """Keep a finished request's result for `RESULT_TTL_S`: the answer's buttons read it, also
+        after a restart. Older results are dropped here."""
+        now = time.time()
         with self._database.write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO results (request_id, result) VALUES (?, ?)",
-                (request_id, result.model_dump_json()),
+                "INSERT OR REPLACE INTO results (request_id, saved_at, result) VALUES (?, ?, ?)",
+                (request_id, now, result.model_dump_json()),
             )
+            db.execute("DELETE FROM results WHERE saved_at < ?", (now - RESULT_TTL_S,))
 
     def result(self, request_id: str) -> ReIDResult | None:
         with self._database.read() as db:
