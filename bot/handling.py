@@ -34,15 +34,17 @@ NOT_INVITED = frozenset({"not_in_channel", "channel_not_found"})
 
 
 async def handle(bot: ReIDBot, entry_id: str) -> None:
-    """Handle one inbox entry, then drop it (also when handling fails: a delivery that breaks
-    the bot must not break it again at every start)."""
+    """Handle one inbox entry, then drop it. A failure drops it too (a delivery that breaks the
+    bot must not break it again at every start); a shutdown does not, so it is handled at the next."""
     entry = bot.store.inbox_entry(entry_id)
     if entry is None:
         return
     try:
         await _HANDLERS[entry.kind](bot, entry)
-    finally:
+    except Exception:
         bot.store.discard(entry_id)
+        raise
+    bot.store.discard(entry_id)
 
 
 async def take_message(bot: ReIDBot, entry: InboxEntry) -> None:

@@ -52,16 +52,17 @@ whichever face descriptor the engine uses."""
 
 def looser_tolerance(current: float) -> float | None:
     """The tolerance one "Look again, less strict" moves to; None when ``current`` is the loosest allowed."""
-    low, high = _bounds(AnalysisOptions.model_fields["tolerance"].metadata)
+    low, high = _tolerance_range()
     if current >= high:
         return None
     return round(min(high, current + (high - low) * LOOSEN_STEP), 3)
 
 
-def _bounds(constraints: list[Any]) -> tuple[float, float]:
-    """A numeric field's lower and upper limits, from its ``ge``/``gt`` and ``le``/``lt`` constraints."""
-    found = {name: getattr(c, name) for c in constraints for name in ("ge", "gt", "le", "lt") if hasattr(c, name)}
-    return float(found.get("ge", found.get("gt"))), float(found.get("le", found.get("lt")))
+def _tolerance_range() -> tuple[float, float]:
+    """The tolerance's allowed range, as `AnalysisOptions` declares it (its ``ge`` and ``le``)."""
+    constraints = AnalysisOptions.model_fields["tolerance"].metadata
+    limits = {name: getattr(c, name) for c in constraints for name in ("ge", "le") if hasattr(c, name)}
+    return float(limits["ge"]), float(limits["le"])
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bot.intake import IncompleteRequest, ModalContext, parse_message, parse_modal, person_name
 from bot.listeners import COMMAND, SHORTCUT
 from bot.presentation import MAX_RANGES, result_message
+from bot.run import LOOSEN_STEP, looser_tolerance
 from bot.settings import BotSettings
 from bot.store import Store
 from bot.submission import SlackFile, Submission
-from tools.reid.schemas import Appearance, Keyframe, MediaInfo, PersonResult, ReIDResult, Stats
+from tools.reid.schemas import AnalysisOptions, Appearance, Keyframe, MediaInfo, PersonResult, ReIDResult, Stats
 
 SETTINGS = BotSettings(slack_bot_token="xoxb-unit", max_photo_bytes=1000)
 
@@ -170,3 +172,13 @@ def test_the_manifest_names_what_the_listeners_handle() -> None:
         "reactions:write",
         "im:history",
     }
+
+
+def test_looking_again_loosens_in_steps_up_to_the_limit_the_options_allow() -> None:
+    steps = [AnalysisOptions().tolerance]
+    while (looser := looser_tolerance(steps[-1])) is not None:
+        assert looser > steps[-1] and AnalysisOptions(tolerance=looser).tolerance == looser
+        steps.append(looser)
+    assert 2 <= len(steps) <= 1 + round(1 / LOOSEN_STEP), "a few looks, then the limit"
+    with pytest.raises(ValidationError):
+        AnalysisOptions(tolerance=steps[-1] + 1e-6)
