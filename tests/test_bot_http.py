@@ -534,3 +534,27 @@ def test_no_bolt_warning_about_an_unused_token_at_start(
     bot = ReIDBot(bot_settings, canned_tool)
     asyncio.run(bot.stop())
     assert "will be unused" not in caplog.text and "token" not in caplog.text.casefold()
+
+
+def test_a_delivery_acknowledged_just_before_a_crash_is_handled_at_the_next_start(
+    fake: FakeSlack,
+    start_bot: StartBot,
+    canned_tool: ReIDTool,
+    canned: CannedBackend,
+    media: Media,
+    bot_settings: BotSettings,
+) -> None:
+    """The listener stored it and Slack had its ack; the process died before the desk got to it."""
+    alice, _ = share_alice_and_bob(fake, media)
+    event = mention_payload(fake, f"<@{BOT_USER_ID}> is Alice=alice.png here?", [share_video(fake, media), alice])[
+        "event"
+    ]
+    store = Store(bot_settings.db_path)
+    store.receive("message", {"event": event, "source": "mention", "team": TEAM_ID, "bot_user_id": BOT_USER_ID})
+    store.close()
+
+    running = start_bot(canned_tool)
+    assert finished(fake, event["ts"]) == ["white_check_mark"]
+    reply_containing(fake, event["ts"], "*Alice*: not found")
+    assert [r.prompt for r in canned.requests] == ["is Alice here?"]
+    assert running.bot.store.inbox() == []

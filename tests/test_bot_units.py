@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from bot.intake import IncompleteRequest, ModalContext, parse_message, parse_modal, person_name
 from bot.listeners import COMMAND, SHORTCUT
-from bot.presentation import MAX_RANGES, result_message
+from bot.presentation import MAX_RANGES, appearances_message, result_message
 from bot.run import LOOSEN_STEP, looser_tolerance
 from bot.settings import BotSettings
 from bot.store import Store
@@ -130,6 +130,13 @@ def test_a_long_result_stays_inside_slack_block_limits_and_escapes_names() -> No
     assert all(len(text) <= 3000 for text in sections)
     assert f"+{300 - MAX_RANGES} more" in sections[1] and "&lt;b&gt;P0&amp;" in sections[1]
     assert message.blocks[0]["type"] == "header" and len(message.blocks[0]["text"]["text"]) <= 150
+
+    # 5 people x 2,000 appearances: more than one message holds, so the list says where it stops.
+    many = [PersonResult(name=f"P{n}", found=True, confidence=0.9, appearances=sighting * 7) for n in range(5)]
+    listing = appearances_message(_result(many), submission)
+    assert len(listing.blocks) == 50 and listing.blocks[-1]["type"] == "context"
+    assert all(len(block["text"]["text"]) <= 3000 for block in listing.blocks if block["type"] == "section")
+    assert listing.blocks[1]["text"]["text"].startswith("*P0*: 2100 appearances\n• 0:00–0:01 · 90% confidence")
 
 
 def test_the_store_claims_deliveries_callbacks_and_resumes_what_a_crash_left(tmp_path: Path) -> None:
