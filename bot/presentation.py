@@ -146,7 +146,8 @@ def parent_message(submission: Submission) -> Message:
 
 def status_message(submission: Submission, note: str) -> Message:
     """The one status message of a request, updated as it progresses."""
-    text = f":mag: Looking for {escape(_what(submission))}: {note}"
+    looking = "Looking again, less strictly," if submission.looser_than is not None else "Looking"
+    text = f":mag: {looking} for {escape(_what(submission))}: {note}"
     return Message(text, [_context(text)])
 
 

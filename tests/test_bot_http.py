@@ -519,6 +519,7 @@ def test_look_again_less_strict_reruns_with_a_looser_tolerance_even_after_a_rest
     assert strict == canned_tool.settings.analysis_options().tolerance
     assert loose == looser_tolerance(strict) and loose > strict
     assert f"tolerance {loose:g} instead of {strict:g}" in block_text(again)
+    assert reply_containing(fake, ts, "Looking again, less strictly, for Alice in clip.mp4: done in")
     assert [r.prompt for r in canned.requests] == ["is Alice here?"] * 2
     assert [[p.name for p in r.persons] for r in canned.requests] == [["Alice"], ["Alice"]]
     assert len(second.bot.store.audit()) == 2, "the double click ran once"
