@@ -110,9 +110,10 @@ async def announce(bot: ReIDBot, request_id: str, *, resumed: bool = False) -> N
 
 async def show_appearances(bot: ReIDBot, entry: InboxEntry) -> None:
     """The "Show every appearance" button: the full list, in the answer's thread."""
-    stored, result = await _answered(bot, entry)
-    if stored is None or result is None:
+    answered = await _answered(bot, entry)
+    if answered is None:
         return
+    stored, result = answered
     thread = RequestThread(bot.client, bot.store, stored)
     await thread.reply(presentation.appearances_message(result, stored.submission))
 
@@ -120,9 +121,10 @@ async def show_appearances(bot: ReIDBot, entry: InboxEntry) -> None:
 async def look_again(bot: ReIDBot, entry: InboxEntry) -> None:
     """The "Look again, less strict" button: the same request with a looser tolerance, answered
     in the same thread and marked as such."""
-    stored, result = await _answered(bot, entry)
-    if stored is None or result is None:
+    answered = await _answered(bot, entry)
+    if answered is None:
         return
+    stored, _ = answered
     submission = stored.submission
     current = submission.tolerance if submission.tolerance is not None else bot.runner.tolerance
     looser = looser_tolerance(current)
@@ -135,21 +137,21 @@ async def look_again(bot: ReIDBot, entry: InboxEntry) -> None:
     await announce(bot, bot.store.add(again, inbox_id=entry.id).id)
 
 
-async def _answered(bot: ReIDBot, entry: InboxEntry) -> tuple[StoredRequest | None, ReIDResult | None]:
+async def _answered(bot: ReIDBot, entry: InboxEntry) -> tuple[StoredRequest, ReIDResult] | None:
     """The request and result a button belongs to, once per button (a double click counts once);
     the user is told when it cannot be used."""
     payload = entry.payload
     channel, user, request_id = payload["channel"], payload["user"], payload["request"]
     if not bot.settings.allows(channel, user):
         await bot.client.chat_postEphemeral(channel=channel, user=user, text=presentation.refusal_text())
-        return None, None
+        return None
     stored, result = bot.store.get(request_id), bot.store.result(request_id)
     if stored is None or result is None:
         await bot.client.chat_postEphemeral(channel=channel, user=user, text=presentation.forgotten_text())
-        return None, None
+        return None
     if not bot.store.claim_delivery([f"{entry.kind}:{request_id}"]):
         log.info("ignoring a repeated %s on request %s", entry.kind, stored.reference)
-        return None, None
+        return None
     return stored, result
 
 
