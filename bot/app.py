@@ -1,33 +1,59 @@
-"""The bot's parts put together: Slack client, Bolt app, store, worker and runner.
+"""The bot's parts put together: Slack client, Bolt app, store, workers and runner.
 
 HTTP mode and Socket Mode (`bot.server`) both serve one `ReIDBot`; only the transport differs.
+
+Slack wants an answer within 3 seconds, and a slow Web API must not delay it: the listeners only
+check, store and acknowledge (`bot.listeners`); every Web API call happens afterwards on the
+``desk`` worker (`bot.handling`), and analyses on their own ``worker``, so a short reply never
+waits behind minutes of CPU.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import Any
 
 import httpx
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import listeners
-from bot.presentation import QUEUED, not_invited_text, parent_message
+from bot import handling, listeners
 from bot.run import Runner
 from bot.settings import BotSettings
 from bot.store import Store
-from bot.submission import Submission
-from bot.thread import SEEN, RequestThread
 from bot.worker import Worker
 from tools.reid.facade import ReIDTool
 
 log = logging.getLogger(__name__)
 
-NOT_INVITED = frozenset({"not_in_channel", "channel_not_found"})
+DESK_WORKERS = 4
+"""Web API work after acks (reading files, replying, reacting) runs this many at a time: each
+job is a few short calls, so a handful keeps replies prompt without flooding Slack's rate limits."""
+
+
+class _DropClientNotice(logging.Filter):
+    """Bolt reads ``SLACK_BOT_TOKEN`` from the environment even when it is given a client, then warns
+    that the token will be unused. We give it a client on purpose (our base URL and retry handlers),
+    so on our Bolt logger that one warning is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+BOLT_LOG = logging.getLogger("bot.bolt")
+BOLT_LOG.addFilter(_DropClientNotice())
+
+
+def _client(settings: BotSettings, token: str | None) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+    )
 
 
 class ReIDBot:
@@ -41,73 +67,73 @@ class ReIDBot:
     def __init__(self, settings: BotSettings, tool: ReIDTool | None = None) -> None:
         self.settings = settings
         self.tool = tool or ReIDTool()
-        self.client = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(),
-            base_url=settings.slack_api_url,
-            retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
-        )
+        self.client = _client(settings, settings.slack_bot_token.get_secret_value())
         self.store = Store(settings.db_path)
         self.http = httpx.AsyncClient(follow_redirects=True, timeout=httpx.Timeout(30.0, read=120.0))
         self.runner = Runner(settings, self.tool, self.client, self.store, self.http)
         self.worker = Worker(settings.workers)
+        self.desk = Worker(DESK_WORKERS)
+        self._identity: AuthorizeResult | None = None
         signing_secret = settings.slack_signing_secret
+
+        async def authorize() -> AuthorizeResult:
+            """Bolt passes the arguments a function names; a bound method's ``self`` confuses it."""
+            return await self._authorize()
+
         self.bolt = AsyncApp(
             name="reid-bot",
-            client=self.client,
+            # Bolt's own client gets the token from `_authorize`, which asks Slack who we are once,
+            # at start: its default (auth.test on the first request) would put a Web API call
+            # before the first acknowledgement.
+            client=_client(settings, None),
+            authorize=authorize,
             signing_secret=signing_secret.get_secret_value() if signing_secret else "",
-            # Acknowledge an event only after its request is in the store: a crash in between
-            # then makes Slack retry it (the store dedupes retries) instead of losing it. The
-            # listeners only parse, store and queue, well inside Slack's 3 seconds.
+            # Acknowledge only after a delivery is in the store: a crash in between then makes
+            # Slack retry it (the store dedupes retries) instead of losing it. The listeners only
+            # check and store, so the acknowledgement never waits for Slack's Web API.
             process_before_response=True,
+            logger=BOLT_LOG,
         )
         listeners.register(self.bolt, self)
 
     async def start(self) -> None:
-        """Start the worker and queue what a previous process left unfinished."""
+        """Learn who the bot is, start the workers, and take up what a previous process left:
+        deliveries not yet handled, requests not yet answered."""
+        await self._authorize()
         self.worker.start()
+        self.desk.start()
+        for entry_id in self.store.inbox():
+            self.desk.submit(partial(handling.handle, self, entry_id))
         resumed = self.store.resume()
         if resumed:
             log.info("resuming %d unfinished requests", len(resumed))
         for request_id in resumed:
-            self.enqueue(request_id)
+            self.desk.submit(partial(handling.announce, self, request_id, resumed=True))
 
     async def stop(self) -> None:
+        await self.desk.stop()
         await self.worker.stop()
         await self.runner.close()
         await self.http.aclose()
         self.store.close()
 
+    def receive(self, kind: handling.Kind, payload: dict[str, Any]) -> None:
+        """Store a delivery, to be handled on the desk once Slack has its acknowledgement."""
+        entry_id = self.store.receive(kind, payload)
+        self.desk.submit(partial(handling.handle, self, entry_id))
+
+    def announce(self, request_id: str) -> None:
+        """A stored request: show it is seen (on the desk), then queue its analysis."""
+        self.desk.submit(partial(handling.announce, self, request_id))
+
     def enqueue(self, request_id: str) -> None:
         self.worker.submit(partial(self.runner.run, request_id))
 
-    async def accept(self, submission: Submission, ack: Callable[[], Awaitable[object]] | None = None) -> None:
-        """Take on a request: post the /reid parent message if it needs one, record the request
-        (and its audit entry), then ``ack`` (a modal submission's), show it was seen, queue it.
-        Recording before the ack means a crash never loses a request Slack was told we have.
-
-        Where the bot is not a member it cannot answer; the user then gets a direct message saying so.
-        """
-        stored = None
-        try:
-            try:
-                if submission.thread_ts is None:
-                    parent = await self.client.chat_postMessage(
-                        channel=submission.channel, **parent_message(submission).as_kwargs()
-                    )
-                    submission = submission.model_copy(update={"thread_ts": parent["ts"], "message_ts": parent["ts"]})
-                stored = self.store.add(submission)
-            finally:
-                if ack is not None:
-                    await ack()
-            thread = RequestThread(self.client, self.store, stored)
-            await thread.react(SEEN)
-            await thread.status(QUEUED)
-        except SlackApiError as exc:
-            if exc.response.get("error") not in NOT_INVITED:
-                raise
-            if stored is not None:
-                self.store.finish(stored.id, "failed")
-            await self.client.chat_postMessage(channel=submission.user, text=not_invited_text(submission.channel))
-            return
-        log.info("request %s accepted from %s in %s", stored.reference, submission.source, submission.channel)
-        self.enqueue(stored.id)
+    async def _authorize(self) -> AuthorizeResult:
+        """The bot's identity and token for Bolt, from one ``auth.test``."""
+        if self._identity is None:
+            token = self.settings.slack_bot_token.get_secret_value()
+            self._identity = AuthorizeResult.from_auth_test_response(
+                auth_test_response=await self.client.auth_test(), bot_token=token
+            )
+        return self._identity

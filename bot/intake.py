@@ -34,6 +34,9 @@ HELP_WORDS = frozenset({"help", "?", "usage"})
 
 _LINK = re.compile(r"<(?:https?://|mailto:)(?P<target>[^|>]*)(?:\|(?P<label>[^>]*))?>")
 _NAME_PAIR = re.compile(r"(?:[\"“](?P<quoted>[^\"”]+)[\"”]|(?P<plain>[^\s=\"“”/:?&]+))=(?P<file>\S+)")
+_PAIR_SEPARATOR = re.compile(r"[\s,;&+]*(?:(?:and|&)[\s,;]*)?", re.IGNORECASE)
+"""What may stand between listed pairs (``Alice=a.jpg, Bob=b.jpg and Carol=c.jpg``)."""
+_SENTENCE_ENDS = (".", "?", "!", ":", ")")
 _KNOWN_SUFFIXES = VIDEO_TYPES | IMAGE_TYPES
 
 
@@ -95,13 +98,39 @@ async def expand_files(client: AsyncWebClient, files: Iterable[Mapping[str, Any]
 
 
 def person_name(file: SlackFile) -> str:
-    """The name a reference photo gives its person: a title the user typed stays as typed,
-    a file name loses its extension and separators (``grace_hopper.jpg`` → Grace Hopper)."""
-    label = file.title if file.title and file.title != file.name else file.name
-    path = PurePosixPath(label)
-    stem = path.stem if path.suffix.lower().lstrip(".") in _KNOWN_SUFFIXES else label
-    words = re.sub(r"[\s_.-]+", " ", stem).strip()
-    return (words.title() if words == words.lower() else words)[:80] or file.id
+    """The name a reference photo gives its person: the file's title when the user gave it one
+    (Slack titles an upload after its file name unless the user types a title), else what
+    `name_from_file_name` makes of the file name. The title stays exactly as typed: hyphens,
+    apostrophes and accents are part of a name (``Lin-Manuel Miranda``, ``Zoë O'Brien``)."""
+    title = file.title.strip()
+    if title and title not in {file.name, _stem(file.name)}:
+        return title[:80]
+    return name_from_file_name(file.name) or file.id
+
+
+def name_from_file_name(file_name: str) -> str:
+    """A person's name from a photo's file name, touched only where the name is machine-made.
+
+    One small rule, kept in one place so it can follow the CLI's (``--person photo.jpg``):
+
+    * the extension goes (``.jpg``, ``.png``, …);
+    * a name with spaces was written by a person and is kept (``Lin-Manuel Miranda.png``);
+    * otherwise ``_`` and ``.`` separate words (``jane_doe`` → Jane Doe, ``Jean-Luc_Picard`` →
+      Jean-Luc Picard), and so do hyphens in an all-lowercase slug (``lin-manuel-miranda``);
+    * an all-lowercase result is capitalised word by word (``zoë_o'brien`` → Zoë O'Brien).
+    """
+    stem = _stem(file_name).strip()
+    if " " not in stem:
+        separators = r"[_.]+" if re.search(r"[_.]", stem) or not stem.islower() else r"[-_.]+"
+        stem = re.sub(separators, " ", stem)
+    words = " ".join(stem.split())
+    return (words.title() if words == words.lower() else words)[:80]
+
+
+def _stem(file_name: str) -> str:
+    """The file name without a known media extension (``IMG_0042.JPG`` → ``IMG_0042``)."""
+    path = PurePosixPath(file_name)
+    return path.stem if path.suffix.lower().lstrip(".") in _KNOWN_SUFFIXES else file_name
 
 
 def _matches(file: SlackFile, wanted: str) -> bool:
@@ -163,6 +192,29 @@ def message_text(text: str, bot_user_id: str | None) -> str:
     return _LINK.sub(lambda m: m["label"] or m["target"], text)
 
 
+def question_of(text: str) -> str:
+    """The question a message asks, without its ``Name=file`` pairs.
+
+    Pairs listed before the question or after its final punctuation are dropped (``is she here?
+    Alice=a.jpg``); a pair inside it stands for its person, so it leaves the name (``when are
+    Obama=o.jpg and Biden together?`` → ``when are Obama and Biden together?``) rather than a
+    hole in the sentence.
+    """
+    pieces = _NAME_PAIR.split(text)
+    # re.split interleaves the text between pairs with the pattern's groups: (quoted, plain, file).
+    between, names = pieces[::4], [quoted or plain for quoted, plain in zip(pieces[1::4], pieces[2::4], strict=True)]
+    words = [i for i, part in enumerate(between) if not _PAIR_SEPARATOR.fullmatch(part)]
+    if not words:
+        return ""
+    first, last = words[0], words[-1]
+    if not between[last].rstrip().endswith(_SENTENCE_ENDS):
+        last = len(between) - 1
+    kept = [between[first]]
+    for name, part in zip(names[first:last], between[first + 1 : last + 1], strict=True):
+        kept += [name, part]
+    return " ".join("".join(kept).split())
+
+
 def asks_for_help(text: str) -> bool:
     return text.strip().strip(".!").casefold() in HELP_WORDS
 
@@ -184,7 +236,7 @@ def parse_message(
     """
     text = message_text(event.get("text") or "", bot_user_id)
     pairs = [(m["quoted"] or m["plain"], m["file"]) for m in _NAME_PAIR.finditer(text)]
-    question = " ".join(_NAME_PAIR.sub(" ", text).split())
+    question = question_of(text)
     if not files:
         raise IncompleteRequest("There are no files in your message.")
     for file in files:

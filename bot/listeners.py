@@ -1,26 +1,30 @@
-"""Bolt listeners, kept thin: check, ack, parse (`bot.intake`), hand over (`ReIDBot.accept`).
+"""Bolt listeners, kept thin: check, store, acknowledge. No Web API call comes before an ack.
 
-Events are acknowledged by Bolt once these return (``process_before_response``), so a request is
-stored before Slack hears it was received; a modal submission is acked by `ReIDBot.accept` right
-after its request is stored; commands and shortcuts call ``ack()`` first thing. The analysis itself
-always runs later, on the bot's worker.
+Events and button clicks are stored in the inbox and handled on the bot's desk worker
+(`bot.handling`); Bolt acknowledges them once these return (``process_before_response``), so a
+delivery is stored before Slack hears it was received. A modal submission is stored as a request,
+then acked. Commands and shortcuts ``ack()`` and leave ``views.open`` to the desk (a trigger is
+valid for 3 seconds, so those jobs are not stored). The analysis always runs later, on the
+bot's worker.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import intake
+from bot import handling, intake
 from bot.intake import FormErrors, ModalContext
 from bot.presentation import (
+    LOOK_AGAIN,
     REQUEST_VIEW,
+    SHOW_APPEARANCES,
     help_message,
-    incomplete_message,
     notice_view,
     refusal_text,
     request_view,
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 
 COMMAND = "/reid"
 SHORTCUT = "find_people"
+ANSWER_ACTIONS = re.compile(f"^(?:{SHOW_APPEARANCES}|{LOOK_AGAIN})$")
 
 
 def register(app: AsyncApp, bot: ReIDBot) -> None:
@@ -42,16 +47,16 @@ def register(app: AsyncApp, bot: ReIDBot) -> None:
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
-        await _take_message(bot, event, body, context, "mention")
+        _receive_message(bot, event, body, context, "mention")
 
     @app.event("message")
     async def on_message(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
         """Direct messages to the bot need no mention; every other message event is ignored."""
         if event.get("channel_type") == "im" and event.get("subtype") in (None, "file_share"):
-            await _take_message(bot, event, body, context, "direct_message")
+            _receive_message(bot, event, body, context, "direct_message")
 
     @app.command(COMMAND)
-    async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         if intake.asks_for_help(command.get("text") or ""):
             await ack(**help_message().as_kwargs())
             return
@@ -60,13 +65,12 @@ def register(app: AsyncApp, bot: ReIDBot) -> None:
             return
         await ack()
         context = ModalContext(source="modal", channel=command["channel_id"])
-        await client.views_open(trigger_id=command["trigger_id"], view=request_view(context))
+        bot.desk.submit(partial(_open_modal, bot, command["trigger_id"], request_view(context)))
 
     @app.shortcut(SHORTCUT)
-    async def on_shortcut(ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_shortcut(ack: AsyncAck, shortcut: dict[str, Any]) -> None:
         await ack()
-        view = await _shortcut_view(bot, shortcut, client)
-        await client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+        bot.desk.submit(partial(_open_shortcut_modal, bot, shortcut))
 
     @app.view(REQUEST_VIEW)
     async def on_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -82,13 +86,23 @@ def register(app: AsyncApp, bot: ReIDBot) -> None:
         except FormErrors as exc:
             await ack(response_action="errors", errors=exc.errors)
             return
-        await bot.accept(submission, ack=ack)
+        stored = bot.store.add(submission)
+        await ack()
+        bot.announce(stored.id)
+
+    @app.action(ANSWER_ACTIONS)
+    async def on_answer_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """The answer's buttons carry the request id; the store has its result, also after a restart."""
+        kind = handling.SHOW_APPEARANCES if action["action_id"] == SHOW_APPEARANCES else handling.LOOK_AGAIN
+        channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
+        bot.receive(kind, {"request": action["value"], "channel": channel, "user": body["user"]["id"]})
+        await ack()
 
 
-async def _take_message(
+def _receive_message(
     bot: ReIDBot, event: Mapping[str, Any], body: Mapping[str, Any], context: AsyncBoltContext, source: Source
 ) -> None:
-    """A mention or direct message: dedupe, check access, parse, accept or say what is missing."""
+    """A mention or direct message: dedupe, then store it for the desk (`handling.take_message`)."""
     channel, user, ts = event["channel"], event.get("user"), event["ts"]
     if user is None or event.get("bot_id"):
         return
@@ -96,37 +110,27 @@ async def _take_message(
     if not bot.store.claim_delivery([f"event:{body.get('event_id')}", f"message:{channel}:{ts}"]):
         log.info("ignoring a repeated delivery of message %s in %s", ts, channel)
         return
-    client, thread_ts = bot.client, event.get("thread_ts") or ts
-    if not bot.settings.allows(channel, user):
-        await client.chat_postEphemeral(channel=channel, user=user, text=refusal_text())
-        return
-    files = event.get("files") or []
-    if not files and intake.asks_for_help(intake.message_text(event.get("text") or "", context.bot_user_id)):
-        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **help_message().as_kwargs())
-        return
-    try:
-        submission = intake.parse_message(
-            event,
-            await intake.expand_files(client, files),
-            source=source,
-            team=context.team_id,
-            bot_user_id=context.bot_user_id,
-            settings=bot.settings,
-        )
-    except InvalidInput as exc:
-        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **incomplete_message(str(exc)).as_kwargs())
-        return
-    await bot.accept(submission)
+    payload = {"event": dict(event), "source": source, "team": context.team_id, "bot_user_id": context.bot_user_id}
+    bot.receive(handling.MESSAGE, payload)
 
 
-async def _shortcut_view(bot: ReIDBot, shortcut: Mapping[str, Any], client: AsyncWebClient) -> dict[str, Any]:
+async def _open_modal(bot: ReIDBot, trigger_id: str, view: dict[str, Any]) -> None:
+    """On the desk, right after the ack (the trigger is valid for 3 seconds: not worth storing)."""
+    await bot.client.views_open(trigger_id=trigger_id, view=view)
+
+
+async def _open_shortcut_modal(bot: ReIDBot, shortcut: Mapping[str, Any]) -> None:
+    await _open_modal(bot, shortcut["trigger_id"], await _shortcut_view(bot, shortcut))
+
+
+async def _shortcut_view(bot: ReIDBot, shortcut: Mapping[str, Any]) -> dict[str, Any]:
     """The request modal with the message's footage chosen, or a notice saying why it cannot be."""
     channel, message = shortcut["channel"]["id"], shortcut["message"]
     if not bot.settings.allows(channel, shortcut["user"]["id"]):
         return notice_view(refusal_text())
     try:
         footage = intake.footage_of_shortcut(
-            await intake.expand_files(client, message.get("files") or []), bot.settings
+            await intake.expand_files(bot.client, message.get("files") or []), bot.settings
         )
     except InvalidInput as exc:
         return notice_view(str(exc))

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.intake import FOOTAGE_BLOCK, QUESTION_BLOCK, VALUE_ACTION, ModalContext, name_block, photo_block
 from bot.submission import IMAGE_TYPES, VIDEO_TYPES, Submission
-from tools.reid.report import clock, span
+from tools.reid.report import span
 from tools.reid.schemas import MAX_PERSONS, PersonResult, ReIDResult
 
 Block = dict[str, Any]
@@ -21,8 +22,14 @@ Block = dict[str, Any]
 REQUEST_VIEW = "reid_request"
 """callback_id of the request modal."""
 SECTION_CHARS = 3000
-MAX_RANGES = 30
-"""Appearances listed per person; a long video with a flickering detection lists the rest as "+N more"."""
+MAX_BLOCKS = 50
+HEADER_CHARS = 150
+MAX_RANGES = 8
+"""Appearances the answer lists per person; the rest are "+N more", and "Show every appearance" lists them all."""
+SHOW_APPEARANCES = "reid_show_appearances"
+LOOK_AGAIN = "reid_look_again"
+"""action_ids of the answer's buttons; their value is the request id."""
+PICTURES_COMMENT = "Who appears when, and the moments they were seen:"
 
 HOW_TO = (
     "*How to ask me*\n"
@@ -64,6 +71,14 @@ def _section(mrkdwn: str) -> Block:
 
 def _context(mrkdwn: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(mrkdwn)}]}
+
+
+def _header(text: str) -> Block:
+    return {"type": "header", "text": _plain(_clip(text, HEADER_CHARS))}
+
+
+def _button(text: str, action_id: str, value: str) -> dict[str, Any]:
+    return {"type": "button", "text": _plain(text), "action_id": action_id, "value": value}
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -131,7 +146,8 @@ def parent_message(submission: Submission) -> Message:
 
 def status_message(submission: Submission, note: str) -> Message:
     """The one status message of a request, updated as it progresses."""
-    text = f":mag: Looking for {escape(_what(submission))}: {note}"
+    looking = "Looking again, less strictly," if submission.looser_than is not None else "Looking"
+    text = f":mag: {looking} for {escape(_what(submission))}: {note}"
     return Message(text, [_context(text)])
 
 
@@ -151,12 +167,101 @@ def done_note(result: ReIDResult) -> str:
     return f"done in {result.stats.wall_s:.1f} s."
 
 
-def result_message(result: ReIDResult, submission: Submission) -> Message:
-    """The answer: the caption, a section per person, and what was searched."""
+@dataclass(frozen=True)
+class Buttons:
+    """Which of the answer's buttons help here."""
+
+    appearances: bool = False
+    """"Show every appearance": there are appearances to list."""
+    look_again: bool = False
+    """"Look again, less strict": someone was not found and the tolerance can still grow."""
+
+
+def verdict(result: ReIDResult) -> str:
+    """The answer in a few words: ``Found: Obama, Biden`` or ``Nobody found``."""
+    found = [person.name for person in result.found()]
+    return f"Found: {', '.join(found)}" if found else "Nobody found"
+
+
+def result_message(
+    result: ReIDResult, submission: Submission, request_id: str | None = None, buttons: Buttons = Buttons()
+) -> Message:
+    """The answer: the verdict as a header, the caption, a section per person, what was searched,
+    and the buttons that help. A less strict look says so in its header and under the caption."""
+    header = verdict(result)
     blocks = [_section(escape(result.text))]
+    if submission.looser_than is not None and submission.tolerance is not None:
+        header += " (less strict)"
+        blocks.append(
+            _context(
+                f":mag: Looked again, less strictly: tolerance {submission.tolerance:g} instead of "
+                f"{submission.looser_than:g}. A looser match can take someone else for the person: check the pictures."
+            )
+        )
+    blocks = [_header(header), *blocks]
     blocks += [_section(_person_line(person, result.media.kind)) for person in result.persons]
     blocks.append(_context(_media_line(result, submission)))
-    return Message(_clip(result.text, 3000), blocks)
+    actions = []
+    if request_id is not None and buttons.appearances:
+        actions.append(_button("Show every appearance", SHOW_APPEARANCES, request_id))
+    if request_id is not None and buttons.look_again:
+        actions.append(_button("Look again, less strict", LOOK_AGAIN, request_id))
+    if actions:
+        blocks.append({"type": "actions", "block_id": "answer_actions", "elements": actions})
+    return Message(_clip(f"{header}. {result.text}"), blocks)
+
+
+def appearances_message(result: ReIDResult, submission: Submission) -> Message:
+    """Every appearance of every person found, for "Show every appearance": one line each, in
+    sections of at most 3,000 characters and one message's 50 blocks."""
+    title = f"Every appearance in {submission.footage.name}"
+    blocks: list[Block] = [_header(title)]
+    for person in result.found():
+        lines = [f"*{escape(person.name)}*: {_count(len(person.appearances), 'appearance')}"]
+        lines += [f"• {span(a.start, a.end)} · {a.confidence:.0%} confidence" for a in person.appearances]
+        blocks += [_section(chunk) for chunk in _chunks(lines, SECTION_CHARS)]
+    if len(blocks) > MAX_BLOCKS:
+        blocks = [*blocks[: MAX_BLOCKS - 1], _context("That is more than one message can hold; the list stops here.")]
+    return Message(title, blocks)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _chunks(lines: Sequence[str], limit: int) -> list[str]:
+    """Lines joined into texts of at most ``limit`` characters, never splitting a line."""
+    chunks: list[str] = []
+    for line in lines:
+        if chunks and len(chunks[-1]) + 1 + len(line) <= limit:
+            chunks[-1] += "\n" + line
+        else:
+            chunks.append(_clip(line, limit))
+    return chunks
+
+
+def loosest_message(tolerance: float) -> Message:
+    text = (
+        f"This search already used the loosest tolerance I allow ({tolerance:g}); looking again would only "
+        "find other people. A clearer, front-facing photo of the face is the better next try."
+    )
+    return Message(text, [_section(text)])
+
+
+def forgotten_text() -> str:
+    return "I no longer have that search's answer. Ask me again with the footage and the photos."
+
+
+def picture_titles(pictures: Sequence[Path], submission: Submission) -> list[str]:
+    """Titles (and alt text) of the answer's pictures: the timeline by its name, keyframes by number."""
+    keyframes = [path for path in pictures if path.name != "timeline.png"]
+    titles = []
+    for path in pictures:
+        if path.name == "timeline.png":
+            titles.append(f"Who appears when in {submission.footage.name}")
+        else:
+            titles.append(f"Keyframe {keyframes.index(path) + 1} of {len(keyframes)} from {submission.footage.name}")
+    return titles
 
 
 def _person_line(person: PersonResult, kind: str) -> str:
@@ -182,17 +287,6 @@ def _media_line(result: ReIDResult, submission: Submission) -> str:
     if submission.prompt:
         parts.append(f"question: {escape(submission.prompt)}")
     return " · ".join(parts)
-
-
-def keyframe_titles(result: ReIDResult) -> list[str]:
-    """Titles of the keyframes `ReIDTool.render_keyframes` draws: one per found person with a keyframe, in order."""
-    titles = []
-    for person in result.found():
-        best = person.best_appearance()
-        if best is not None:
-            when = f" at {clock(best.keyframe.time)}" if result.media.kind == "video" else ""
-            titles.append(f"{person.name}{when} ({person.confidence:.0%})")
-    return titles
 
 
 # --- Views ------------------------------------------------------------------------------------

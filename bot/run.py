@@ -44,6 +44,26 @@ Step = Callable[[StoredRequest, RequestThread], Awaitable[bool]]
 PROGRESS_STEP = 0.05
 """Progress is shown in 5 % steps: finer changes are not worth a chat.update."""
 
+LOOSEN_STEP = 1 / 6
+""""Look again, less strict" raises the tolerance by this share of the range `AnalysisOptions`
+allows (0.1 on a 0.3-0.9 scale), and never past the range's top: the step follows the scale of
+whichever face descriptor the engine uses."""
+
+
+def looser_tolerance(current: float) -> float | None:
+    """The tolerance one "Look again, less strict" moves to; None when ``current`` is the loosest allowed."""
+    low, high = _tolerance_range()
+    if current >= high:
+        return None
+    return round(min(high, current + (high - low) * LOOSEN_STEP), 3)
+
+
+def _tolerance_range() -> tuple[float, float]:
+    """The tolerance's allowed range, as `AnalysisOptions` declares it (its ``ge`` and ``le``)."""
+    constraints = AnalysisOptions.model_fields["tolerance"].metadata
+    limits = {name: getattr(c, name) for c in constraints for name in ("ge", "le") if hasattr(c, name)}
+    return float(limits["ge"]), float(limits["le"])
+
 
 @dataclass(frozen=True)
 class Staged:
@@ -113,6 +133,11 @@ class Runner:
             watchdog.cancel()
         await asyncio.gather(*self._watchdogs, return_exceptions=True)
 
+    @property
+    def tolerance(self) -> float:
+        """The tolerance a request gets unless it says otherwise."""
+        return self.tool.settings.analysis_options().tolerance
+
     def _folder(self, request_id: str) -> Path:
         root = self.settings.work_dir or Path(tempfile.gettempdir()) / "reid-bot"
         return root / request_id
@@ -121,7 +146,10 @@ class Runner:
 
     async def _analyze(self, stored: StoredRequest, thread: RequestThread) -> bool:
         staged = await self._stage(stored, thread)
-        request = self._request(stored.submission, staged, str, options=self.tool.settings.analysis_options())
+        options = self.tool.settings.analysis_options()
+        if stored.submission.tolerance is not None:
+            options = options.model_copy(update={"tolerance": stored.submission.tolerance})
+        request = self._request(stored.submission, staged, str, options=options)
         progress = _Progress()
         ticker = asyncio.create_task(self._show_progress(thread, progress))
         try:
@@ -169,14 +197,30 @@ class Runner:
         await self._guarded(claimed, give_up)
 
     async def _answer(self, stored: StoredRequest, thread: RequestThread, result: ReIDResult, footage: Path) -> None:
-        keyframes = await asyncio.to_thread(self.tool.render_keyframes, footage, result, footage.parent / "keyframes")
-        await thread.reply(presentation.result_message(result, stored.submission))
-        if keyframes:
-            await thread.upload(keyframes, presentation.keyframe_titles(result))
+        """The answer message, then its pictures in the thread; the result is kept for the buttons."""
+        pictures = await asyncio.to_thread(self.tool.render_pictures, footage, result, footage.parent / "pictures")
+        self.store.save_result(stored.id, result)
+        buttons = presentation.Buttons(
+            appearances=any(p.appearances for p in result.persons) and result.media.kind == "video",
+            look_again=self._can_look_again(stored, result),
+        )
+        await thread.reply(presentation.result_message(result, stored.submission, stored.id, buttons))
+        if pictures:
+            await thread.upload(pictures, presentation.picture_titles(pictures, stored.submission))
         self.store.finish(stored.id, "done")
         await thread.status(presentation.done_note(result))
         await thread.react(DONE, remove=SEEN)
         log.info("request %s done: %d of %d found", stored.reference, len(result.found()), len(result.persons))
+
+    def _can_look_again(self, stored: StoredRequest, result: ReIDResult) -> bool:
+        """Offered when someone was not found and the tolerance can still grow. Only local runs
+        choose their options: a remote service keeps its own (and the hosted one knows none)."""
+        tolerance = stored.submission.tolerance if stored.submission.tolerance is not None else self.tolerance
+        return (
+            self.remote is None
+            and len(result.found()) < len(result.persons)
+            and looser_tolerance(tolerance) is not None
+        )
 
     # --- Failure handling
 

@@ -1,6 +1,10 @@
 """The bot's memory in one SQLite file: requests and their state, Slack deliveries already seen,
 and the audit log. File contents never enter it; only Slack's file metadata does.
 
+What Slack delivers is first put in the ``inbox`` and acknowledged; the Web API work it needs
+(reading files, replying, reacting) follows on a worker, and an entry leaves the inbox once it has
+become a request or been answered. A finished request keeps its result, for the answer's buttons.
+
 A request moves ``pending → running → done | failed``; with the remote backend it waits as
 ``submitted`` for the service's callback, which claims it (``finishing``) exactly once. After a
 restart, whatever was not finished is ``pending`` again and runs from the start.
@@ -18,16 +22,19 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from bot.submission import Submission
 from tools.reid.database import Database
+from tools.reid.schemas import ReIDResult
 
 State = Literal["pending", "running", "submitted", "finishing", "done", "failed"]
 Outcome = Literal["done", "failed"]
 
 DELIVERY_TTL_S = 7 * 24 * 3600.0
 """Slack retries an event for about an hour; a week of ids costs little and covers clock trouble."""
+RESULT_TTL_S = 7 * 24 * 3600.0
+"""An answer's buttons work for a week; then its result (names, times, boxes; never images) goes."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -51,6 +58,17 @@ CREATE TABLE IF NOT EXISTS deliveries (
     seen_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_seen ON deliveries (seen_at);
+CREATE TABLE IF NOT EXISTS inbox (
+    id TEXT PRIMARY KEY,
+    received_at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    request_id TEXT PRIMARY KEY,
+    saved_at REAL NOT NULL,
+    result TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     request_id TEXT PRIMARY KEY,
     at REAL NOT NULL,
@@ -78,6 +96,15 @@ class StoredRequest:
     def reference(self) -> str:
         """A short id a user can quote to an admin, who finds it in the logs and the audit."""
         return self.id[:8]
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """Something Slack delivered that was acknowledged before it was handled."""
+
+    id: str
+    kind: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -118,12 +145,43 @@ class Store:
             db.execute("DELETE FROM deliveries WHERE seen_at < ?", (now - DELIVERY_TTL_S,))
         return True
 
+    # --- Inbox
+
+    def receive(self, kind: str, payload: dict[str, Any]) -> str:
+        """Keep a delivery until a worker has handled it; returns its inbox id."""
+        entry_id = uuid.uuid4().hex
+        with self._database.write() as db:
+            db.execute(
+                "INSERT INTO inbox (id, received_at, kind, payload) VALUES (?, ?, ?, ?)",
+                (entry_id, time.time(), kind, json.dumps(payload)),
+            )
+        return entry_id
+
+    def inbox_entry(self, entry_id: str) -> InboxEntry | None:
+        with self._database.read() as db:
+            row = db.execute("SELECT * FROM inbox WHERE id = ?", (entry_id,)).fetchone()
+        return InboxEntry(row["id"], row["kind"], json.loads(row["payload"])) if row else None
+
+    def inbox(self) -> list[str]:
+        """The ids of deliveries not handled yet (a restart came in between), oldest first."""
+        with self._database.read() as db:
+            rows = db.execute("SELECT id FROM inbox ORDER BY received_at").fetchall()
+        return [row["id"] for row in rows]
+
+    def discard(self, entry_id: str) -> None:
+        """A delivery is handled: answered, or found to need nothing."""
+        with self._database.write() as db:
+            db.execute("DELETE FROM inbox WHERE id = ?", (entry_id,))
+
     # --- Requests
 
-    def add(self, submission: Submission) -> StoredRequest:
-        """Record a new pending request and its audit entry (who, where, when, which names)."""
+    def add(self, submission: Submission, inbox_id: str | None = None) -> StoredRequest:
+        """Record a new pending request and its audit entry (who, where, when, which names),
+        and in the same transaction drop the inbox entry it came from."""
         request_id, now = uuid.uuid4().hex, time.time()
         with self._database.write() as db:
+            if inbox_id is not None:
+                db.execute("DELETE FROM inbox WHERE id = ?", (inbox_id,))
             db.execute(
                 "INSERT INTO requests (id, created_at, updated_at, team, channel, thread_ts, user, state, submission)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -159,6 +217,29 @@ class Store:
 
     def set_status_ts(self, request_id: str, status_ts: str) -> None:
         self._update(request_id, "status_ts = ?", (status_ts,))
+
+    def set_thread(self, request_id: str, thread_ts: str) -> StoredRequest:
+        """A /reid request's parent message is posted: its thread (and reactions) are now known."""
+        submission = self._require(request_id).submission
+        submission = submission.model_copy(update={"thread_ts": thread_ts, "message_ts": thread_ts})
+        self._update(request_id, "thread_ts = ?, submission = ?", (thread_ts, submission.model_dump_json()))
+        return self._require(request_id)
+
+    def save_result(self, request_id: str, result: ReIDResult) -> None:
+        """Keep a finished request's result for `RESULT_TTL_S`: the answer's buttons read it, also
+        after a restart. Older results are dropped here."""
+        now = time.time()
+        with self._database.write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO results (request_id, saved_at, result) VALUES (?, ?, ?)",
+                (request_id, now, result.model_dump_json()),
+            )
+            db.execute("DELETE FROM results WHERE saved_at < ?", (now - RESULT_TTL_S,))
+
+    def result(self, request_id: str) -> ReIDResult | None:
+        with self._database.read() as db:
+            row = db.execute("SELECT result FROM results WHERE request_id = ?", (request_id,)).fetchone()
+        return ReIDResult.model_validate_json(row["result"]) if row else None
 
     def start(self, request_id: str) -> StoredRequest | None:
         """Claim a pending request for a run; None when it is not pending (already run or running)."""

@@ -78,6 +78,10 @@ class Submission(BaseModel):
     prompt: str | None = None
     footage: SlackFile
     references: list[Reference]
+    tolerance: float | None = None
+    """The match tolerance to use; None for the ReID settings' own. Set by "Look again, less strict"."""
+    looser_than: float | None = None
+    """The tolerance of the answer this one looks again at, less strictly; None for a first look."""
 
     def names(self) -> list[str]:
         """The distinct person names, in the order given (a repeated name adds photos)."""

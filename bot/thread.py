@@ -9,7 +9,7 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.presentation import Message, status_message
+from bot.presentation import PICTURES_COMMENT, Message, status_message
 from bot.store import Store, StoredRequest
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,6 @@ log = logging.getLogger(__name__)
 SEEN = "eyes"
 DONE = "white_check_mark"
 FAILED = "x"
-KEYFRAMES_COMMENT = "Where each person was seen best:"
 
 
 class RequestThread:
@@ -52,7 +51,7 @@ class RequestThread:
         )
 
     async def upload(self, paths: Sequence[Path], titles: Sequence[str]) -> None:
-        """Several files, one ``files.completeUploadExternal``, shared into the thread."""
+        """Several files, one ``files.completeUploadExternal``, shared into the thread right after the answer."""
         uploads = [
             {"file": str(path), "title": title, "alt_txt": title} for path, title in zip(paths, titles, strict=True)
         ]
@@ -60,7 +59,7 @@ class RequestThread:
             file_uploads=uploads,
             channel=self.channel,
             thread_ts=self.submission.thread_ts,
-            initial_comment=KEYFRAMES_COMMENT,
+            initial_comment=PICTURES_COMMENT,
         )
 
     async def react(self, add: str, remove: str | None = None) -> None:

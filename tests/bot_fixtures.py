@@ -199,6 +199,8 @@ class RunningBot:
     url: str
     bot: ReIDBot
     fake: FakeSlack
+    stop: Callable[[], None]
+    """Stops the bot as a shutdown would (its store stays for the next bot)."""
     secret: str = SIGNING_SECRET
 
     def post(self, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -268,7 +270,7 @@ def start_bot(fake: FakeSlack, bot_settings: BotSettings) -> Iterator[Callable[.
         chosen = settings or bot_settings
         server = LiveServer(lambda url: create_app(chosen.model_copy(update={"public_url": url}), tool)).start()
         servers.append(server)
-        return RunningBot(server.url, server.app.state.bot, fake)
+        return RunningBot(server.url, server.app.state.bot, fake, server.stop)
 
     yield start
     for server in reversed(servers):
@@ -299,12 +301,15 @@ def finished(fake: FakeSlack, ts: str, timeout: float = 10.0) -> list[str]:
 
 
 def block_text(message: dict[str, Any]) -> str:
-    """All the mrkdwn of a message's blocks, for assertions on what a reader sees."""
+    """All the text of a message's blocks (header, sections, context, button labels), for
+    assertions on what a reader sees."""
     texts = []
     for block in message.get("blocks") or []:
         if "text" in block:
             texts.append(block["text"]["text"])
-        texts += [element.get("text", "") for element in block.get("elements", [])]
+        for element in block.get("elements", []):
+            text = element.get("text", "")
+            texts.append(text["text"] if isinstance(text, dict) else text)
     return "\n".join(texts)
 
 

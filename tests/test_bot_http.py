@@ -4,11 +4,13 @@ loopback Slack fake answering its Web API calls, the real engine where the answe
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,10 +34,14 @@ from bot_fixtures import (
 )
 from fakes.slack import APP_ID, BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack, sign_request
 
+from bot.app import ReIDBot
+from bot.run import looser_tolerance
 from bot.settings import BotSettings
 from bot.store import Store
 from bot.submission import Reference, SlackFile, Submission
 from tools.reid.facade import ReIDTool
+from tools.reid.schemas import ReIDResult
+from tools.reid.settings import ReIDSettings
 
 pytest_plugins = ["bot_fixtures"]
 
@@ -43,32 +49,60 @@ StartBot = Callable[..., RunningBot]
 MM_SS_RANGE = re.compile(r"\d+:\d\d–\d+:\d\d")
 
 
+class PictureRecordingTool(ReIDTool):
+    """The real tool, noting the pictures it drew, so a test can check that each was uploaded."""
+
+    def __init__(self, settings: ReIDSettings) -> None:
+        super().__init__(settings)
+        self.rendered: list[list[str]] = []
+
+    def render_pictures(self, media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
+        pictures = super().render_pictures(media, result, out_dir)
+        self.rendered.append([path.name for path in pictures])
+        return pictures
+
+
 def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
     fake: FakeSlack,
     start_bot: StartBot,
-    engine_tool: ReIDTool,
     media: Media,
     bot_settings: BotSettings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    running = start_bot(engine_tool)
-    files = [share_video(fake, media, stub=True), *share_alice_and_bob(fake, media)]
-    ts, _ = running.mention(f"<@{BOT_USER_ID}> who is in this clip?", files)
+    tool = PictureRecordingTool(ReIDSettings(workers=1))
+    running = start_bot(tool)
+    # Slack titles an upload after its file name; a title the user typed wins over the file name.
+    lin = fake.add_file("Lin-Manuel Miranda.png", media.alice_png, "image/png", "png", title="Lin-Manuel Miranda")
+    zoe = fake.add_file("IMG_2.jpg", media.bob_jpg, "image/jpeg", "jpg", title="Zoë O'Brien")
+    ts, _ = running.mention(f"<@{BOT_USER_ID}> who is in this clip?", [share_video(fake, media, stub=True), lin, zoe])
 
     assert finished(fake, ts, ENGINE_TIMEOUT_S) == ["white_check_mark"]
+    answer = reply_containing(fake, ts, "*Lin-Manuel Miranda*: found")
+    header, *_ = answer["blocks"]
+    assert header == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Found: Lin-Manuel Miranda, Zoë O'Brien", "emoji": True},
+    }
+    shown = block_text(answer)
+    assert "*Zoë O'Brien*: found" in shown and MM_SS_RANGE.search(shown) and "confidence" in shown
+    assert answer["text"].startswith("Found: Lin-Manuel Miranda, Zoë O'Brien.") and len(answer["blocks"]) <= 50
+    [buttons] = [block["elements"] for block in answer["blocks"] if block["type"] == "actions"]
+    [entry] = running.bot.store.audit()
+    assert [(b["text"]["text"], b["value"]) for b in buttons] == [("Show every appearance", entry.request_id)]
+
     [upload] = fake.calls_to("files.completeUploadExternal")
     assert (upload.params["channel_id"], upload.params["thread_ts"]) == (CHANNEL, ts)
-    keyframes = list(fake.uploaded_files.values())
-    assert len(keyframes) == 2 and all(k["bytes"].startswith(b"\xff\xd8") for k in keyframes)
-    assert {k["title"].split()[0] for k in keyframes} == {"Alice", "Bob"}
+    [rendered] = tool.rendered
+    pictures = list(fake.uploaded_files.values())
+    assert rendered and [p["filename"] for p in pictures] == rendered
+    assert all(p["bytes"].startswith((b"\xff\xd8", b"\x89PNG")) for p in pictures), "JPEG or PNG images"
+    assert all("clip.mp4" in p["title"] and p["alt_txt"] == p["title"] for p in pictures)
+    [shared] = [m for m in thread_replies(fake, ts) if m.get("files")]
+    assert float(shared["ts"]) > float(answer["ts"]), "the pictures follow the answer"
 
-    answer = reply_containing(fake, ts, "*Alice*: found")
-    shown = block_text(answer)
-    assert "*Bob*: found" in shown and MM_SS_RANGE.search(shown) and "confidence" in shown
-    assert answer["text"] and len(answer["blocks"]) <= 50
     assert all(call.params.get("thread_ts") == ts for call in fake.calls_to("chat.postMessage"))
-    [status] = [m for m in thread_replies(fake, ts) if "Looking for Alice and Bob in clip.mp4" in m["text"]]
+    [status] = [m for m in thread_replies(fake, ts) if "Looking for Lin-Manuel Miranda and Zoë O'Brien" in m["text"]]
     assert status["text"].endswith("s.") and "done in" in status["text"]
     assert {call.params["ts"] for call in fake.calls_to("chat.update")} == {status["ts"]}
 
@@ -77,12 +111,46 @@ def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
     assert [call.params["name"] for call in fake.calls_to("reactions.remove")] == ["eyes"]
     assert fake.calls_to("files.info"), "the stub video is read back with files.info"
     assert len(fake.downloads) == 3 and all(download.authorized for download in fake.downloads)
-    [entry] = running.bot.store.audit()
-    assert (entry.user, entry.channel, entry.names, entry.outcome) == (USER_ID, CHANNEL, ["Alice", "Bob"], "done")
+    assert (entry.user, entry.channel, entry.names, entry.outcome) == (
+        USER_ID,
+        CHANNEL,
+        ["Lin-Manuel Miranda", "Zoë O'Brien"],
+        "done",
+    )
     assert fake.wait_for(lambda: not any(bot_settings.work_dir.iterdir())), "downloads go when the request ends"
+
+    assert running.interaction(_button_click(answer, "Show every appearance")).status_code == 200
+    listing = reply_containing(fake, ts, "Every appearance in clip.mp4")
+    listed = block_text(listing)
+    assert "*Lin-Manuel Miranda*: 1 appearance" in listed and "*Zoë O'Brien*: 1 appearance" in listed
+    assert len(MM_SS_RANGE.findall(listed)) == 2
     assert "request" in caplog.text and "accepted" in caplog.text
     for secret in (fake.bot_token, SIGNING_SECRET, "files-pri", "url_private"):
         assert secret not in caplog.text, f"the logs hold {secret!r}"
+
+
+def _button_click(message: dict[str, Any], label: str, user: str = USER_ID) -> dict[str, Any]:
+    """A block_actions payload as Slack sends it when ``user`` clicks the button ``label`` of ``message``."""
+    [button] = [
+        element
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["text"]["text"] == label
+    ]
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "fake-team"},
+        "user": {"id": user, "username": "alice.user", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "fake-verification-token",
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL, "is_ephemeral": False},
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "channel": {"id": CHANNEL, "name": "footage"},
+        "message": message,
+        "response_url": "https://hooks.slack.invalid/actions/1",
+        "actions": [{**button, "block_id": "answer_actions", "action_ts": f"{time.time():.6f}"}],
+    }
 
 
 def _open_modal_view(fake: FakeSlack) -> dict[str, Any]:
@@ -315,7 +383,7 @@ def test_allow_lists_refuse_politely(
 
 
 def test_a_channel_without_the_bot_gets_a_direct_message_instead(
-    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, media: Media
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, canned: CannedBackend, media: Media
 ) -> None:
     running = start_bot(canned_tool)
     running.command()
@@ -327,7 +395,8 @@ def test_a_channel_without_the_bot_gets_a_direct_message_instead(
     )
     [dm] = fake.wait_for(lambda: fake.messages(USER_ID))
     assert "/invite" in dm["text"] and f"<#{CHANNEL}>" in dm["text"]
-    assert running.bot.store.audit() == [], "nothing was searched"
+    assert [entry.outcome for entry in running.bot.store.audit()] == ["failed"]
+    assert canned.requests == [], "nothing was searched"
 
 
 def test_a_request_left_unfinished_by_a_restart_is_answered(
@@ -361,3 +430,132 @@ def test_a_request_left_unfinished_by_a_restart_is_answered(
     assert finished(fake, message["ts"]) == ["white_check_mark"]
     reply_containing(fake, message["ts"], "*Bob*: not found")
     assert len(canned.requests) == 1
+
+
+SLOW_SLACK_S = 2.0
+"""Each Web API call answered this late: an ack that waited for even one call would come after it."""
+
+
+def test_every_delivery_is_acknowledged_before_any_web_api_call_completes(
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, canned: CannedBackend, media: Media
+) -> None:
+    """Slack wants a 2xx within 3 seconds: a slow Web API must not delay it. Each delivery is sent
+    while Slack answers late; when its response arrives, the fake has completed no call yet."""
+    running = start_bot(canned_tool)
+
+    def acked_before_any_call(deliver: Callable[[], int]) -> None:
+        mark = len(fake.calls)
+        fake.slow_down(SLOW_SLACK_S)
+        try:
+            assert deliver() == 200
+            assert fake.calls[mark:] == [], "the ack waited for the Web API"
+        finally:
+            fake.slow_down(0)
+
+    # A mention with a stub video needs files.info, reactions.add and chat.postMessage: all after the ack.
+    payload = mention_payload(
+        fake, f"<@{BOT_USER_ID}>", [share_video(fake, media, stub=True), *share_alice_and_bob(fake, media)]
+    )
+    ts = payload["event"]["ts"]
+    acked_before_any_call(lambda: running.event(payload).status_code)
+    assert finished(fake, ts, 30) == ["white_check_mark"]
+    assert fake.calls_to("files.info") and [c.params["name"] for c in fake.calls_to("reactions.add")][0] == "eyes"
+
+    answer = reply_containing(fake, ts, "Nobody found")
+    acked_before_any_call(lambda: running.interaction(_button_click(answer, "Look again, less strict")).status_code)
+    reply_containing(fake, ts, "(less strict)", timeout=30)
+
+    acked_before_any_call(lambda: running.command().status_code)
+    view = _open_modal_view(fake)
+    alice, _ = share_alice_and_bob(fake, media)
+    values = {"footage": _files_value(share_video(fake, media)), "photo_1": _files_value(alice)}
+    acked_before_any_call(lambda: running.interaction(_submission(view, values)).status_code)
+    [parent] = fake.wait_for(lambda: [m for m in fake.messages(CHANNEL) if "asked me to look for" in m["text"]], 30)
+    assert finished(fake, parent["ts"], 30) == ["white_check_mark"]
+
+    message = fake.add_message(CHANNEL, "offsite", files=[share_video(fake, media, stub=True)])
+    opened = len(fake.calls_to("views.open"))
+    acked_before_any_call(lambda: running.interaction(_shortcut(fake, message)).status_code)
+    fake.wait_for(lambda: len(fake.calls_to("views.open")) > opened, 30)
+    assert len(canned.requests) == 3
+
+
+def _shortcut(fake: FakeSlack, message: dict[str, Any]) -> dict[str, Any]:
+    """The message_action payload of "Find people in this footage" on ``message``."""
+    return {
+        "type": "message_action",
+        "callback_id": "find_people",
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "team": {"id": TEAM_ID, "domain": "fake-team"},
+        "user": {"id": USER_ID, "name": "alice.user"},
+        "channel": {"id": CHANNEL, "name": "footage"},
+        "message": message,
+        "message_ts": message["ts"],
+        "response_url": f"{fake.url}response/2",
+    }
+
+
+def test_look_again_less_strict_reruns_with_a_looser_tolerance_even_after_a_restart(
+    fake: FakeSlack, start_bot: StartBot, canned_tool: ReIDTool, canned: CannedBackend, media: Media
+) -> None:
+    first = start_bot(canned_tool)
+    alice, _ = share_alice_and_bob(fake, media)
+    ts, _ = first.mention(f"<@{BOT_USER_ID}> is Alice=alice.png here?", [share_video(fake, media), alice])
+    assert finished(fake, ts) == ["white_check_mark"]
+    answer = reply_containing(fake, ts, "Nobody found")
+    labels = [e["text"]["text"] for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert labels == ["Look again, less strict"], "nothing to list when nobody was found"
+    first.stop()
+
+    second = start_bot(canned_tool)
+    click = _button_click(answer, "Look again, less strict")
+    assert second.interaction(click).status_code == 200
+    assert second.interaction(click).status_code == 200, "a double click"
+    again = reply_containing(fake, ts, "(less strict)")
+    [header] = [b["text"]["text"] for b in again["blocks"] if b["type"] == "header"]
+    assert header == "Nobody found (less strict)"
+
+    strict, loose = (request.options.tolerance for request in canned.requests)
+    assert strict == canned_tool.settings.analysis_options().tolerance
+    assert loose == looser_tolerance(strict) and loose > strict
+    assert f"tolerance {loose:g} instead of {strict:g}" in block_text(again)
+    assert reply_containing(fake, ts, "Looking again, less strictly, for Alice in clip.mp4: done in")
+    assert [r.prompt for r in canned.requests] == ["is Alice here?"] * 2
+    assert [[p.name for p in r.persons] for r in canned.requests] == [["Alice"], ["Alice"]]
+    assert len(second.bot.store.audit()) == 2, "the double click ran once"
+    assert [c.params["name"] for c in fake.calls_to("reactions.add")] == ["eyes", "white_check_mark"]
+
+
+def test_no_bolt_warning_about_an_unused_token_at_start(
+    bot_settings: BotSettings, canned_tool: ReIDTool, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bolt reads SLACK_BOT_TOKEN from the environment, as `reid bot` is configured."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", bot_settings.slack_bot_token.get_secret_value())
+    caplog.set_level(logging.DEBUG)
+    bot = ReIDBot(bot_settings, canned_tool)
+    asyncio.run(bot.stop())
+    assert "will be unused" not in caplog.text and "token" not in caplog.text.casefold()
+
+
+def test_a_delivery_acknowledged_just_before_a_crash_is_handled_at_the_next_start(
+    fake: FakeSlack,
+    start_bot: StartBot,
+    canned_tool: ReIDTool,
+    canned: CannedBackend,
+    media: Media,
+    bot_settings: BotSettings,
+) -> None:
+    """The listener stored it and Slack had its ack; the process died before the desk got to it."""
+    alice, _ = share_alice_and_bob(fake, media)
+    event = mention_payload(fake, f"<@{BOT_USER_ID}> is Alice=alice.png here?", [share_video(fake, media), alice])[
+        "event"
+    ]
+    store = Store(bot_settings.db_path)
+    store.receive("message", {"event": event, "source": "mention", "team": TEAM_ID, "bot_user_id": BOT_USER_ID})
+    store.close()
+
+    running = start_bot(canned_tool)
+    assert finished(fake, event["ts"]) == ["white_check_mark"]
+    reply_containing(fake, event["ts"], "*Alice*: not found")
+    assert [r.prompt for r in canned.requests] == ["is Alice here?"]
+    assert running.bot.store.inbox() == []

@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bot.intake import IncompleteRequest, ModalContext, parse_message, parse_modal, person_name
 from bot.listeners import COMMAND, SHORTCUT
-from bot.presentation import result_message
+from bot.presentation import MAX_RANGES, appearances_message, result_message
+from bot.run import LOOSEN_STEP, looser_tolerance
 from bot.settings import BotSettings
 from bot.store import Store
 from bot.submission import SlackFile, Submission
-from tools.reid.schemas import Appearance, Keyframe, MediaInfo, PersonResult, ReIDResult, Stats
+from tools.reid.schemas import AnalysisOptions, Appearance, Keyframe, MediaInfo, PersonResult, ReIDResult, Stats
 
 SETTINGS = BotSettings(slack_bot_token="xoxb-unit", max_photo_bytes=1000)
 
@@ -38,10 +40,31 @@ def _message(text: str, files: list[SlackFile], thread_ts: str | None = None) ->
         (_file("grace_hopper.png", "image/png"), "Grace Hopper"),
         (_file("x.jpg", "image/jpeg", title="Bob McKay"), "Bob McKay"),
         (_file("IMG_0042.JPG", "image/jpeg"), "IMG 0042"),
+        (_file("Lin-Manuel Miranda.png", "image/png", title="Lin-Manuel Miranda"), "Lin-Manuel Miranda"),
+        (_file("IMG_7.jpg", "image/jpeg", title="Zoë O'Brien"), "Zoë O'Brien"),
+        (_file("lin-manuel-miranda.png", "image/png"), "Lin Manuel Miranda"),
+        (_file("jane_doe.jpg", "image/jpeg", title="jane_doe"), "Jane Doe"),
+        (_file("zoë_o'brien.jpg", "image/jpeg"), "Zoë O'Brien"),
+        (_file("Jean-Luc_Picard.jpg", "image/jpeg"), "Jean-Luc Picard"),
     ],
 )
 def test_a_reference_is_named_by_its_title_or_file_name(file: SlackFile, expected: str) -> None:
     assert person_name(file) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("<@UBOT> when are Obama=obama.jpg and Biden together?", "when are Obama and Biden together?"),
+        ('<@UBOT> is "Zoë O\'Brien"=z.jpg here?', "is Zoë O'Brien here?"),
+        ("<@UBOT> Obama=obama.jpg Biden=biden.jpg who is on screen?", "who is on screen?"),
+        ("<@UBOT> who is on screen? Obama=obama.jpg and Biden=biden.jpg", "who is on screen?"),
+        ("<@UBOT> Obama=obama.jpg", None),
+    ],
+)
+def test_named_photos_leave_the_question_readable(text: str, question: str | None) -> None:
+    files = [CLIP, _file("obama.jpg", "image/jpeg"), _file("biden.jpg", "image/jpeg"), _file("z.jpg", "image/jpeg")]
+    assert _message(text, files).prompt == question
 
 
 def test_pairs_quoted_names_and_slack_link_markup_are_understood() -> None:
@@ -105,7 +128,15 @@ def test_a_long_result_stays_inside_slack_block_limits_and_escapes_names() -> No
     assert message.text and len(message.blocks) <= 50
     sections = [block["text"]["text"] for block in message.blocks if block["type"] == "section"]
     assert all(len(text) <= 3000 for text in sections)
-    assert "+270 more" in sections[1] and "&lt;b&gt;P0&amp;" in sections[1]
+    assert f"+{300 - MAX_RANGES} more" in sections[1] and "&lt;b&gt;P0&amp;" in sections[1]
+    assert message.blocks[0]["type"] == "header" and len(message.blocks[0]["text"]["text"]) <= 150
+
+    # 5 people x 2,000 appearances: more than one message holds, so the list says where it stops.
+    many = [PersonResult(name=f"P{n}", found=True, confidence=0.9, appearances=sighting * 7) for n in range(5)]
+    listing = appearances_message(_result(many), submission)
+    assert len(listing.blocks) == 50 and listing.blocks[-1]["type"] == "context"
+    assert all(len(block["text"]["text"]) <= 3000 for block in listing.blocks if block["type"] == "section")
+    assert listing.blocks[1]["text"]["text"].startswith("*P0*: 2100 appearances\n• 0:00–0:01 · 90% confidence")
 
 
 def test_the_store_claims_deliveries_callbacks_and_resumes_what_a_crash_left(tmp_path: Path) -> None:
@@ -148,3 +179,13 @@ def test_the_manifest_names_what_the_listeners_handle() -> None:
         "reactions:write",
         "im:history",
     }
+
+
+def test_looking_again_loosens_in_steps_up_to_the_limit_the_options_allow() -> None:
+    steps = [AnalysisOptions().tolerance]
+    while (looser := looser_tolerance(steps[-1])) is not None:
+        assert looser > steps[-1] and AnalysisOptions(tolerance=looser).tolerance == looser
+        steps.append(looser)
+    assert 2 <= len(steps) <= 1 + round(1 / LOOSEN_STEP), "a few looks, then the limit"
+    with pytest.raises(ValidationError):
+        AnalysisOptions(tolerance=steps[-1] + 1e-6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -395,3 +396,15 @@ def test_sign_request_passes_slack_sdk_verification() -> None:
     assert not verifier.is_valid_request(body + b" ", sign_request("s3cret", body))
     stale = sign_request("s3cret", body, timestamp=int(time.time()) - 600)
     assert not verifier.is_valid_request(body, stale)
+
+
+def test_slow_down_answers_late_and_records_a_call_only_once_answered(fake: FakeSlack, web: WebClient) -> None:
+    fake.slow_down(0.5)
+    answered: list[str] = []
+    caller = threading.Thread(target=lambda: answered.append(web.chat_postMessage(channel="C1", text="hi")["ts"]))
+    caller.start()
+    assert fake.calls == [] and answered == [], "still waiting for the answer"
+    caller.join(timeout=10)
+    [call] = fake.calls_to("chat.postMessage")
+    assert answered == [fake.messages("C1")[0]["ts"]] and call.status == 200
+    fake.slow_down(0)

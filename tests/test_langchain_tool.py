@@ -9,11 +9,14 @@ import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatResult
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
@@ -21,9 +24,9 @@ from ticking import run_while_ticking
 
 from tools.reid import synth
 from tools.reid.facade import ReIDTool
-from tools.reid.langchain import HumanReIDTool
+from tools.reid.langchain import PROGRESS_EVENT, PROGRESS_STEP, SECONDS_PER_FOOTAGE_MINUTE, HumanReIDTool
 from tools.reid.progress import ProgressFn
-from tools.reid.schemas import ReIDRequest, ReIDResult
+from tools.reid.schemas import MediaInfo, PersonResult, ReIDRequest, ReIDResult, Stats
 from tools.reid.settings import ReIDSettings
 
 TRUTH = (1.0, 4.0)
@@ -46,18 +49,48 @@ class ScriptedChatModel(GenericFakeChatModel):
         return super()._generate(messages, *args, **kwargs)
 
 
-def run_agent(model: ScriptedChatModel, tools: Sequence[BaseTool], question: str) -> list[BaseMessage]:
+def run_agent(
+    model: ScriptedChatModel, tools: Sequence[BaseTool], question: str, config: RunnableConfig | None = None
+) -> list[BaseMessage]:
     """The loop every tool-calling agent runs: ask the model, run the tools it calls, repeat until it answers."""
     by_name = {tool.name: tool for tool in tools}
     bound = model.bind_tools(tools)
     messages: list[BaseMessage] = [HumanMessage(question)]
     for _ in range(4):
-        reply = bound.invoke(messages)
+        reply = bound.invoke(messages, config)
         messages.append(reply)
         if not reply.tool_calls:
             return messages
-        messages.extend(by_name[call["name"]].invoke(call) for call in reply.tool_calls)
+        messages.extend(by_name[call["name"]].invoke(call, config) for call in reply.tool_calls)
     raise AssertionError("the agent did not finish within 4 turns")
+
+
+class ProgressRecorder(BaseCallbackHandler):
+    """A callback handler as an agent's host would add one: it keeps the tool runs it saw start and
+    the custom events sent to it, with the run each came from."""
+
+    def __init__(self) -> None:
+        self.tool_runs: list[UUID] = []
+        self.events: list[tuple[str, Any, UUID]] = []
+
+    def on_tool_start(self, serialized: dict[str, Any], input_str: str, *, run_id: UUID, **kwargs: Any) -> None:
+        self.tool_runs.append(run_id)
+
+    def on_custom_event(self, name: str, data: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self.events.append((name, data, run_id))
+
+    def fractions(self) -> list[float]:
+        """The progress reported, after checking that every event is a progress event of the one tool run."""
+        [tool_run] = self.tool_runs
+        assert {(name, run_id) for name, _, run_id in self.events} == {(PROGRESS_EVENT, tool_run)}
+        return [data["fraction"] for _, data, _ in self.events]
+
+
+def assert_progress_reported(recorder: ProgressRecorder) -> None:
+    fractions = recorder.fractions()
+    # A short clip is analysed in few segments, so there are few steps; a long one gives up to 21.
+    assert len(fractions) >= 2 and fractions[-1] == 1.0 and 0.0 <= fractions[0] < 1.0
+    assert fractions == sorted(set(fractions)), "steps only go up, each once"
 
 
 def tool_call(args: dict[str, Any], call_id: str = "call_1") -> dict[str, Any]:
@@ -115,13 +148,15 @@ def assert_alice_found_on_time(message: ToolMessage) -> None:
     assert result.prompt == "When is Alice on screen?"
 
 
-def test_the_schema_a_model_sees_names_the_arguments_and_the_limit() -> None:
+def test_the_schema_a_model_sees_names_the_arguments_the_limit_and_the_time_it_takes() -> None:
     function = convert_to_openai_tool(HumanReIDTool(reid=ReIDTool(ReIDSettings(backend="local"))))["function"]
     assert function["name"] == "human_reid"
     assert "video or an image" in function["description"]
+    assert f"about {SECONDS_PER_FOOTAGE_MINUTE} seconds per minute of 1080p footage" in function["description"]
     parameters = function["parameters"]
     assert set(parameters["required"]) == {"media", "persons"}
-    assert parameters["properties"]["persons"]["maxItems"] == 5
+    assert "1 to 5 different names" in parameters["properties"]["persons"]["description"]
+    assert parameters["properties"]["persons"]["maxItems"] > 5, "the limit is on people, not entries"
     assert parameters["properties"]["persons"]["minItems"] == 1
     person = parameters["properties"]["persons"]["items"]
     assert set(person["required"]) == {"name", "photo"}
@@ -134,7 +169,9 @@ def test_video_answer_is_the_caption_with_the_result_as_artifact(reid_tool: Huma
     assert message.content == message.artifact["text"]
 
 
-def test_agent_round_trip_brings_the_answer_back_to_the_model(reid_tool: HumanReIDTool, alice_args) -> None:
+def test_agent_round_trip_brings_the_answer_back_to_the_model_and_progress_to_the_callbacks(
+    reid_tool: HumanReIDTool, alice_args
+) -> None:
     model = ScriptedChatModel(
         messages=iter(
             [
@@ -143,7 +180,9 @@ def test_agent_round_trip_brings_the_answer_back_to_the_model(reid_tool: HumanRe
             ]
         )
     )
-    messages = run_agent(model, [reid_tool], "When is Alice in this clip?")
+    recorder = ProgressRecorder()
+    messages = run_agent(model, [reid_tool], "When is Alice in this clip?", {"callbacks": [recorder]})
+    assert_progress_reported(recorder)
 
     assert len(messages) == 4  # question, tool call, tool answer, final answer
     answer, final = messages[2:]
@@ -155,10 +194,23 @@ def test_agent_round_trip_brings_the_answer_back_to_the_model(reid_tool: HumanRe
 
 
 def test_async_invoke_answers_the_same_without_blocking_the_loop(reid_tool: HumanReIDTool, alice_args) -> None:
-    message, ticks = run_while_ticking(reid_tool.ainvoke(tool_call(alice_args)))
+    recorder = ProgressRecorder()
+    message, ticks = run_while_ticking(reid_tool.ainvoke(tool_call(alice_args), {"callbacks": [recorder]}))
     assert_alice_found_on_time(message)
+    assert_progress_reported(recorder)
     # The analysis takes about a second or more; a blocked loop would not have ticked at all.
     assert ticks >= 10
+
+
+def test_two_people_with_three_photos_each_are_two_people(
+    reid_tool: HumanReIDTool, alice_args, alice_photo: Path, tmp_path: Path
+) -> None:
+    bob_photo = tmp_path / "bob.png"
+    synth.hopper_portrait().save(bob_photo)
+    persons = [{"name": name, "photo": str(photo)} for name, photo in [("Alice", alice_photo), ("Bob", bob_photo)]]
+    message = reid_tool.invoke(tool_call({**alice_args, "persons": persons * 3}))
+    assert message.status == "success"
+    assert {p["name"]: p["found"] for p in message.artifact["persons"]} == {"Alice": True, "Bob": False}
 
 
 def test_image_names_the_person_in_it(reid_tool: HumanReIDTool, tmp_path: Path) -> None:
@@ -209,7 +261,7 @@ def bad_calls(alice_clip: Path, alice_photo: Path, photos, tmp_path: Path) -> di
         ),
         "six persons": (
             {"media": str(alice_clip), "persons": [{**alice, "name": f"Person {i}"} for i in range(6)]},
-            "persons: List should have at most 5 items",
+            "6 persons were given; at most 5 can be searched for at once",
         ),
         "missing footage": (
             {"media": str(tmp_path / "nowhere.mp4"), "persons": [alice]},
@@ -246,3 +298,25 @@ def test_a_bug_is_raised_not_hidden_from_the_developer(alice_args) -> None:
     tool = HumanReIDTool(reid=ReIDTool(ReIDSettings(backend="local"), backend=BrokenBackend()))
     with pytest.raises(ZeroDivisionError, match="a bug"):
         tool.invoke(tool_call(alice_args))
+
+
+class LongVideoBackend:
+    """Stands in for a long analysis: reports a thousand small progress steps, finds nobody."""
+
+    def analyze(self, request: ReIDRequest, progress: ProgressFn) -> ReIDResult:
+        for n in range(1001):
+            progress(n / 1000)
+        return ReIDResult(
+            media=MediaInfo(kind="video", duration_s=3600.0, width=1920, height=1080, fps=25.0),
+            persons=[PersonResult(name=p.name, found=False, confidence=0.0) for p in request.persons],
+            unknown_faces=0,
+            text="Alice was not found.",
+            stats=Stats(frames_decoded=1, frames_analysed=1, faces_detected=0, wall_s=1.0),
+        )
+
+
+def test_a_long_analysis_reports_progress_in_steps_not_in_a_flood(alice_args) -> None:
+    tool = HumanReIDTool(reid=ReIDTool(ReIDSettings(backend="local"), backend=LongVideoBackend()))
+    recorder = ProgressRecorder()
+    assert tool.invoke(tool_call(alice_args), {"callbacks": [recorder]}).status == "success"
+    assert recorder.fractions() == [round(n * PROGRESS_STEP, 4) for n in range(round(1 / PROGRESS_STEP) + 1)]

@@ -117,6 +117,7 @@ class FakeSlack:
         self._upload_tokens: dict[str, str] = {}
         self._uploaded: dict[str, dict[str, Any]] = {}
         self._tickets: set[str] = set()
+        self._delay_s = 0.0
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
             "apps.connections.open": self._apps_connections_open,
@@ -255,6 +256,12 @@ class FakeSlack:
         headers = {"Retry-After": str(retry_after)}
         self._script(method, times, SlackError("ratelimited", HTTPStatus.TOO_MANY_REQUESTS, headers))
 
+    def slow_down(self, seconds: float) -> None:
+        """Answer every Web API call ``seconds`` late from now on, as a slow Slack does; a call is
+        recorded in ``calls`` only once it is answered, so tests can tell what had completed when."""
+        with self._cond:
+            self._delay_s = seconds
+
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
         """Answer the next ``times`` calls to ``method`` with ``{"ok": false, "error": error}``."""
         self._script(method, times, SlackError(error))
@@ -367,6 +374,10 @@ class FakeSlack:
         self, method: str, query: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+        with self._cond:
+            delay_s = self._delay_s
+        if delay_s:
+            time.sleep(delay_s)
         with self._cond:
             try:
                 handler = self._methods.get(method)

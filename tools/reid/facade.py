@@ -123,6 +123,11 @@ class ReIDTool:
         return await asyncio.to_thread(self.analyze, request, progress)
 
     @staticmethod
+    def render_pictures(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
+        """The pictures of an answer, drawn from the local copy of the media, to show beside it."""
+        return engine.render_keyframes(media, result, out_dir)
+
+    @staticmethod
     def render_keyframes(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
         """Annotated JPEGs, one per found person, drawn from the local copy of the media."""
         return engine.render_keyframes(media, result, out_dir)

@@ -8,6 +8,10 @@ result as the artifact, for the program around the model: ``ReIDResult.model_dum
 a plain dict, so it survives JSON serialisation of agent state and checkpoints unchanged.
 ``ReIDResult.model_validate(message.artifact)`` turns it back into the model.
 
+Long analyses report progress through LangChain's callbacks: a custom event named
+``human_reid_progress`` with ``{"fraction": 0.0-1.0}``, received by a handler's
+``on_custom_event`` (or ``astream_events``), in steps of `PROGRESS_STEP`.
+
 Mistakes a model can fix (a missing file, a photo with no face, six persons, an unreachable
 URL) come back as an error `ToolMessage` (status "error") that says what to change; genuine
 bugs still raise, so they are seen rather than talked around.
@@ -15,27 +19,45 @@ bugs still raise, so they are seen rather than talked around.
 
 from __future__ import annotations
 
+import asyncio
+import math
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
+from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.tools import BaseTool, ToolException
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from tools.reid.errors import ReIDError
 from tools.reid.facade import ReIDTool
 from tools.reid.schemas import MAX_PERSONS, PersonName, PersonSpec, ReIDRequest, ReIDResult
 
-__all__ = ["HumanReIDInput", "HumanReIDTool", "PersonToFind"]
+__all__ = ["PROGRESS_EVENT", "HumanReIDInput", "HumanReIDTool", "PersonToFind"]
+
+SECONDS_PER_FOOTAGE_MINUTE = 10
+"""Analysis time per minute of 1080p footage on a 2-core CPU, as the description tells the model.
+A placeholder: the lead sets it from ``make bench`` (bench/engine_bench.py) once the engine settles."""
+
+PROGRESS_EVENT = "human_reid_progress"
+PROGRESS_STEP = 0.05
+"""Progress events come in 5 % steps: enough to show movement, few enough not to flood a trace."""
+
+MAX_ENTRIES = MAX_PERSONS * 10
+"""Entries a call may hold: the limit is on distinct names (a repeated name adds a photo), so the
+schema only bounds the list; the count of people is checked by the request's own rule."""
 
 DESCRIPTION = (
     "Finds specific, named people in a video or an image by their faces. Use it when someone asks whether, "
     "when or where given people appear in footage and there is a reference photo of each person's face. "
-    f"Give the media (a local path or http(s) URL of a video or image), 1 to {MAX_PERSONS} persons, each a "
-    "name and a photo showing that person's face alone, and the user's question if there is one. "
+    f"Give the media (a local path or http(s) URL of a video or image), 1 to {MAX_PERSONS} different people, "
+    "each a name and a photo showing that person's face alone (repeat a name to add another photo of the same "
+    "person), and the user's question if there is one. "
     "Returns a plain-English answer: who was found, when each is on screen (m:ss) and with what confidence, "
     "who appears together, and who was not found. It recognises faces only; it cannot say what people do or "
-    "wear, or identify anyone without a reference photo. A long video can take minutes."
+    "wear, or identify anyone without a reference photo. Analysis takes about "
+    f"{SECONDS_PER_FOOTAGE_MINUTE} seconds per minute of 1080p footage on a 2-core CPU; a photo takes a second or two."
 )
 
 Answer = tuple[str, dict[str, Any]]
@@ -57,12 +79,23 @@ class HumanReIDInput(BaseModel):
     media: str = Field(description="Local path or http(s) URL of the video or image to search.")
     persons: list[PersonToFind] = Field(
         min_length=1,
-        max_length=MAX_PERSONS,
-        description=f"The people to look for, 1 to {MAX_PERSONS}. Repeat a name to give another photo of that person.",
+        max_length=MAX_ENTRIES,
+        description=f"The people to look for: 1 to {MAX_PERSONS} different names. Repeat a name to give another "
+        "photo of that person.",
     )
     question: str | None = Field(
         None, max_length=4000, description="The user's question about these people in this media, if any."
     )
+
+    @model_validator(mode="after")
+    def _at_most_five_people(self) -> HumanReIDInput:
+        """People are counted as the request model counts them (a repeated name, in any case, is one
+        person), so two people with three photos each pass, as they do in the CLI."""
+        try:
+            _request(self.media, self.persons, self.question)
+        except ValidationError as exc:
+            raise ValueError("; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())) from None
+        return self
 
 
 def _explain_invalid_arguments(error: ValidationError) -> str:
@@ -94,14 +127,61 @@ class HumanReIDTool(BaseTool):
     handle_validation_error: Callable[[ValidationError], str] = _explain_invalid_arguments
     reid: ReIDTool = Field(default_factory=ReIDTool, exclude=True)
 
-    def _run(self, media: str, persons: list[PersonToFind], question: str | None = None) -> Answer:
+    def _run(
+        self,
+        media: str,
+        persons: list[PersonToFind],
+        question: str | None = None,
+        run_manager: CallbackManagerForToolRun | None = None,
+    ) -> Answer:
+        progress = None
+        if run_manager is not None:
+            manager, run_id = run_manager.get_child(), run_manager.run_id
+            progress = _InSteps(lambda data: manager.on_custom_event(PROGRESS_EVENT, data, run_id=run_id))
         with _errors_for_the_model():
-            return _answer(self.reid.analyze(_request(media, persons, question)))
+            return _answer(self.reid.analyze(_request(media, persons, question), progress))
 
-    async def _arun(self, media: str, persons: list[PersonToFind], question: str | None = None) -> Answer:
-        """Runs the analysis in a worker thread (`ReIDTool.aanalyze`), so the event loop stays free."""
+    async def _arun(
+        self,
+        media: str,
+        persons: list[PersonToFind],
+        question: str | None = None,
+        run_manager: AsyncCallbackManagerForToolRun | None = None,
+    ) -> Answer:
+        """Runs the analysis in a worker thread (`ReIDTool.aanalyze`), so the event loop stays free;
+        the progress it reports from there is handed back to the loop for the async handlers."""
+        loop, sent = asyncio.get_running_loop(), []
+        progress = None
+        if run_manager is not None:
+            manager, run_id = run_manager.get_child(), run_manager.run_id
+
+            def send(data: dict[str, float]) -> None:
+                event = manager.on_custom_event(PROGRESS_EVENT, data, run_id=run_id)
+                sent.append(asyncio.run_coroutine_threadsafe(event, loop))
+
+            progress = _InSteps(send)
         with _errors_for_the_model():
-            return _answer(await self.reid.aanalyze(_request(media, persons, question)))
+            result = await self.reid.aanalyze(_request(media, persons, question), progress)
+        await asyncio.gather(*(asyncio.wrap_future(future) for future in sent))
+        return _answer(result)
+
+
+class _InSteps:
+    """The engine's progress (a fraction, reported often, from its worker thread) as one event per
+    `PROGRESS_STEP` reached, and one at the end."""
+
+    def __init__(self, send: Callable[[dict[str, float]], None]) -> None:
+        self._send = send
+        self._shown = -1.0
+        self._lock = threading.Lock()
+
+    def __call__(self, fraction: float) -> None:
+        step = 1.0 if fraction >= 1.0 else math.floor(fraction / PROGRESS_STEP) * PROGRESS_STEP
+        with self._lock:
+            if step <= self._shown:
+                return
+            self._shown = step
+        self._send({"fraction": round(step, 4)})
 
 
 def _request(media: str, persons: list[PersonToFind], question: str | None) -> ReIDRequest:
