@@ -127,7 +127,7 @@ async def look_again(bot: ReIDBot, entry: InboxEntry) -> None:
     stored, _ = answered
     submission = stored.submission
     current = submission.tolerance if submission.tolerance is not None else bot.runner.tolerance
-    looser = looser_tolerance(current)
+    looser = looser_tolerance(current, bot.runner.descriptor)
     if looser is None:
         await RequestThread(bot.client, bot.store, stored).reply(presentation.loosest_message(current))
         return

@@ -34,7 +34,7 @@ from bot.thread import DONE, FAILED, SEEN, RequestThread
 from tools.reid.errors import EngineError, ReIDError
 from tools.reid.facade import ReIDTool
 from tools.reid.remote import RemoteBackend, result_from_callback
-from tools.reid.schemas import AnalysisOptions, PersonSpec, ReIDRequest, ReIDResult
+from tools.reid.schemas import TOLERANCES, AnalysisOptions, DescriptorName, PersonSpec, ReIDRequest, ReIDResult
 
 log = logging.getLogger(__name__)
 
@@ -45,24 +45,16 @@ PROGRESS_STEP = 0.05
 """Progress is shown in 5 % steps: finer changes are not worth a chat.update."""
 
 LOOSEN_STEP = 1 / 6
-""""Look again, less strict" raises the tolerance by this share of the range `AnalysisOptions`
-allows (0.1 on a 0.3-0.9 scale), and never past the range's top: the step follows the scale of
-whichever face descriptor the engine uses."""
+""""Look again, less strict" raises the tolerance by this share of the range the descriptor
+allows (`schemas.TOLERANCES`: ~0.08 on SFace's 0.3-0.8), and never past the range's top."""
 
 
-def looser_tolerance(current: float) -> float | None:
+def looser_tolerance(current: float, descriptor: DescriptorName) -> float | None:
     """The tolerance one "Look again, less strict" moves to; None when ``current`` is the loosest allowed."""
-    low, high = _tolerance_range()
-    if current >= high:
+    scale = TOLERANCES[descriptor]
+    if current >= scale.loosest:
         return None
-    return round(min(high, current + (high - low) * LOOSEN_STEP), 3)
-
-
-def _tolerance_range() -> tuple[float, float]:
-    """The tolerance's allowed range, as `AnalysisOptions` declares it (its ``ge`` and ``le``)."""
-    constraints = AnalysisOptions.model_fields["tolerance"].metadata
-    limits = {name: getattr(c, name) for c in constraints for name in ("ge", "le") if hasattr(c, name)}
-    return float(limits["ge"]), float(limits["le"])
+    return round(min(scale.loosest, current + (scale.loosest - scale.strictest) * LOOSEN_STEP), 3)
 
 
 @dataclass(frozen=True)
@@ -136,7 +128,12 @@ class Runner:
     @property
     def tolerance(self) -> float:
         """The tolerance a request gets unless it says otherwise."""
-        return self.tool.settings.analysis_options().tolerance
+        return self.tool.settings.analysis_options().effective_tolerance()
+
+    @property
+    def descriptor(self) -> DescriptorName:
+        """The face descriptor every request of this bot uses."""
+        return self.tool.settings.descriptor
 
     def _folder(self, request_id: str) -> Path:
         root = self.settings.work_dir or Path(tempfile.gettempdir()) / "reid-bot"
@@ -219,7 +216,7 @@ class Runner:
         return (
             self.remote is None
             and len(result.found()) < len(result.persons)
-            and looser_tolerance(tolerance) is not None
+            and looser_tolerance(tolerance, self.descriptor) is not None
         )
 
     # --- Failure handling

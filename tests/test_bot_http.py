@@ -515,9 +515,9 @@ def test_look_again_less_strict_reruns_with_a_looser_tolerance_even_after_a_rest
     [header] = [b["text"]["text"] for b in again["blocks"] if b["type"] == "header"]
     assert header == "Nobody found (less strict)"
 
-    strict, loose = (request.options.tolerance for request in canned.requests)
-    assert strict == canned_tool.settings.analysis_options().tolerance
-    assert loose == looser_tolerance(strict) and loose > strict
+    strict, loose = (request.options.effective_tolerance() for request in canned.requests)
+    assert strict == canned_tool.settings.analysis_options().effective_tolerance()
+    assert loose == looser_tolerance(strict, canned_tool.settings.descriptor) and loose > strict
     assert f"tolerance {loose:g} instead of {strict:g}" in block_text(again)
     assert reply_containing(fake, ts, "Looking again, less strictly, for Alice in clip.mp4: done in")
     assert [r.prompt for r in canned.requests] == ["is Alice here?"] * 2

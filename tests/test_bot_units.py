@@ -181,11 +181,12 @@ def test_the_manifest_names_what_the_listeners_handle() -> None:
     }
 
 
-def test_looking_again_loosens_in_steps_up_to_the_limit_the_options_allow() -> None:
-    steps = [AnalysisOptions().tolerance]
-    while (looser := looser_tolerance(steps[-1])) is not None:
-        assert looser > steps[-1] and AnalysisOptions(tolerance=looser).tolerance == looser
+@pytest.mark.parametrize("descriptor", ["sface", "dlib"])
+def test_looking_again_loosens_in_steps_up_to_the_limit_the_options_allow(descriptor: str) -> None:
+    steps = [AnalysisOptions(descriptor=descriptor).effective_tolerance()]
+    while (looser := looser_tolerance(steps[-1], descriptor)) is not None:
+        assert looser > steps[-1] and AnalysisOptions(descriptor=descriptor, tolerance=looser).tolerance == looser
         steps.append(looser)
     assert 2 <= len(steps) <= 1 + round(1 / LOOSEN_STEP), "a few looks, then the limit"
     with pytest.raises(ValidationError):
-        AnalysisOptions(tolerance=steps[-1] + 1e-6)
+        AnalysisOptions(descriptor=descriptor, tolerance=steps[-1] + 1e-6)
