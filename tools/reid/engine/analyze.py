@@ -11,6 +11,7 @@ from tools.reid.engine.caption import caption
 from tools.reid.engine.frames import FrameFaces, SegmentResult, describe_faces
 from tools.reid.engine.limits import Limits
 from tools.reid.engine.match import identify, person_result
+from tools.reid.engine.moments import keyframe_moments
 from tools.reid.engine.parallel import analyse_video
 from tools.reid.engine.references import load_persons
 from tools.reid.engine.track import build_tracks
@@ -78,6 +79,7 @@ def analyze(
             faces_detected=sum(len(f.faces) for f in frames),
             wall_s=round(time.monotonic() - started, 3),
         ),
+        moments=keyframe_moments(frames, found, people),
     )
 
 
