@@ -165,6 +165,15 @@ class ReIDTool:
         return pictures + engine.render_keyframes(media, result, out_dir)
 
     @staticmethod
+    def render_timeline(result: ReIDResult, path: Path) -> Path:
+        """Writes a video result's timeline PNG at ``path``.
+
+        Raises:
+            ValueError: the result is a photo's, which has no timeline.
+        """
+        return engine.render_timeline(result, path)
+
+    @staticmethod
     def timeline_png(result: ReIDResult) -> bytes:
         """A video result's timeline as PNG bytes (for an HTTP answer).
 
