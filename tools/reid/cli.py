@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('reid-footage')}")
     parser.set_defaults(command=None)
-    commands = parser.add_subparsers(metavar="COMMAND")
+    commands = parser.add_subparsers(metavar="COMMAND", help="what to do; reid COMMAND --help says more")
 
     analyze = commands.add_parser(
         "analyze",
