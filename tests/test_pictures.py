@@ -24,10 +24,7 @@ from tools.reid.engine.timeline import (
     together_spans,
 )
 from tools.reid.engine.track import Sighting, Track
-from tools.reid.schemas import (
-    Moment,
-    MomentFace,
-)
+from tools.reid.schemas import Moment, MomentFace
 
 RGB = tuple[int, int, int]
 
