@@ -173,6 +173,7 @@ def test_a_result_without_moments_still_draws_each_persons_keyframe(tmp_path: Pa
     )
     paths = render_keyframes(photo, result, tmp_path / "out")
     assert [p.name for p in paths] == ["01-alice.jpg", "02-bob.jpg"]
+    assert [[f.name for f in m.faces] for m in ReIDTool.keyframe_moments(result)] == [["Alice"], ["Bob"]]
 
 
 # --- Moments ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from tools.reid.fetch import fetch_to_file, is_url
 from tools.reid.logs import keep_urls_out_of_logs
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.remote import RemoteBackend
-from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDRequest, ReIDResult
+from tools.reid.schemas import AnalysisOptions, MediaInfo, Moment, ReIDRequest, ReIDResult
 from tools.reid.settings import ReIDSettings, get_settings
 
 TIMELINE_FILE = "timeline.png"
@@ -163,6 +163,12 @@ class ReIDTool:
         if result.media.kind == "video":
             pictures.append(engine.render_timeline(result, out_dir / TIMELINE_FILE))
         return pictures + engine.render_keyframes(media, result, out_dir)
+
+    @staticmethod
+    def keyframe_moments(result: ReIDResult) -> list[Moment]:
+        """The moment each keyframe shows, in the order `render_keyframes` and `render_pictures`
+        (after the timeline) write them, so a surface can title each picture by who is in it."""
+        return engine.drawn_moments(result)
 
     @staticmethod
     def render_timeline(result: ReIDResult, path: Path) -> Path:

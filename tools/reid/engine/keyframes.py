@@ -37,7 +37,7 @@ def render_keyframes(media: Path, result: ReIDResult, out_dir: Path) -> list[Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     confidence = {p.name: p.confidence for p in result.persons}
     written = []
-    for number, moment in enumerate(result.moments or _own_keyframes(result), start=1):
+    for number, moment in enumerate(drawn_moments(result), start=1):
         image = Image.fromarray(frame_at(media, moment.time))
         draw_moment(image, moment, confidence)
         if result.media.kind == "video":
@@ -80,9 +80,12 @@ def _label(image: Image.Image, text: str, x: int, above: int, below: int) -> Non
     draw.text((x + 4 - left, y + 4 - top), text, fill=LABEL_TEXT, font=font)
 
 
-def _own_keyframes(result: ReIDResult) -> list[Moment]:
-    """Each found person's best keyframe with only their own face: what a result without
-    moments can show."""
+def drawn_moments(result: ReIDResult) -> list[Moment]:
+    """The moments `render_keyframes` draws, in its order (a surface titles each picture by the
+    names in it): the result's moments, or, for a result without them, each found person's best
+    keyframe with only their own face."""
+    if result.moments:
+        return result.moments
     moments = []
     for person in result.found():
         best = person.best_appearance()
