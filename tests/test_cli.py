@@ -16,8 +16,6 @@ import sys
 import termios
 from pathlib import Path
 
-from loopback import StaticFiles
-
 from tools.reid.cli import _parser
 from tools.reid.schemas import ReIDResult
 from tools.reid.settings import get_settings
@@ -154,23 +152,16 @@ def _read_all(master: int) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
-def test_url_media_with_pictures_is_fetched_once_and_drawn(two_people_clip: Path, photos, tmp_path: Path) -> None:
+def test_url_media_with_pictures_is_fetched_once_and_drawn(two_people_clip_url: str, photos, tmp_path: Path) -> None:
     """The pictures need frames: a URL is fetched before the analysis, analysed and drawn from the copy."""
-    served = tmp_path / "served"
-    served.mkdir()
-    shutil.copy(two_people_clip, served / "clip.mp4")
-    server = StaticFiles(served)
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "tools.reid.cli", "analyze", server.url("clip.mp4")]
-            + ["-p", f"Grace={photos['grace']}", "--format", "vtt", "--keyframes", str(tmp_path / "pictures")],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=os.environ | {"REID_ALLOW_PRIVATE_URLS": "true"},
-        )
-    finally:
-        server.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.reid.cli", "analyze", two_people_clip_url]
+        + ["-p", f"Grace={photos['grace']}", "--format", "vtt", "--keyframes", str(tmp_path / "pictures")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ | {"REID_ALLOW_PRIVATE_URLS": "true"},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("WEBVTT\n\n1\n00:00:03.") and "\nGrace\n" in done.stdout
     names = sorted(p.name for p in (tmp_path / "pictures").iterdir())

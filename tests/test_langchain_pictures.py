@@ -4,11 +4,9 @@ for a local clip and for one given by URL."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 from langchain_core.messages import ToolMessage
-from loopback import StaticFiles
 from PIL import Image
 
 from tools.reid.facade import ReIDTool
@@ -38,14 +36,7 @@ def test_artifact_lists_the_pictures_drawn(two_people_clip: Path, photos, tmp_pa
     assert "pictures" not in without.artifact
 
 
-def test_pictures_of_media_given_by_url_in_async_calls(two_people_clip: Path, photos, tmp_path: Path) -> None:
-    served = tmp_path / "served"
-    served.mkdir()
-    shutil.copy(two_people_clip, served / "clip.mp4")
-    server = StaticFiles(served)
-    try:
-        message = asyncio.run(_tool(tmp_path / "pictures").ainvoke(_call(server.url("clip.mp4"), photos["grace"])))
-    finally:
-        server.close()
+def test_pictures_of_media_given_by_url_in_async_calls(two_people_clip_url: str, photos, tmp_path: Path) -> None:
+    message = asyncio.run(_tool(tmp_path / "pictures").ainvoke(_call(two_people_clip_url, photos["grace"])))
     assert message.status == "success", message.content
     assert [Path(p).name for p in message.artifact["pictures"]] == ["timeline.png", "01-grace.jpg"]
