@@ -200,14 +200,15 @@ def _first_error(exc: ValueError) -> str:
 def _analyze(args: argparse.Namespace) -> int:
     from tools.reid.facade import ReIDTool
 
-    persons, options = _persons(args.person), _options(args)
+    request = _request(args.media, _persons(args.person), args.prompt, _options(args))
     tool = ReIDTool()
     with tempfile.TemporaryDirectory(prefix="reid-") as scratch:
         media, info = _local_media(tool, args, Path(scratch))
         if args.timeline and info is not None and info.kind == "image":
             raise InvalidInput("--timeline: the media is a photo, which has no timeline; --keyframes DIR draws it.")
-        analysed = str(media) if media is not None and tool.settings.backend == "local" else args.media
-        result = _run(tool, _request(analysed, persons, args.prompt, options), info)
+        if media is not None and tool.settings.backend == "local":
+            request = request.model_copy(update={"media": str(media)})
+        result = _run(tool, request, info)
         pictures = ReIDTool.render_pictures(media, result, args.keyframes) if media and args.keyframes else []
         if media and args.timeline:
             pictures.append(ReIDTool.render_timeline(result, args.timeline))
