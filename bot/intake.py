@@ -22,8 +22,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import BotSettings
-from bot.submission import IMAGE_TYPES, VIDEO_TYPES, Reference, SlackFile, Source, Submission
+from bot.submission import Reference, SlackFile, Source, Submission
 from tools.reid.errors import FetchError, InvalidInput
+from tools.reid.names import name_from_file
 from tools.reid.report import byte_size
 from tools.reid.schemas import MAX_PERSONS
 
@@ -37,7 +38,6 @@ _NAME_PAIR = re.compile(r"(?:[\"“](?P<quoted>[^\"”]+)[\"”]|(?P<plain>[^\s=
 _PAIR_SEPARATOR = re.compile(r"[\s,;&+]*(?:(?:and|&)[\s,;]*)?", re.IGNORECASE)
 """What may stand between listed pairs (``Alice=a.jpg, Bob=b.jpg and Carol=c.jpg``)."""
 _SENTENCE_ENDS = (".", "?", "!", ":", ")")
-_KNOWN_SUFFIXES = VIDEO_TYPES | IMAGE_TYPES
 
 
 class IncompleteRequest(InvalidInput):
@@ -100,37 +100,12 @@ async def expand_files(client: AsyncWebClient, files: Iterable[Mapping[str, Any]
 def person_name(file: SlackFile) -> str:
     """The name a reference photo gives its person: the file's title when the user gave it one
     (Slack titles an upload after its file name unless the user types a title), else what
-    `name_from_file_name` makes of the file name. The title stays exactly as typed: hyphens,
+    `tools.reid.names.name_from_file` makes of the file name. The title stays exactly as typed: hyphens,
     apostrophes and accents are part of a name (``Lin-Manuel Miranda``, ``Zoë O'Brien``)."""
     title = file.title.strip()
-    if title and title not in {file.name, _stem(file.name)}:
+    if title and title not in {file.name, PurePosixPath(file.name).stem}:
         return title[:80]
-    return name_from_file_name(file.name) or file.id
-
-
-def name_from_file_name(file_name: str) -> str:
-    """A person's name from a photo's file name, touched only where the name is machine-made.
-
-    One small rule, kept in one place so it can follow the CLI's (``--person photo.jpg``):
-
-    * the extension goes (``.jpg``, ``.png``, …);
-    * a name with spaces was written by a person and is kept (``Lin-Manuel Miranda.png``);
-    * otherwise ``_`` and ``.`` separate words (``jane_doe`` → Jane Doe, ``Jean-Luc_Picard`` →
-      Jean-Luc Picard), and so do hyphens in an all-lowercase slug (``lin-manuel-miranda``);
-    * an all-lowercase result is capitalised word by word (``zoë_o'brien`` → Zoë O'Brien).
-    """
-    stem = _stem(file_name).strip()
-    if " " not in stem:
-        separators = r"[_.]+" if re.search(r"[_.]", stem) or not stem.islower() else r"[-_.]+"
-        stem = re.sub(separators, " ", stem)
-    words = " ".join(stem.split())
-    return (words.title() if words == words.lower() else words)[:80]
-
-
-def _stem(file_name: str) -> str:
-    """The file name without a known media extension (``IMG_0042.JPG`` → ``IMG_0042``)."""
-    path = PurePosixPath(file_name)
-    return path.stem if path.suffix.lower().lstrip(".") in _KNOWN_SUFFIXES else file_name
+    return name_from_file(file.name) or file.id
 
 
 def _matches(file: SlackFile, wanted: str) -> bool:

@@ -14,8 +14,8 @@ from typing import Any
 
 from bot.intake import FOOTAGE_BLOCK, QUESTION_BLOCK, VALUE_ACTION, ModalContext, name_block, photo_block
 from bot.submission import IMAGE_TYPES, VIDEO_TYPES, Submission
-from tools.reid.report import span
-from tools.reid.schemas import MAX_PERSONS, PersonResult, ReIDResult
+from tools.reid.report import clock, duration, names, span
+from tools.reid.schemas import MAX_PERSONS, Moment, PersonResult, ReIDResult
 
 Block = dict[str, Any]
 
@@ -252,15 +252,22 @@ def forgotten_text() -> str:
     return "I no longer have that search's answer. Ask me again with the footage and the photos."
 
 
-def picture_titles(pictures: Sequence[Path], submission: Submission) -> list[str]:
-    """Titles (and alt text) of the answer's pictures: the timeline by its name, keyframes by number."""
-    keyframes = [path for path in pictures if path.name != "timeline.png"]
+def picture_titles(pictures: Sequence[Path], submission: Submission, moments: Sequence[Moment], kind: str) -> list[str]:
+    """Titles (and alt text) of the answer's pictures: the timeline by its name; each keyframe by
+    who is in it and when, from the moments it was drawn from, in the same order."""
+    footage = submission.footage.name
+    drawn = iter(moments)
     titles = []
     for path in pictures:
         if path.name == "timeline.png":
-            titles.append(f"Who appears when in {submission.footage.name}")
+            titles.append(f"Who appears when in {footage}")
+            continue
+        moment = next(drawn, None)
+        who = names([f.name for f in moment.faces if f.name]) if moment else ""
+        if kind == "video" and moment:
+            titles.append(f"{who} at {clock(moment.time)} in {footage}")
         else:
-            titles.append(f"Keyframe {keyframes.index(path) + 1} of {len(keyframes)} from {submission.footage.name}")
+            titles.append(f"{who} in {footage}" if who else f"Faces in {footage}")
     return titles
 
 
@@ -273,7 +280,7 @@ def _person_line(person: PersonResult, kind: str) -> str:
         ranges = [span(a.start, a.end) for a in person.appearances]
         shown = " · ".join(ranges[:MAX_RANGES])
         more = f" · +{len(ranges) - MAX_RANGES} more" if len(ranges) > MAX_RANGES else ""
-        line += f"\n{shown}{more} ({person.total_s:.1f} s on screen)"
+        line += f"\n{shown}{more} ({duration(person.total_s)} on screen)"
     return line
 
 

@@ -203,7 +203,9 @@ class Runner:
         )
         await thread.reply(presentation.result_message(result, stored.submission, stored.id, buttons))
         if pictures:
-            await thread.upload(pictures, presentation.picture_titles(pictures, stored.submission))
+            moments = self.tool.keyframe_moments(result)
+            titles = presentation.picture_titles(pictures, stored.submission, moments, result.media.kind)
+            await thread.upload(pictures, titles)
         self.store.finish(stored.id, "done")
         await thread.status(presentation.done_note(result))
         await thread.react(DONE, remove=SEEN)

@@ -3,10 +3,11 @@ portraits, and the real photos of ../shared/fixtures/faces when that folder is p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from loopback import StaticFiles
 
 from tools.reid import synth
 
@@ -62,6 +63,14 @@ def two_people_clip(make_clip: ClipMaker) -> Path:
         ],
         8.0,
     )
+
+
+@pytest.fixture
+def two_people_clip_url(two_people_clip: Path) -> Iterator[str]:
+    """The `two_people_clip` served over loopback HTTP: its URL."""
+    server = StaticFiles(two_people_clip.parent)
+    yield server.url(two_people_clip.name)
+    server.close()
 
 
 @pytest.fixture

@@ -65,7 +65,8 @@ def test_a_remote_run_is_answered_through_the_signed_callback(
     assert "*Bob*: found" in answer
     [upload] = fake.calls_to("files.completeUploadExternal")
     assert upload.params["thread_ts"] == ts
-    assert all(k["bytes"].startswith(b"\xff\xd8") for k in fake.uploaded_files.values())
+    kinds = sorted(k["bytes"][:4] for k in fake.uploaded_files.values())
+    assert kinds[0] == b"\x89PNG" and all(k.startswith(b"\xff\xd8") for k in kinds[1:]), "the timeline, then JPEGs"
 
     [entry] = running.bot.store.audit()
     stored = running.bot.store.get(entry.request_id)

@@ -22,3 +22,33 @@ def test_exported_names() -> None:
     ]
     for name in tools.reid.__all__:
         assert getattr(tools.reid, name).__name__ == name
+
+
+def test_engine_exported_names() -> None:
+    from tools.reid import engine
+
+    assert engine.__all__ == [
+        "Limits",
+        "analyze",
+        "drawn_moments",
+        "probe",
+        "render_keyframes",
+        "render_timeline",
+        "timeline_image",
+    ]
+    for name in engine.__all__:
+        assert getattr(engine, name).__name__ == name
+
+
+def test_the_tool_draws_every_picture() -> None:
+    """The surfaces (CLI, bot, agent tool, service) draw through these, never the engine."""
+    for name in (
+        "render_pictures",
+        "render_keyframes",
+        "keyframe_moments",
+        "render_timeline",
+        "timeline_png",
+        "local_copy",
+        "media_info",
+    ):
+        assert callable(getattr(tools.reid.ReIDTool, name))

@@ -1,25 +1,49 @@
 """`reid`: the command line. It parses, calls the ReID tool, prints; nothing else.
 
-Exit codes: 0 done, 2 bad input (one line on stderr says why), 1 the analysis failed.
+Exit codes: 0 done (and bare ``reid``, which prints the help), 2 bad input (one line on
+stderr says why), 1 the analysis failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from tools.reid.errors import InvalidInput, ReIDError
+from tools.reid.exports import appearances_csv, appearances_vtt
+from tools.reid.fetch import is_url
+from tools.reid.names import name_from_file
+from tools.reid.progress import ProgressFn
 from tools.reid.report import summary, table
-from tools.reid.schemas import AnalysisOptions, PersonSpec, ReIDRequest, ReIDResult
+from tools.reid.schemas import AnalysisOptions, MediaInfo, PersonSpec, ReIDRequest, ReIDResult
 from tools.reid.settings import get_settings
+
+if TYPE_CHECKING:
+    from tools.reid.facade import ReIDTool
+
+FORMATS: dict[str, Callable[[ReIDResult], str]] = {
+    "table": table,
+    "json": lambda result: result.model_dump_json(indent=2) + "\n",
+    "csv": appearances_csv,
+    "vtt": appearances_vtt,
+}
+"""What ``--format`` prints on stdout (``table`` is followed by the caption)."""
+ETA_AFTER = 0.2
+"""Share of the work done before the progress bar estimates the time left."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
         return args.command(args)
     except InvalidInput as exc:
@@ -32,11 +56,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reid", description="Find specific people in footage, offline.")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (an option without one says nothing), and keeps the
+    examples' line breaks."""
 
-    analyze = commands.add_parser("analyze", help="find named persons in a video or image")
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+ANALYZE_EXAMPLES = """\
+examples:
+  reid analyze clip.mp4 --person Alice=alice.jpg --person Bob=bob.png
+  reid analyze clip.mp4 -p alice.jpg -p bob.png          (names from the file names: Alice, Bob)
+  reid analyze clip.mp4 -p "Lin-Manuel Miranda=lmm.jpg" --keyframes pictures/
+  reid analyze https://example.com/clip.mp4 -p Alice=alice.jpg --format vtt > clip.vtt
+  reid analyze group.jpg -p Alice=alice.jpg -p Alice=alice2.jpg --format json
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reid", description="Find specific people in footage, offline.", formatter_class=_HelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('reid-footage')}")
+    parser.set_defaults(command=None)
+    commands = parser.add_subparsers(metavar="COMMAND", help="what to do; reid COMMAND --help says more")
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="find named persons in a video or image",
+        description="Find named persons in a video or image and say when and where they appear.",
+        epilog=ANALYZE_EXAMPLES,
+        formatter_class=_HelpFormatter,
+    )
     analyze.add_argument("media", help="path or http(s) URL of a video or image")
     analyze.add_argument(
         "--person",
@@ -44,27 +98,45 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         required=True,
         metavar="NAME=PHOTO",
-        help="a person to look for and a photo of their face (repeat for more photos or persons; at most 5 persons)",
+        help="a person to look for and a photo of their face, or just the photo to name them after its file "
+        "(jane_doe.jpg: Jane Doe); repeat for more photos or persons, at most 5 persons",
     )
     analyze.add_argument("--prompt", help="the question to answer; kept in the result")
     _add_engine_options(analyze)
-    analyze.add_argument("--keyframes", type=Path, metavar="DIR", help="write an annotated JPEG per found person here")
-    analyze.add_argument("--json", action="store_true", help="print the result model as JSON on stdout")
+    analyze.add_argument(
+        "--keyframes",
+        type=Path,
+        metavar="DIR",
+        help="write the pictures here: timeline.png (videos) and an annotated JPEG per keyframe moment",
+    )
+    analyze.add_argument("--timeline", type=Path, metavar="FILE", help="write the timeline PNG of a video here")
+    analyze.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        default="table",
+        help="table and caption; json: the result model; csv: one row per appearance; vtt: WebVTT subtitles naming "
+        "who is on screen",
+    )
+    analyze.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
     analyze.set_defaults(command=_analyze)
 
-    demo = commands.add_parser("demo", help="analyse a clip built from photos shipped with installed packages")
-    demo.add_argument("--out", type=Path, default=Path("reid-demo"), help="folder for the clip, photos and keyframes")
+    demo = commands.add_parser(
+        "demo", help="analyse a clip built from photos shipped with installed packages", formatter_class=_HelpFormatter
+    )
+    demo.add_argument("--out", type=Path, default=Path("reid-demo"), help="folder for the clip, photos and pictures")
     _add_engine_options(demo)
     demo.set_defaults(command=_demo)
 
-    serve = commands.add_parser("serve", help="run the memories.ai-compatible HTTP service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve = commands.add_parser(
+        "serve", help="run the memories.ai-compatible HTTP service", formatter_class=_HelpFormatter
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on")
     serve.set_defaults(command=_serve)
 
-    bot = commands.add_parser("bot", help="run the Slack bot")
-    bot.add_argument("--host", default="0.0.0.0")
-    bot.add_argument("--port", type=int, default=3000)
+    bot = commands.add_parser("bot", help="run the Slack bot", formatter_class=_HelpFormatter)
+    bot.add_argument("--host", default="0.0.0.0", help="address to listen on for Slack's HTTP requests")
+    bot.add_argument("--port", type=int, default=3000, help="port to listen on for Slack's HTTP requests")
     bot.add_argument("--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)")
     bot.set_defaults(command=_bot)
     return parser
@@ -77,11 +149,21 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         "--tolerance",
         type=float,
         default=defaults.tolerance,
-        help="largest matching face distance (default: the descriptor's, 0.6)",
+        help="largest matching face distance (default: the descriptor's own, 0.55 for sface, 0.6 for dlib)",
     )
     parser.add_argument("--sample-fps", type=float, default=defaults.sample_fps, help="video frames analysed a second")
-    parser.add_argument("--detector", choices=get_args(fields["detector"].annotation), default=defaults.detector)
-    parser.add_argument("--descriptor", choices=get_args(fields["descriptor"].annotation), default=defaults.descriptor)
+    parser.add_argument(
+        "--detector",
+        choices=get_args(fields["detector"].annotation),
+        default=defaults.detector,
+        help="the face detector",
+    )
+    parser.add_argument(
+        "--descriptor",
+        choices=get_args(fields["descriptor"].annotation),
+        default=defaults.descriptor,
+        help="what tells faces apart: sface (cosine distance) or dlib (Euclidean, the [dlib] extra)",
+    )
     parser.add_argument("--gap", type=float, default=defaults.gap_s, help="merge sightings this many seconds apart")
 
 
@@ -98,12 +180,22 @@ def _options(args: argparse.Namespace) -> AnalysisOptions:
         raise InvalidInput(_first_error(exc)) from exc
 
 
-def _persons(pairs: list[str]) -> list[PersonSpec]:
+def _persons(values: list[str]) -> list[PersonSpec]:
+    """``NAME=PHOTO`` keeps NAME exactly as typed; a bare PHOTO (a file here, or a URL, which
+    may hold ``=`` in its query) is named after its file name."""
     persons = []
-    for pair in pairs:
-        name, sep, photo = pair.partition("=")
-        if not sep or not name.strip() or not photo.strip():
-            raise InvalidInput(f"--person {pair!r} must be NAME=PHOTO, e.g. --person Alice=alice.jpg")
+    for value in values:
+        if is_url(value) or Path(value).expanduser().is_file():
+            name, photo = name_from_file(value), value
+        else:
+            name, sep, photo = value.partition("=")
+            if not sep:
+                raise InvalidInput(
+                    f"--person {value!r} is neither NAME=PHOTO nor a photo that exists here: "
+                    "give e.g. --person Alice=alice.jpg or --person alice.jpg."
+                )
+        if not name.strip() or not photo.strip():
+            raise InvalidInput(f"--person {value!r} must be NAME=PHOTO, e.g. --person Alice=alice.jpg")
         persons.append(PersonSpec(name=name, photos=[photo]))
     return persons
 
@@ -125,57 +217,88 @@ def _first_error(exc: ValueError) -> str:
 
 
 def _analyze(args: argparse.Namespace) -> int:
+    from tools.reid.facade import ReIDTool
+
     request = _request(args.media, _persons(args.person), args.prompt, _options(args))
-    result = _run(request)
-    keyframes = _keyframes(request, result, args.keyframes) if args.keyframes else []
-    if args.json:
-        print(result.model_dump_json(indent=2))
-    else:
-        _print_report(result, keyframes)
+    tool = ReIDTool()
+    with tempfile.TemporaryDirectory(prefix="reid-") as scratch:
+        media, info = _local_media(tool, args, Path(scratch))
+        if args.timeline and info is not None and info.kind == "image":
+            raise InvalidInput("--timeline: the media is a photo, which has no timeline; --keyframes DIR draws it.")
+        if media is not None and tool.settings.backend == "local":
+            request = request.model_copy(update={"media": str(media)})
+        result = _run(tool, request, info)
+        pictures = ReIDTool.render_pictures(media, result, args.keyframes) if media and args.keyframes else []
+        if media and args.timeline:
+            pictures.append(ReIDTool.render_timeline(result, args.timeline))
+    _print_report(result, args.format, pictures)
     return 0
 
 
-def _run(request: ReIDRequest) -> ReIDResult:
+def _local_media(tool: ReIDTool, args: argparse.Namespace, scratch: Path) -> tuple[Path | None, MediaInfo | None]:
+    """The media as a local file and what it is, before any analysis: the local engine reads
+    it, the pictures are drawn from it and the progress bar counts its seconds. A URL is
+    fetched once, into ``scratch``; with a remote backend only when pictures are asked for."""
+    wants_pictures = bool(args.keyframes or args.timeline)
+    if tool.settings.backend != "local" and not wants_pictures:
+        return None, None
+    media = tool.local_copy(args.media, scratch)
+    return media, tool.media_info(media)
+
+
+def _run(tool: ReIDTool, request: ReIDRequest, info: MediaInfo | None) -> ReIDResult:
+    footage_s = info.duration_s if info is not None and info.kind == "video" else None
+    with _progress_bar(footage_s) as progress:
+        return tool.analyze(request, progress)
+
+
+@contextmanager
+def _progress_bar(footage_s: float | None) -> Iterator[ProgressFn]:
+    """A bar on stderr counting seconds of footage (percent when the duration is unknown).
+    The time left is shown only from ``ETA_AFTER`` on: the first steps (reference photos,
+    opening the video) say little about the rest."""
     from tqdm import tqdm
 
-    from tools.reid.facade import ReIDTool
-
-    with tqdm(total=100, unit="%", file=sys.stderr, leave=False, disable=None, desc="analysing") as bar:
+    total = footage_s or 100.0
+    counted = "{n:.1f}/{total:.1f} s of footage " if footage_s else ""
+    steady = "{desc}: {percentage:3.0f}%|{bar}| " + counted + "[{elapsed}"
+    with tqdm(
+        total=total, file=sys.stderr, leave=False, disable=None, desc="analysing", bar_format=steady + "]"
+    ) as bar:
 
         def progress(fraction: float) -> None:
-            bar.update(round(fraction * 100) - bar.n)
+            if fraction >= ETA_AFTER:
+                bar.bar_format = steady + "<{remaining}]"
+            bar.update(fraction * total - bar.n)
 
-        return ReIDTool().analyze(request, progress)
-
-
-def _keyframes(request: ReIDRequest, result: ReIDResult, out_dir: Path) -> list[Path]:
-    from tools.reid.facade import ReIDTool
-    from tools.reid.fetch import is_url
-
-    if is_url(request.media):
-        raise InvalidInput("--keyframes needs the media as a local file; download it first.")
-    return ReIDTool.render_keyframes(Path(request.media), result, out_dir)
+        yield progress
 
 
-def _print_report(result: ReIDResult, keyframes: list[Path]) -> None:
-    print(table(result))
-    print()
-    print(result.text)
-    for path in keyframes:
-        print(f"keyframe: {path}")
+def _print_report(result: ReIDResult, output: str, pictures: list[Path]) -> None:
+    if output == "table":
+        print(table(result))
+        print()
+        print(result.text)
+    else:
+        print(FORMATS[output](result), end="")
+    for path in pictures:
+        print(f"picture: {path}", file=sys.stdout if output == "table" else sys.stderr)
     print(summary(result), file=sys.stderr)
 
 
 def _demo(args: argparse.Namespace) -> int:
     from tools.reid.demo import build_demo
+    from tools.reid.facade import ReIDTool
 
     clip, persons = build_demo(args.out)
     prompt = "Who appears in this clip, when, and are they ever on screen together?"
     print(f"clip: {clip} (built from scikit-image's astronaut and matplotlib's Grace Hopper)")
-    request = _request(str(clip), persons, prompt, _options(args))
-    result = _run(request)
-    keyframes = _keyframes(request, result, args.out / "keyframes")
-    _print_report(result, keyframes)
+    tool = ReIDTool()
+    result = _run(tool, _request(str(clip), persons, prompt, _options(args)), tool.media_info(clip))
+    pictures = ReIDTool.render_pictures(clip, result, args.out / "pictures")
+    _print_report(result, "table", [])
+    print()
+    print(f"pictures written to {args.out / 'pictures'}: {', '.join(p.name for p in pictures)}")
     return 0
 
 

@@ -7,6 +7,7 @@ process (`LocalBackend`, the default) or behind a compatible HTTP API (`RemoteBa
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -19,8 +20,10 @@ from tools.reid.fetch import fetch_to_file, is_url
 from tools.reid.logs import keep_urls_out_of_logs
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.remote import RemoteBackend
-from tools.reid.schemas import AnalysisOptions, ReIDRequest, ReIDResult
+from tools.reid.schemas import AnalysisOptions, MediaInfo, Moment, ReIDRequest, ReIDResult
 from tools.reid.settings import ReIDSettings, get_settings
+
+TIMELINE_FILE = "timeline.png"
 
 
 class Backend(Protocol):
@@ -122,12 +125,67 @@ class ReIDTool:
         """The same, off the event loop: the engine is CPU-bound and blocking."""
         return await asyncio.to_thread(self.analyze, request, progress)
 
-    @staticmethod
-    def render_pictures(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
-        """The pictures of an answer, drawn from the local copy of the media, to show beside it."""
-        return engine.render_keyframes(media, result, out_dir)
+    def local_copy(self, location: str, folder: Path) -> Path:
+        """The media as a local file: a path as it is, a URL fetched into ``folder`` under the
+        same policy and limits as an analysis. Pictures need the frames, so a caller that wants
+        them fetches once, analyses this copy and draws from it.
+
+        Raises:
+            InvalidInput: a missing file; FetchError: a URL that cannot be fetched.
+        """
+        return _Stager(folder, self.settings).media(location)
+
+    def media_info(self, media: Path) -> MediaInfo:
+        """What a local media file is (kind, duration, size), checked against the limits.
+
+        Raises:
+            MediaError: the file is not a readable video or image, or is over a limit.
+        """
+        return engine.probe(media, engine.Limits.from_settings(self.settings))
 
     @staticmethod
     def render_keyframes(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
-        """Annotated JPEGs, one per found person, drawn from the local copy of the media."""
+        """Annotated JPEGs, one per keyframe moment, everyone found there boxed and named,
+        drawn from the local copy of the media."""
         return engine.render_keyframes(media, result, out_dir)
+
+    @staticmethod
+    def render_pictures(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
+        """The pictures of an answer, written into ``out_dir``: for a video ``timeline.png``
+        first, then the keyframes; for a photo the annotated photo.
+
+        Args:
+            media: the local copy of the analysed media (see `local_copy`).
+            result: its result.
+            out_dir: created when missing.
+        """
+        pictures = []
+        if result.media.kind == "video":
+            pictures.append(engine.render_timeline(result, out_dir / TIMELINE_FILE))
+        return pictures + engine.render_keyframes(media, result, out_dir)
+
+    @staticmethod
+    def keyframe_moments(result: ReIDResult) -> list[Moment]:
+        """The moment each keyframe shows, in the order `render_keyframes` and `render_pictures`
+        (after the timeline) write them, so a surface can title each picture by who is in it."""
+        return engine.drawn_moments(result)
+
+    @staticmethod
+    def render_timeline(result: ReIDResult, path: Path) -> Path:
+        """Writes a video result's timeline PNG at ``path``.
+
+        Raises:
+            ValueError: the result is a photo's, which has no timeline.
+        """
+        return engine.render_timeline(result, path)
+
+    @staticmethod
+    def timeline_png(result: ReIDResult) -> bytes:
+        """A video result's timeline as PNG bytes (for an HTTP answer).
+
+        Raises:
+            ValueError: the result is a photo's, which has no timeline.
+        """
+        out = io.BytesIO()
+        engine.timeline_image(result).save(out, "PNG")
+        return out.getvalue()

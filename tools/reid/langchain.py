@@ -6,7 +6,8 @@ The tool is a thin surface over the facade's `ReIDTool`: whatever backend the se
 Each call returns the caption as the `ToolMessage` content, for the model to read, and the
 result as the artifact, for the program around the model: ``ReIDResult.model_dump(mode="json")``,
 a plain dict, so it survives JSON serialisation of agent state and checkpoints unchanged.
-``ReIDResult.model_validate(message.artifact)`` turns it back into the model.
+``ReIDResult.model_validate(message.artifact)`` turns it back into the model. A tool made with
+``pictures_dir`` also draws the answer's pictures and lists their paths in ``artifact["pictures"]``.
 
 Long analyses report progress through LangChain's callbacks: a custom event named
 ``human_reid_progress`` with ``{"fraction": 0.0-1.0}``, received by a handler's
@@ -21,9 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
@@ -126,6 +129,10 @@ class HumanReIDTool(BaseTool):
     handle_tool_error: bool = True
     handle_validation_error: Callable[[ValidationError], str] = _explain_invalid_arguments
     reid: ReIDTool = Field(default_factory=ReIDTool, exclude=True)
+    pictures_dir: Path | None = Field(None, exclude=True)
+    """When set, each answer's pictures (``timeline.png`` for a video, then the keyframes; for a
+    photo the annotated photo) are drawn here and their paths listed in the artifact's
+    ``pictures``. Media given by URL is fetched again to draw them."""
 
     def _run(
         self,
@@ -139,7 +146,7 @@ class HumanReIDTool(BaseTool):
             manager, run_id = run_manager.get_child(), run_manager.run_id
             progress = _InSteps(lambda data: manager.on_custom_event(PROGRESS_EVENT, data, run_id=run_id))
         with _errors_for_the_model():
-            return _answer(self.reid.analyze(_request(media, persons, question), progress))
+            return self._answer(media, self.reid.analyze(_request(media, persons, question), progress))
 
     async def _arun(
         self,
@@ -163,7 +170,16 @@ class HumanReIDTool(BaseTool):
         with _errors_for_the_model():
             result = await self.reid.aanalyze(_request(media, persons, question), progress)
         await asyncio.gather(*(asyncio.wrap_future(future) for future in sent))
-        return _answer(result)
+        with _errors_for_the_model():
+            return await asyncio.to_thread(self._answer, media, result)
+
+    def _answer(self, media: str, result: ReIDResult) -> Answer:
+        artifact = result.model_dump(mode="json")
+        if self.pictures_dir is not None:
+            with tempfile.TemporaryDirectory(prefix="reid-") as scratch:
+                local = self.reid.local_copy(media, Path(scratch))
+                artifact["pictures"] = [str(p) for p in ReIDTool.render_pictures(local, result, self.pictures_dir)]
+        return result.text, artifact
 
 
 class _InSteps:
@@ -190,10 +206,6 @@ def _request(media: str, persons: list[PersonToFind], question: str | None) -> R
         persons=[PersonSpec(name=p.name, photos=[p.photo]) for p in persons],
         prompt=question,
     )
-
-
-def _answer(result: ReIDResult) -> Answer:
-    return result.text, result.model_dump(mode="json")
 
 
 @contextmanager

@@ -153,6 +153,18 @@ class Stats(BaseModel):
     wall_s: float
 
 
+class MomentFace(BaseModel):
+    box: Box = Field(description="[left, top, right, bottom] in pixels of the upright frame.")
+    name: str | None = Field(None, description="The found person this face is; null for a face nobody matched.")
+
+
+class Moment(BaseModel):
+    """A keyframe moment: every face of one analysed frame, so a picture of it can box everyone there."""
+
+    time: float
+    faces: list[MomentFace]
+
+
 class ReIDResult(BaseModel):
     media: MediaInfo
     persons: list[PersonResult]
@@ -160,6 +172,11 @@ class ReIDResult(BaseModel):
     text: str = Field(description="Plain-English caption answering the request.")
     prompt: str | None = None
     stats: Stats
+    moments: list[Moment] = Field(
+        default_factory=list,
+        description="The frames of the found persons' keyframes, in time order, each once, with every face "
+        "in them; empty when the backend did not report them (the keyframes then box only their own person).",
+    )
 
     def found(self) -> list[PersonResult]:
         return [p for p in self.persons if p.found]

@@ -1,10 +1,13 @@
-"""The embedded ReID engine: decode, detect, embed, track, match, caption, keyframes.
+"""The embedded ReID engine: decode, detect, embed, track, match, caption, and the pictures
+(keyframes, timeline).
 
 It knows nothing of HTTP, Slack or LangChain; every surface reaches it through the facade.
 """
 
 from tools.reid.engine.analyze import analyze
-from tools.reid.engine.keyframes import render_keyframes
+from tools.reid.engine.decode import probe
+from tools.reid.engine.keyframes import drawn_moments, render_keyframes
 from tools.reid.engine.limits import Limits
+from tools.reid.engine.timeline import render_timeline, timeline_image
 
-__all__ = ["Limits", "analyze", "render_keyframes"]
+__all__ = ["Limits", "analyze", "drawn_moments", "probe", "render_keyframes", "render_timeline", "timeline_image"]

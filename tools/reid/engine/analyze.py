@@ -12,6 +12,7 @@ from tools.reid.engine.embed import Descriptor, get_descriptor
 from tools.reid.engine.frames import FrameFaces, SegmentResult, SegmentSpec, describe_faces
 from tools.reid.engine.limits import Limits
 from tools.reid.engine.match import identify, person_result
+from tools.reid.engine.moments import keyframe_moments
 from tools.reid.engine.parallel import analyse_video
 from tools.reid.engine.references import load_persons
 from tools.reid.engine.track import build_tracks
@@ -81,6 +82,7 @@ def analyze(
             faces_described=sum(s.faces_described for s in segments),
             wall_s=round(time.monotonic() - started, 3),
         ),
+        moments=keyframe_moments(frames, found, people),
     )
 
 

@@ -7,14 +7,8 @@ engine measured.
 from __future__ import annotations
 
 from tools.reid.engine.geometry import centre_x
-from tools.reid.report import clock, span
+from tools.reid.report import clock, count, duration, names, place, span
 from tools.reid.schemas import MediaInfo, PersonResult
-
-
-def names(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
 def caption(media: MediaInfo, persons: list[PersonResult], unknown_faces: int) -> str:
@@ -28,14 +22,17 @@ def caption(media: MediaInfo, persons: list[PersonResult], unknown_faces: int) -
     if found and missing:
         parts.append(f"{names(missing)} {'was' if len(missing) == 1 else 'were'} not found.")
     if unknown_faces:
-        parts.append(
-            f"{unknown_faces} other {'face was' if unknown_faces == 1 else 'faces were'} seen but not recognised."
-        )
+        verb = "was" if unknown_faces == 1 else "were"
+        parts.append(f"{count(unknown_faces, 'other face')} {verb} seen but not recognised.")
     return " ".join(parts)
 
 
 def _nobody(missing: list[str]) -> str:
-    return f"{missing[0]} was not" if len(missing) == 1 else f"None of {names(missing)} was"
+    if len(missing) == 1:
+        return f"{missing[0]} was not"
+    if len(missing) == 2:
+        return f"Neither {missing[0]} nor {missing[1]} was"
+    return f"None of {names(missing)} was"
 
 
 def _image_sentences(media: MediaInfo, found: list[PersonResult]) -> list[str]:
@@ -48,8 +45,8 @@ def _image_sentences(media: MediaInfo, found: list[PersonResult]) -> list[str]:
 
 
 def _side(person: PersonResult, width: int) -> str:
-    x = centre_x(person.appearances[0].keyframe.box) / max(width, 1)
-    return "on the left" if x < 1 / 3 else "on the right" if x > 2 / 3 else "in the centre"
+    where = place(person.appearances[0].keyframe.box, width)
+    return "in the centre" if where == "centre" else f"on the {where}"
 
 
 def _video_sentences(found: list[PersonResult]) -> list[str]:
@@ -74,7 +71,9 @@ def _order(ordered: list[PersonResult]) -> str:
 
 def _presence(person: PersonResult) -> str:
     spans = names([span(a.start, a.end) for a in person.appearances])
-    return f"{person.name} is on screen {spans} ({person.total_s:.0f} s in all, {person.confidence:.0%} confidence)."
+    return (
+        f"{person.name} is on screen {spans} ({duration(person.total_s)} in all, {person.confidence:.0%} confidence)."
+    )
 
 
 def _together(ordered: list[PersonResult]) -> list[str]:

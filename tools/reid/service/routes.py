@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
@@ -20,7 +20,8 @@ from tools.reid.api_schemas import (
     TaskStatus,
     VideoRequest,
 )
-from tools.reid.schemas import ReIDRequest
+from tools.reid.facade import ReIDTool
+from tools.reid.schemas import ReIDRequest, ReIDResult
 from tools.reid.service import intake
 from tools.reid.service.auth import require_api_key
 from tools.reid.service.errors import envelope_error
@@ -156,10 +157,34 @@ async def get_task(task_id: TaskId, runner: Runner) -> Envelope[Any]:
     """For clients that cannot receive callbacks. ``state`` is queued, running, done (``result``
     holds the callback's data) or failed (``error`` says why). An unknown id answers code 0001
     ("unknown task_id"); finished tasks are deleted after ``REID_RETENTION_HOURS``."""
+    return Envelope.ok((await _known_task(task_id, runner)).status())
+
+
+@router.get(
+    "/v1/understand/tasks/{task_id}/timeline.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "The timeline picture."}},
+    summary="Extension: the timeline picture of a finished video task",
+)
+async def get_timeline(task_id: TaskId, runner: Runner) -> Response:
+    """A PNG, one row per person looked for, a bar where each is on screen, shaded where several
+    are together. Drawn from the stored result, so it is there as long as the task is. An
+    unknown id, a task not done yet, or a photo's task (its picture is the annotated photo,
+    which needs the photo this service does not keep) answers code 0001 saying which."""
+    task = await _known_task(task_id, runner)
+    if task.state != "done" or task.result is None:
+        raise BadRequest(f"task {task_id!r} is {task.state}; its timeline exists once it is done.")
+    result = ReIDResult.model_validate(task.result)
+    if result.media.kind != "video":
+        raise BadRequest(f"task {task_id!r} analysed a photo, which has no timeline.")
+    return Response(await run_in_threadpool(ReIDTool.timeline_png, result), media_type="image/png")
+
+
+async def _known_task(task_id: str, runner: TaskRunner) -> Task:
     task = await run_in_threadpool(runner.store.get, task_id)
     if task is None:
         raise BadRequest(
             f"unknown task_id {task_id!r}: no task has this id here. Finished tasks are kept "
             f"for {runner.settings.retention_hours:g} hours."
         )
-    return Envelope.ok(task.status())
+    return task
