@@ -13,7 +13,7 @@ from pathlib import Path
 from tools.reid.errors import InvalidInput, ReIDError
 from tools.reid.report import summary, table
 from tools.reid.schemas import AnalysisOptions, PersonSpec, ReIDRequest, ReIDResult
-from tools.reid.settings import get_settings
+from tools.reid.settings import ReIDSettings, get_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_engine_options(analyze)
     analyze.add_argument("--keyframes", type=Path, metavar="DIR", help="write an annotated JPEG per found person here")
     analyze.add_argument("--json", action="store_true", help="print the result model as JSON on stdout")
+    _add_cluster_option(analyze)
     analyze.set_defaults(command=_analyze)
 
     demo = commands.add_parser("demo", help="analyse a clip built from photos shipped with installed packages")
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the memories.ai-compatible HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    _add_cluster_option(serve)
     serve.set_defaults(command=_serve)
 
     bot = commands.add_parser("bot", help="run the Slack bot")
@@ -75,6 +77,21 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample-fps", type=float, default=defaults.sample_fps, help="video frames analysed a second")
     parser.add_argument("--detector", choices=["blazeface", "hog", "cnn"], default=defaults.detector)
     parser.add_argument("--gap", type=float, default=defaults.gap_s, help="merge sightings this many seconds apart")
+
+
+def _add_cluster_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cluster",
+        default=get_settings().cluster,
+        metavar="ADDRESS",
+        help="run videos on the Dask scheduler at ADDRESS, e.g. tcp://10.0.0.5:8786 (default: REID_CLUSTER)",
+    )
+
+
+def _settings(args: argparse.Namespace) -> ReIDSettings:
+    """The process's settings, with the cluster the command line names (if it has the option)."""
+    settings = get_settings()
+    return settings.model_copy(update={"cluster": args.cluster}) if "cluster" in args else settings
 
 
 def _options(args: argparse.Namespace) -> AnalysisOptions:
@@ -114,7 +131,7 @@ def _first_error(exc: ValueError) -> str:
 
 def _analyze(args: argparse.Namespace) -> int:
     request = _request(args.media, _persons(args.person), args.prompt, _options(args))
-    result = _run(request)
+    result = _run(request, _settings(args))
     keyframes = _keyframes(request, result, args.keyframes) if args.keyframes else []
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -123,7 +140,7 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(request: ReIDRequest) -> ReIDResult:
+def _run(request: ReIDRequest, settings: ReIDSettings) -> ReIDResult:
     from tqdm import tqdm
 
     from tools.reid.facade import ReIDTool
@@ -133,7 +150,7 @@ def _run(request: ReIDRequest) -> ReIDResult:
         def progress(fraction: float) -> None:
             bar.update(round(fraction * 100) - bar.n)
 
-        return ReIDTool().analyze(request, progress)
+        return ReIDTool(settings).analyze(request, progress)
 
 
 def _keyframes(request: ReIDRequest, result: ReIDResult, out_dir: Path) -> list[Path]:
@@ -161,7 +178,7 @@ def _demo(args: argparse.Namespace) -> int:
     prompt = "Who appears in this clip, when, and are they ever on screen together?"
     print(f"clip: {clip} (built from scikit-image's astronaut and matplotlib's Grace Hopper)")
     request = _request(str(clip), persons, prompt, _options(args))
-    result = _run(request)
+    result = _run(request, _settings(args))
     keyframes = _keyframes(request, result, args.out / "keyframes")
     _print_report(result, keyframes)
     return 0
@@ -170,7 +187,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from tools.reid.service import serve
 
-    serve(args.host, args.port, get_settings())
+    serve(args.host, args.port, _settings(args))
     return 0
 
 

@@ -11,7 +11,7 @@ from tools.reid.engine.caption import caption
 from tools.reid.engine.frames import FrameFaces, SegmentResult, describe_faces
 from tools.reid.engine.limits import Limits
 from tools.reid.engine.match import identify, person_result
-from tools.reid.engine.parallel import analyse_video
+from tools.reid.engine.parallel import PoolRunner, Runner, analyse_video
 from tools.reid.engine.references import load_persons
 from tools.reid.engine.track import build_tracks
 from tools.reid.errors import MediaError
@@ -32,6 +32,7 @@ def analyze(
     options: AnalysisOptions | None = None,
     limits: Limits | None = None,
     workers: int = 1,
+    runner: Runner | None = None,
     progress: ProgressFn = no_progress,
 ) -> ReIDResult:
     """Finds the named persons in a video or an image.
@@ -43,6 +44,7 @@ def analyze(
         options: tolerance, sampling rate, detector, gap merging.
         limits: size, duration and pixel limits on the media.
         workers: processes to spread a video over (results do not depend on it).
+        runner: where a video's segments run instead (a cluster); `workers` is then unused.
         progress: called with the fraction done.
 
     Raises:
@@ -51,6 +53,7 @@ def analyze(
     """
     started = time.monotonic()
     options = options or AnalysisOptions()
+    runner = runner or PoolRunner(workers)
     info = decode.probe(media, limits or Limits())
     references = load_persons(persons, options.detector)
     progress(REFERENCES_SHARE)
@@ -58,7 +61,7 @@ def analyze(
     if info.kind == "image":
         segments = [_image_segment(media, options)]
     else:
-        segments = _video_segments(media, info, options, workers, scaled)
+        segments = _video_segments(media, info, options, runner, scaled)
     frames = [frame for segment in segments for frame in segment.frames]
     tracks = build_tracks(frames, options.sample_fps)
     found = identify(tracks, references, options.tolerance, video=info.kind == "video")
@@ -77,6 +80,9 @@ def analyze(
             frames_analysed=len(frames),
             faces_detected=sum(len(f.faces) for f in frames),
             wall_s=round(time.monotonic() - started, 3),
+            runner=runner.kind if info.kind == "video" else "local",
+            cluster=runner.address if info.kind == "video" else None,
+            workers=runner.workers_used() if info.kind == "video" else 1,
         ),
     )
 
@@ -93,7 +99,7 @@ def _image_segment(media: Path, options: AnalysisOptions) -> SegmentResult:
 
 
 def _video_segments(
-    media: Path, info: MediaInfo, options: AnalysisOptions, workers: int, progress: ProgressFn
+    media: Path, info: MediaInfo, options: AnalysisOptions, runner: Runner, progress: ProgressFn
 ) -> list[SegmentResult]:
     segments = analyse_video(
         media,
@@ -102,7 +108,7 @@ def _video_segments(
         detector=options.detector,
         min_face_px=detect.video_min_face(info.height),
         embed_every=max(1, round(EMBED_INTERVAL_S * options.sample_fps)),
-        workers=workers,
+        runner=runner,
         progress=progress,
     )
     decoded_until = max(s.last_time for s in segments)

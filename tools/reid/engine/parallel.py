@@ -1,15 +1,21 @@
 """Spreading a video over every core: the sampling grid cut into segments, one per task of
 a process pool. Segments are deterministic (see `frames`), so the result is the same with
 one process or many; only the wall time changes.
+
+Where the segments run is pluggable: a `Runner` maps the (opaque) segment function over the
+argument tuples. `PoolRunner`, this process's pool, is the default; ``tools.reid.cluster``
+provides one for a Dask cluster without the engine knowing anything of it.
 """
 
 from __future__ import annotations
 
 import atexit
 import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from threading import Lock
+from typing import Any, Literal, Protocol, TypeVar
 
 from tools.reid.engine.detect import DetectorName
 from tools.reid.engine.frames import SegmentResult, analyse_segment
@@ -17,6 +23,8 @@ from tools.reid.progress import ProgressFn
 
 SEGMENT_SAMPLES = 40
 """Grid points per task: ~20 s of footage at 2 fps; small enough for steady progress."""
+
+T = TypeVar("T")
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -42,6 +50,46 @@ def _close_pool() -> None:
         _pool.shutdown(wait=False, cancel_futures=True)
 
 
+class Runner(Protocol):
+    """Runs picklable calls somewhere and says where they ran (for `Stats`)."""
+
+    kind: Literal["local", "cluster"]
+    address: str | None
+
+    def map(self, fn: Callable[..., T], args: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
+        """``(i, fn(*args[i]))`` for every i, in the order the calls complete."""
+        ...
+
+    def workers_used(self) -> int:
+        """How many processes took part in the calls mapped so far."""
+        ...
+
+
+class PoolRunner:
+    """This machine's process pool of ``workers`` processes."""
+
+    kind: Literal["local", "cluster"] = "local"
+    address: str | None = None
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._used = 1
+
+    def map(self, fn: Callable[..., T], args: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
+        self._used = max(self._used, min(self.workers, len(args)))
+        pool = _shared_pool(self.workers)
+        futures: dict[Future[T], int] = {pool.submit(fn, *arg): i for i, arg in enumerate(args)}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def workers_used(self) -> int:
+        return self._used
+
+
 def analyse_video(
     path: Path,
     grid: int,
@@ -49,27 +97,23 @@ def analyse_video(
     detector: DetectorName,
     min_face_px: float,
     embed_every: int,
-    workers: int,
+    runner: Runner,
     progress: ProgressFn,
 ) -> list[SegmentResult]:
-    """Segment results in time order; the last segment runs to the end of the stream."""
+    """Segment results in time order; the last segment runs to the end of the stream.
+
+    A local runner with one worker, or a video of one segment, runs in this process."""
     bounds = [(first, min(first + SEGMENT_SAMPLES, grid)) for first in range(0, grid, SEGMENT_SAMPLES)]
     bounds[-1] = (bounds[-1][0], None)  # type: ignore[assignment]
     args = [(path, sample_fps, first, stop, detector, min_face_px, embed_every) for first, stop in bounds]
-    if workers <= 1 or len(bounds) == 1:
+    if isinstance(runner, PoolRunner) and (runner.workers <= 1 or len(bounds) == 1):
         results = []
         for i, arg in enumerate(args):
             results.append(analyse_segment(*arg))
             progress((i + 1) / len(args))
         return results
-    pool = _shared_pool(workers)
-    futures: dict[Future[SegmentResult], int] = {pool.submit(analyse_segment, *arg): i for i, arg in enumerate(args)}
     ordered: list[SegmentResult | None] = [None] * len(args)
-    try:
-        for done, future in enumerate(as_completed(futures), start=1):
-            ordered[futures[future]] = future.result()
-            progress(done / len(args))
-    finally:
-        for future in futures:
-            future.cancel()
+    for done, (i, result) in enumerate(runner.map(analyse_segment, args), start=1):
+        ordered[i] = result
+        progress(done / len(args))
     return [r for r in ordered if r is not None]
