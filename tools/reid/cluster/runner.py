@@ -109,7 +109,8 @@ class ClusterRunner:
                 "then send the request again."
             ) from exc
         finally:
-            self.client.cancel(futures)
+            if self.client.status == "running":
+                self.client.cancel(futures)
 
     def workers_used(self) -> int:
         return max(1, len(self._workers))
