@@ -21,7 +21,7 @@ from dask_loopback import LoopbackCluster
 from loopback import API_KEY, Footage, ServiceThread, StaticFiles, envelope, service_settings, wait_until
 
 from tools.reid import engine, synth
-from tools.reid.cluster import ClusterRunner, ClusterSession
+from tools.reid.cluster import ClusterRunner, ClusterSession, staging, version
 from tools.reid.engine import parallel
 from tools.reid.errors import ClusterUnavailable
 from tools.reid.facade import ReIDTool
@@ -166,12 +166,19 @@ def test_a_worker_of_another_version_is_refused(
     try:
         with pytest.raises(ClusterUnavailable) as refused:
             ReIDTool(ReIDSettings(cluster=dask_cluster.address)).analyze(_request(str(clip), photos))
+        # A worker that joins after the check refuses segments itself.
+        address = next(a for a, pid in dask_cluster.client.run(os.getpid).items() if pid == stray.pid)
+        task = staging.StagedTask("guard", clip, None, version.project_version())
+        segment = dask_cluster.client.submit(staging.run_staged, task, b"", abs, (-1,), workers=[address])
+        with pytest.raises(ClusterUnavailable) as guarded:
+            segment.result(timeout=60)
     finally:
         dask_cluster.stop_worker(stray)
     message = str(refused.value)
     assert f"Refusing the Dask cluster at {dask_cluster.address}" in message
     assert "runs 0.0.1+engine.000000000000, but this process runs" in message
     assert "Install the same version of reid-footage on every worker" in message
+    assert f"Dask worker {address} runs 0.0.1+engine.000000000000" in str(guarded.value)
 
 
 def _closed_port() -> int:
@@ -180,11 +187,29 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
+def _reid(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``reid`` in a process of its own, importing this worktree."""
+    environ = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])} | env
+    command = [sys.executable, "-m", "tools.reid.cli", *args]
+    return subprocess.run(command, env=environ, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_runs_on_the_cluster_it_is_given(
+    dask_cluster: LoopbackCluster, clip: Path, photos: dict[str, Path], embedded: ReIDResult
+) -> None:
+    persons = ["-p", f"Eileen={photos['eileen']}", "-p", f"Grace={photos['grace']}"]
+    done = _reid("analyze", str(clip), *persons, "--json", "--cluster", dask_cluster.address)
+    assert done.returncode == 0, done.stderr
+    result = ReIDResult.model_validate_json(done.stdout)
+    assert (result.stats.runner, result.stats.cluster) == ("cluster", dask_cluster.address)
+    assert _same_answer(result, embedded)
+
+
 def test_cli_exits_2_when_the_scheduler_is_unreachable(clip: Path, photos: dict[str, Path]) -> None:
     address = f"tcp://127.0.0.1:{_closed_port()}"
-    env = os.environ | {"REID_CLUSTER_TIMEOUT_S": "2", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    command = [sys.executable, "-m", "tools.reid.cli", "analyze", str(clip), "--person", f"Eileen={photos['eileen']}"]
-    done = subprocess.run([*command, "--cluster", address], env=env, capture_output=True, text=True, timeout=120)
+    done = _reid(
+        "analyze", str(clip), "-p", f"Eileen={photos['eileen']}", "--cluster", address, REID_CLUSTER_TIMEOUT_S="2"
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(f"reid: Cannot reach the Dask scheduler at {address}")
     assert "dask scheduler" in done.stderr
