@@ -81,6 +81,7 @@ class _StaticHandler(_Quiet):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        self.server.owner.served.append(parts.path)  # type: ignore[attr-defined]
         path = self.server.owner.root / parts.path.lstrip("/")  # type: ignore[attr-defined]
         if not path.is_file():
             self.send_error(404)
@@ -94,10 +95,12 @@ class _StaticHandler(_Quiet):
 
 
 class StaticFiles(_HttpServer):
-    """Serves the files of ``root``; ``/redirect?to=URL`` answers 302 to URL."""
+    """Serves the files of ``root``; ``/redirect?to=URL`` answers 302 to URL. ``served`` lists
+    the paths asked for."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.served: list[str] = []
         super().__init__(_StaticHandler)
 
     def url(self, name: str) -> str:

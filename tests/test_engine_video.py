@@ -117,6 +117,7 @@ def test_one_process_and_two_give_the_same_result(make_clip, photos, monkeypatch
     assert alone.model_dump(exclude={"stats"}) == pooled.model_dump(exclude={"stats"})
     assert alone.stats.frames_analysed == pooled.stats.frames_analysed == 20
     assert alone.stats.faces_detected == pooled.stats.faces_detected
+    assert (alone.stats.runner, alone.stats.workers, pooled.stats.workers) == ("local", 1, 2)
     assert find(alone, "Eileen").found and find(alone, "Grace").found
 
 

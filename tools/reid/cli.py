@@ -22,7 +22,7 @@ from tools.reid.names import name_from_file
 from tools.reid.progress import ProgressFn
 from tools.reid.report import summary, table
 from tools.reid.schemas import AnalysisOptions, MediaInfo, PersonSpec, ReIDRequest, ReIDResult
-from tools.reid.settings import get_settings
+from tools.reid.settings import ReIDSettings, get_settings
 
 if TYPE_CHECKING:
     from tools.reid.facade import ReIDTool
@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         "who is on screen",
     )
     analyze.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
+    _add_cluster_option(analyze)
     analyze.set_defaults(command=_analyze)
 
     demo = commands.add_parser(
@@ -132,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
+    _add_cluster_option(serve)
     serve.set_defaults(command=_serve)
 
     bot = commands.add_parser("bot", help="run the Slack bot", formatter_class=_HelpFormatter)
@@ -165,6 +167,21 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         help="what tells faces apart: sface (cosine distance) or dlib (Euclidean, the [dlib] extra)",
     )
     parser.add_argument("--gap", type=float, default=defaults.gap_s, help="merge sightings this many seconds apart")
+
+
+def _add_cluster_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cluster",
+        default=get_settings().cluster,
+        metavar="ADDRESS",
+        help="run videos on the Dask scheduler at ADDRESS, e.g. tcp://10.0.0.5:8786 (default: REID_CLUSTER)",
+    )
+
+
+def _settings(args: argparse.Namespace) -> ReIDSettings:
+    """The process's settings, with the cluster the command line names (if it has the option)."""
+    settings = get_settings()
+    return settings.model_copy(update={"cluster": args.cluster}) if "cluster" in args else settings
 
 
 def _options(args: argparse.Namespace) -> AnalysisOptions:
@@ -220,7 +237,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from tools.reid.facade import ReIDTool
 
     request = _request(args.media, _persons(args.person), args.prompt, _options(args))
-    tool = ReIDTool()
+    tool = ReIDTool(_settings(args))
     with tempfile.TemporaryDirectory(prefix="reid-") as scratch:
         media, info = _local_media(tool, args, Path(scratch))
         if args.timeline and info is not None and info.kind == "image":
@@ -293,7 +310,7 @@ def _demo(args: argparse.Namespace) -> int:
     clip, persons = build_demo(args.out)
     prompt = "Who appears in this clip, when, and are they ever on screen together?"
     print(f"clip: {clip} (built from scikit-image's astronaut and matplotlib's Grace Hopper)")
-    tool = ReIDTool()
+    tool = ReIDTool(_settings(args))
     result = _run(tool, _request(str(clip), persons, prompt, _options(args)), tool.media_info(clip))
     pictures = ReIDTool.render_pictures(clip, result, args.out / "pictures")
     _print_report(result, "table", [])
@@ -305,7 +322,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from tools.reid.service import serve
 
-    serve(args.host, args.port, get_settings())
+    serve(args.host, args.port, _settings(args))
     return 0
 
 

@@ -7,7 +7,8 @@ Hierarchy::
     ├── InvalidInput          the request itself is wrong (API code 0001)
     │   ├── MediaError        footage that cannot be decoded, or breaks a limit
     │   ├── ReferencePhotoError  a person's photo is not usable (names the person)
-    │   └── FetchError        a URL could not be fetched or is not allowed
+    │   ├── FetchError        a URL could not be fetched or is not allowed
+    │   └── ClusterUnavailable  the configured Dask cluster cannot be used
     └── EngineError           our fault: the analysis failed on valid input
 """
 
@@ -37,6 +38,12 @@ class ReferencePhotoError(InvalidInput):
 
 class FetchError(InvalidInput):
     """A URL could not be fetched: unreachable, refused by policy, too large or too slow."""
+
+
+class ClusterUnavailable(InvalidInput):
+    """The Dask cluster named by ``REID_CLUSTER``/``--cluster`` is unreachable, has no workers,
+    or runs another version of the project. The fix is in the setup, not in the engine, so it
+    is bad input to the CLI (exit 2); the service keeps its tasks queued until it is fixed."""
 
 
 class EngineError(ReIDError):

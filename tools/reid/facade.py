@@ -7,11 +7,12 @@ process (`LocalBackend`, the default) or behind a compatible HTTP API (`RemoteBa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import re
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from tools.reid import engine
@@ -23,6 +24,9 @@ from tools.reid.remote import RemoteBackend
 from tools.reid.schemas import AnalysisOptions, MediaInfo, Moment, ReIDRequest, ReIDResult
 from tools.reid.settings import ReIDSettings, get_settings
 
+if TYPE_CHECKING:
+    from tools.reid.cluster import ClusterSession
+
 TIMELINE_FILE = "timeline.png"
 
 
@@ -33,13 +37,14 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    """The embedded engine, in this process (and its worker pool)."""
+    """The embedded engine, in this process (and its worker pool), or with its video segments
+    on a Dask cluster when ``settings.cluster`` names one."""
 
     def __init__(self, settings: ReIDSettings) -> None:
         self.settings = settings
 
     def analyze(self, request: ReIDRequest, progress: ProgressFn) -> ReIDResult:
-        with tempfile.TemporaryDirectory(prefix="reid-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="reid-") as scratch, self._cluster() as cluster:
             stage = _Stager(Path(scratch), self.settings)
             media = stage.media(request.media)
             persons = {p.name: [stage.photo(p.name, loc) for loc in p.photos] for p in request.persons}
@@ -50,8 +55,18 @@ class LocalBackend:
                 options=self._options(request),
                 limits=engine.Limits.from_settings(self.settings),
                 workers=self.settings.workers,
+                runner=cluster.runner(request.media, media) if cluster else None,
                 progress=progress,
             )
+
+    def _cluster(self) -> contextlib.AbstractContextManager[ClusterSession | None]:
+        """The request's session on the configured cluster, entered before any download so an
+        unusable cluster is reported at once; nothing without a cluster."""
+        if self.settings.cluster is None:
+            return contextlib.nullcontext()
+        from tools.reid.cluster import ClusterSession  # the [cluster] extra: the default needs no Dask
+
+        return ClusterSession(self.settings)
 
     def _options(self, request: ReIDRequest) -> AnalysisOptions:
         """The request's options when it set them, else the defaults these settings choose."""

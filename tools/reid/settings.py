@@ -37,6 +37,15 @@ class ReIDSettings(BaseSettings):
     gap_s: float = 2.0
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
 
+    # A Dask cluster to run videos on instead of this machine's processes (``tools.reid.cluster``)
+    cluster: str | None = Field(
+        None, description="Address of a Dask scheduler, e.g. tcp://10.0.0.5:8786; unset runs everything here."
+    )
+    cluster_timeout_s: float = Field(10.0, gt=0, description="How long to wait for the scheduler and a worker.")
+    cluster_concurrent_tasks: int = Field(
+        8, ge=1, description="Tasks the service runs at once with a cluster (instead of max_concurrent_tasks)."
+    )
+
     # Limits on input
     max_media_bytes: int = 1024 * MiB
     max_photo_bytes: int = 15 * MiB

@@ -13,7 +13,7 @@ from tools.reid.engine.frames import FrameFaces, SegmentResult, SegmentSpec, des
 from tools.reid.engine.limits import Limits
 from tools.reid.engine.match import identify, person_result
 from tools.reid.engine.moments import keyframe_moments
-from tools.reid.engine.parallel import analyse_video
+from tools.reid.engine.parallel import PoolRunner, Runner, analyse_video
 from tools.reid.engine.references import load_persons
 from tools.reid.engine.track import build_tracks
 from tools.reid.errors import MediaError
@@ -32,6 +32,7 @@ def analyze(
     options: AnalysisOptions | None = None,
     limits: Limits | None = None,
     workers: int = 1,
+    runner: Runner | None = None,
     progress: ProgressFn = no_progress,
 ) -> ReIDResult:
     """Finds the named persons in a video or an image.
@@ -43,6 +44,7 @@ def analyze(
         options: tolerance, sampling rate, detector, descriptor, gap merging.
         limits: size, duration and pixel limits on the media.
         workers: processes to spread a video over (results do not depend on it).
+        runner: where a video's segments run instead (a cluster); `workers` is then unused.
         progress: called with the fraction done.
 
     Raises:
@@ -53,6 +55,7 @@ def analyze(
     options = options or AnalysisOptions()
     descriptor = get_descriptor(options.descriptor)
     tolerance = options.effective_tolerance()
+    runner = runner or PoolRunner(workers)
     info = decode.probe(media, limits or Limits())
     references = load_persons(persons, options.detector, options.descriptor)
     progress(REFERENCES_SHARE)
@@ -60,7 +63,7 @@ def analyze(
     if info.kind == "image":
         segments = [_image_segment(media, options, descriptor)]
     else:
-        segments = _video_segments(media, info, options, workers, scaled)
+        segments = _video_segments(media, info, options, runner, scaled)
     frames = [frame for segment in segments for frame in segment.frames]
     tracks = build_tracks(frames, options.sample_fps, descriptor)
     found = identify(tracks, references, tolerance, descriptor, video=info.kind == "video")
@@ -81,6 +84,9 @@ def analyze(
             faces_detected=sum(len(f.faces) for f in frames),
             faces_described=sum(s.faces_described for s in segments),
             wall_s=round(time.monotonic() - started, 3),
+            runner=runner.kind if info.kind == "video" else "local",
+            cluster=runner.address if info.kind == "video" else None,
+            workers=runner.workers_used() if info.kind == "video" else 1,
         ),
         moments=keyframe_moments(frames, found, people),
     )
@@ -98,7 +104,7 @@ def _image_segment(media: Path, options: AnalysisOptions, descriptor: Descriptor
 
 
 def _video_segments(
-    media: Path, info: MediaInfo, options: AnalysisOptions, workers: int, progress: ProgressFn
+    media: Path, info: MediaInfo, options: AnalysisOptions, runner: Runner, progress: ProgressFn
 ) -> list[SegmentResult]:
     spec = SegmentSpec(
         sample_fps=options.sample_fps,
@@ -108,7 +114,7 @@ def _video_segments(
         embed_every=max(1, round(get_descriptor(options.descriptor).scale.embed_interval_s * options.sample_fps)),
     )
     grid = decode.grid_size(info.duration_s, options.sample_fps)
-    segments = analyse_video(media, grid, spec, workers, progress)
+    segments = analyse_video(media, grid, spec, runner, progress)
     decoded_until = max(s.last_time for s in segments)
     if info.duration_s - decoded_until > max(2.0, 0.1 * info.duration_s) + 1.0 / options.sample_fps:
         raise MediaError(

@@ -1,6 +1,10 @@
 """Spreading a video over every core: the sampling grid cut into segments, one per task of
 a process pool. Segments are deterministic (see `frames`), so the result is the same with
 one process or many; only the wall time changes.
+
+Where the segments run is pluggable: a `Runner` maps the (opaque) segment function over the
+argument tuples. `PoolRunner`, this process's pool, is the default; ``tools.reid.cluster``
+provides one for a Dask cluster without the engine knowing anything of it.
 """
 
 from __future__ import annotations
@@ -8,9 +12,11 @@ from __future__ import annotations
 import atexit
 import math
 import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from threading import Lock
+from typing import Any, Literal, Protocol, TypeVar
 
 from tools.reid.engine.frames import SegmentResult, SegmentSpec, analyse_segment
 from tools.reid.progress import ProgressFn
@@ -20,6 +26,8 @@ SEGMENT_SAMPLES = 40
 POOL_MIN_GRID = 30
 """Starting worker processes costs ~1-2 s (imports, models): footage of fewer grid points
 (15 s at 2 fps) is analysed sooner in this process alone."""
+
+T = TypeVar("T")
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -45,6 +53,48 @@ def _close_pool() -> None:
         _pool.shutdown(wait=False, cancel_futures=True)
 
 
+class Runner(Protocol):
+    """Runs picklable calls somewhere and says where they ran (for `Stats`)."""
+
+    kind: Literal["local", "cluster"]
+    address: str | None
+    workers: int
+    """How many processes can run calls at once: segments come in multiples of it."""
+
+    def map(self, fn: Callable[..., T], args: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
+        """``(i, fn(*args[i]))`` for every i, in the order the calls complete."""
+        ...
+
+    def workers_used(self) -> int:
+        """How many processes took part in the calls mapped so far."""
+        ...
+
+
+class PoolRunner:
+    """This machine's process pool of ``workers`` processes."""
+
+    kind: Literal["local", "cluster"] = "local"
+    address: str | None = None
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._used = 1
+
+    def map(self, fn: Callable[..., T], args: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
+        self._used = max(self._used, min(self.workers, len(args)))
+        pool = _shared_pool(self.workers)
+        futures: dict[Future[T], int] = {pool.submit(fn, *arg): i for i, arg in enumerate(args)}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def workers_used(self) -> int:
+        return self._used
+
+
 def segment_bounds(grid: int, workers: int) -> list[tuple[int, int | None]]:
     """Equal segments of at most ``SEGMENT_SAMPLES`` points, as many as a multiple of
     ``workers`` so that no worker idles at the end; the last runs to the end of the stream."""
@@ -55,25 +105,23 @@ def segment_bounds(grid: int, workers: int) -> list[tuple[int, int | None]]:
     return bounds
 
 
-def analyse_video(path: Path, grid: int, spec: SegmentSpec, workers: int, progress: ProgressFn) -> list[SegmentResult]:
-    """Segment results in time order; the last segment runs to the end of the stream."""
-    pooled = workers > 1 and grid >= POOL_MIN_GRID
-    bounds = segment_bounds(grid, workers if pooled else 1)
+def analyse_video(
+    path: Path, grid: int, spec: SegmentSpec, runner: Runner, progress: ProgressFn
+) -> list[SegmentResult]:
+    """Segment results in time order; the last segment runs to the end of the stream.
+
+    Footage under ``POOL_MIN_GRID`` points, or a local runner of one worker, runs in this process."""
+    here = isinstance(runner, PoolRunner) and (runner.workers <= 1 or grid < POOL_MIN_GRID)
+    bounds = segment_bounds(grid, 1 if here else runner.workers)
     args = [(path, spec, first, stop) for first, stop in bounds]
-    if not pooled:
+    if here:
         results = []
         for i, arg in enumerate(args):
             results.append(analyse_segment(*arg))
             progress((i + 1) / len(args))
         return results
-    pool = _shared_pool(workers)
-    futures: dict[Future[SegmentResult], int] = {pool.submit(analyse_segment, *arg): i for i, arg in enumerate(args)}
     ordered: list[SegmentResult | None] = [None] * len(args)
-    try:
-        for done, future in enumerate(as_completed(futures), start=1):
-            ordered[futures[future]] = future.result()
-            progress(done / len(args))
-    finally:
-        for future in futures:
-            future.cancel()
+    for done, (i, result) in enumerate(runner.map(analyse_segment, args), start=1):
+        ordered[i] = result
+        progress(done / len(args))
     return [r for r in ordered if r is not None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
@@ -9,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
@@ -68,8 +69,14 @@ def create_app(settings: ReIDSettings) -> FastAPI:
     return app
 
 
-async def _healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def _healthz(request: Request) -> dict[str, Any]:
+    """``ok``; with a cluster, ``degraded`` while it cannot be used (tasks wait, queued), and
+    the cluster's address, workers or problem."""
+    gate = request.app.state.runner.cluster
+    if gate is None:
+        return {"status": "ok"}
+    cluster = await asyncio.to_thread(gate.health)
+    return {"status": "ok" if cluster["usable"] else "degraded", "cluster": cluster}
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

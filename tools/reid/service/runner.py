@@ -1,7 +1,9 @@
 """Running stored tasks: a pool of worker threads over the facade's local backend.
 
-The service always runs the engine in its own process (`LocalBackend`), whatever
-``REID_BACKEND`` says: it *is* the remote end. At start-up every task left queued or
+The service always runs the engine through `LocalBackend`, whatever ``REID_BACKEND`` says:
+it *is* the remote end. With ``REID_CLUSTER`` the videos' segments run on that Dask cluster,
+``REID_CLUSTER_CONCURRENT_TASKS`` tasks at once; a task waits, queued, while the cluster
+cannot be used, and one that loses the cluster midway is queued again. At start-up every task left queued or
 running is re-run, or failed (with its callback) when it can no longer run, so an
 accepted task is never silently lost; finished tasks are purged after the retention time.
 """
@@ -18,12 +20,13 @@ from pathlib import Path
 
 from tools.reid.api_errors import RateLimited
 from tools.reid.api_schemas import ErrorKind, result_data
-from tools.reid.errors import InvalidInput, ReIDError
+from tools.reid.errors import ClusterUnavailable, InvalidInput, ReIDError
 from tools.reid.facade import LocalBackend, ReIDTool
 from tools.reid.fetch import is_url
 from tools.reid.progress import ProgressFn
 from tools.reid.schemas import ReIDRequest
 from tools.reid.service.callbacks import CallbackSender
+from tools.reid.service.cluster_gate import ClusterGate
 from tools.reid.service.spool import Spool
 from tools.reid.service.store import Reply, Task, TaskStore
 from tools.reid.settings import ReIDSettings
@@ -43,7 +46,8 @@ def new_task_id() -> str:
 
 
 class TaskRunner:
-    """Accepts tasks into the store and runs them on ``REID_MAX_CONCURRENT_TASKS`` threads."""
+    """Accepts tasks into the store and runs them on ``REID_MAX_CONCURRENT_TASKS`` threads
+    (``REID_CLUSTER_CONCURRENT_TASKS`` with a cluster: the threads then mostly wait for it)."""
 
     def __init__(self, settings: ReIDSettings, store: TaskStore, spool: Spool, sender: CallbackSender) -> None:
         self.settings = settings
@@ -51,6 +55,8 @@ class TaskRunner:
         self.spool = spool
         self._sender = sender
         self._tool = ReIDTool(settings, backend=LocalBackend(settings))
+        self.cluster = ClusterGate(settings) if settings.cluster else None
+        self._concurrency = settings.cluster_concurrent_tasks if settings.cluster else settings.max_concurrent_tasks
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._waiters: dict[str, Future[Task]] = {}
         self._waiters_lock = threading.Lock()
@@ -61,8 +67,7 @@ class TaskRunner:
         """Resume what the last run left, then start the workers and the purge timer."""
         self._resume()
         workers = [
-            threading.Thread(target=self._work, name=f"reid-worker-{n}", daemon=True)
-            for n in range(self.settings.max_concurrent_tasks)
+            threading.Thread(target=self._work, name=f"reid-worker-{n}", daemon=True) for n in range(self._concurrency)
         ]
         self._threads = [*workers, threading.Thread(target=self._purge_periodically, name="reid-purge", daemon=True)]
         for thread in self._threads:
@@ -72,8 +77,10 @@ class TaskRunner:
         """Stop taking work. A task still running is left "running" in the store (the engine
         cannot be interrupted) and is re-run at the next start."""
         self._stop.set()
-        for _ in range(self.settings.max_concurrent_tasks):
+        for _ in range(self._concurrency):
             self._queue.put(None)
+        if self.cluster is not None:
+            self.cluster.close()
 
     def accept(self, task_id: str, request: ReIDRequest, reply: Reply, callback_url: str | None) -> Future[Task]:
         """Store the task, then queue it. The returned future resolves with the finished task
@@ -100,6 +107,8 @@ class TaskRunner:
 
     def _work(self) -> None:
         while (task_id := self._queue.get()) is not None:
+            if self.cluster is not None and not self.cluster.wait(self._stop):
+                return  # stopping: the task stays queued in the store for the next start
             self._run(task_id)
 
     def _run(self, task_id: str) -> None:
@@ -111,6 +120,11 @@ class TaskRunner:
         try:
             request = ReIDRequest.model_validate(task.request)
             result = self._tool.analyze(request, self._progress(task_id))
+        except ClusterUnavailable as exc:
+            log.warning("task queued again, the cluster failed task_id=%s: %s", task_id, exc)
+            self.store.requeue(task_id)
+            self._queue.put(task_id)
+            return
         except InvalidInput as exc:
             self._fail(task_id, str(exc), "invalid_input")
         except ReIDError as exc:
