@@ -51,12 +51,13 @@ def analyze(
     """
     started = time.monotonic()
     options = options or AnalysisOptions()
-    info = decode.probe(media, limits or Limits())
+    limits = limits or Limits()
+    info = decode.probe(media, limits)
     references = load_persons(persons, options.detector)
     progress(REFERENCES_SHARE)
     scaled = _scaled(progress)
     if info.kind == "image":
-        segments = [_image_segment(media, options)]
+        segments = [_image_segment(media, options, limits.max_pixels)]
     else:
         segments = _video_segments(media, info, options, workers, scaled)
     frames = [frame for segment in segments for frame in segment.frames]
@@ -85,8 +86,8 @@ def _scaled(progress: ProgressFn) -> ProgressFn:
     return lambda fraction: progress(REFERENCES_SHARE + (1 - REFERENCES_SHARE) * fraction)
 
 
-def _image_segment(media: Path, options: AnalysisOptions) -> SegmentResult:
-    rgb = decode.load_image(media)
+def _image_segment(media: Path, options: AnalysisOptions, max_pixels: int) -> SegmentResult:
+    rgb = decode.load_image(media, max_pixels)
     detector = detect.get_detector(options.detector)
     faces = describe_faces(rgb, detector, detect.photo_min_face(rgb.shape[0]), lambda _box: True)
     return SegmentResult(frames=[FrameFaces(0, 0.0, faces)], frames_decoded=1)
