@@ -92,7 +92,10 @@ def _persons(pairs: list[str]) -> list[PersonSpec]:
         name, sep, photo = pair.partition("=")
         if not sep or not name.strip() or not photo.strip():
             raise InvalidInput(f"--person {pair!r} must be NAME=PHOTO, e.g. --person Alice=alice.jpg")
-        persons.append(PersonSpec(name=name, photos=[photo]))
+        try:
+            persons.append(PersonSpec(name=name, photos=[photo]))
+        except ValueError as exc:
+            raise InvalidInput(f"--person {name[:40]!r}...: {_first_error(exc)}") from exc
     return persons
 
 

@@ -46,7 +46,7 @@ def envelope_error(code: str, msg: str) -> JSONResponse:
 
 def describe_validation_errors(errors: Sequence[Any], prefix: str = "") -> str:
     """One sentence per problem (at most three), each naming its field: ``persons[0].url is required``."""
-    parts = [_describe(error, prefix) for error in errors[:3]]
+    parts = [_describe(error, prefix).rstrip(".") for error in errors[:3]]
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
     return "Invalid request: " + "; ".join(parts) + more + "."
 
@@ -77,8 +77,20 @@ async def _invalid_input(_request: Request, exc: InvalidInput) -> JSONResponse:
     return envelope_error(BadRequest.code, str(exc))
 
 
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    return envelope_error(BadRequest.code, describe_validation_errors(exc.errors()))
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if [error["loc"] for error in errors] == [("body",)] and errors[0]["type"] == "missing":
+        return envelope_error(BadRequest.code, _empty_body_message(request))
+    return envelope_error(BadRequest.code, describe_validation_errors(errors))
+
+
+def _empty_body_message(request: Request) -> str:
+    """An empty body misses every field; name the required ones of the endpoint's model."""
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    model = getattr(getattr(body_field, "field_info", None), "annotation", None)
+    fields = getattr(model, "model_fields", {})
+    required = ", ".join(name for name, info in fields.items() if info.is_required())
+    return f"Invalid request: the body is empty; {required or 'the JSON fields'} are required."
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:

@@ -2,7 +2,8 @@
 
 A task is written (and synced) before its id is given to the client; its state moves
 queued -> running -> done | failed. The stored request (which may hold signed URLs) is
-cleared when the task ends; results hold names and times, never images or embeddings.
+cleared when the task ends, and the callback URL (whose query may hold a token) once its
+delivery is over, delivered or given up; results hold names and times, never images or embeddings.
 Every statement runs under one lock on one connection: SQLite serialises writers anyway,
 and a single connection keeps the WAL file and its checkpoints simple.
 """
@@ -176,6 +177,7 @@ class TaskStore:
             )
 
     def record_delivery(self, task_id: str, state: DeliveryState, attempts: int, error: str | None) -> None:
+        """Record an attempt; once delivery is over, only the URL's redacted form is kept."""
         delivered_at = time.time() if state == "delivered" else None
         with self._database.write() as db:
             db.execute(
@@ -183,6 +185,10 @@ class TaskStore:
                 " WHERE task_id = ?",
                 (state, attempts, error, delivered_at, task_id),
             )
+            if state != "pending":
+                (url,) = db.execute("SELECT callback_url FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+                if url is not None:
+                    db.execute("UPDATE tasks SET callback_url = ? WHERE task_id = ?", (redact_url(url), task_id))
 
     def unfinished(self) -> list[Task]:
         """Tasks left queued or running, oldest first: the work a restart must resume."""
