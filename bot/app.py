@@ -24,6 +24,7 @@ from bot.submission import Submission
 from bot.thread import SEEN, RequestThread
 from bot.worker import Worker
 from tools.reid.facade import ReIDTool
+from tools.reid.logs import keep_request_bodies_out_of_logs
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class ReIDBot:
     """
 
     def __init__(self, settings: BotSettings, tool: ReIDTool | None = None) -> None:
+        keep_request_bodies_out_of_logs()
         self.settings = settings
         self.tool = tool or ReIDTool()
         self.client = AsyncWebClient(

@@ -66,6 +66,11 @@ def http_app(bot: ReIDBot, *, socket_mode: bool = False) -> FastAPI:
 
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Response:
+        try:
+            (await request.body()).decode("utf-8")
+        except UnicodeDecodeError:
+            # Slack sends UTF-8; Bolt would fail decoding anything else with a 500 and a traceback.
+            raise HTTPException(400, "The body is not UTF-8.") from None
         return await slack.handle(request)
 
     @api.get("/healthz")
