@@ -4,12 +4,26 @@ secrets that do not outlive their use, and private files."""
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
-from loopback import CallbackReceiver, Footage, ServiceThread, envelope, wait_until
+import pytest
+from loopback import (
+    API_KEY,
+    CallbackReceiver,
+    Footage,
+    ServiceProcess,
+    ServiceThread,
+    envelope,
+    service_settings,
+    settings_env,
+    wait_until,
+)
 
 pytest_plugins = ["service_fixtures"]
 
@@ -91,3 +105,79 @@ def test_callback_tokens_are_cleared_once_delivered(
     url = wait_until(stored_url, 30, "the delivery to be recorded")
     assert "s3cr3t-token" not in url and url.startswith(receiver.url)
     assert b"s3cr3t-token" not in Path(service.settings.db_path).read_bytes()
+
+
+# --- Auth before the body, slow clients (item 4) ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def strict_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """``reid serve`` as run in production (its own uvicorn settings), with deadlines of 1 s."""
+    settings = service_settings(
+        tmp_path_factory.mktemp("strict"), header_timeout_s=1.0, body_timeout_s=1.0, max_body_bytes=64 * 2**20
+    )
+    process = ServiceProcess(settings_env(settings))
+    yield process
+    process.close()
+
+
+def _connect(base_url: str) -> socket.socket:
+    parts = urlsplit(base_url)
+    return socket.create_connection((parts.hostname, parts.port), timeout=15)
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (or 15 s pass: a failure)."""
+    received = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return received
+        except TimeoutError:
+            raise AssertionError(f"the server kept the connection open; it sent {received!r}") from None
+        if not chunk:
+            return received
+        received += chunk
+
+
+def _head(path: str, length: int, key: str | None) -> bytes:
+    auth = f"Authorization: {key}\r\n" if key else ""
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n{auth}"
+        f"Content-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def test_unfinished_heads_and_silent_connections_are_closed(strict_service: ServiceProcess) -> None:
+    sockets = [_connect(strict_service.base_url) for _ in range(6)]
+    for sock in sockets[:5]:
+        sock.sendall(b"POST /v1/understand/upload HTTP/1.1\r\nHost: test\r\nX-Slow: ")
+    for sock in sockets:
+        assert _read_until_closed(sock) == b""
+        sock.close()
+    assert httpx.get(f"{strict_service.base_url}/healthz").json() == {"status": "ok"}
+
+
+def test_a_trickled_body_is_answered_and_closed(strict_service: ServiceProcess) -> None:
+    with _connect(strict_service.base_url) as sock:
+        sock.sendall(_head("/v1/understand/upload", 1000, API_KEY) + b'{"video_url": ')
+        answer = _read_until_closed(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    envelope = json.loads(body)
+    assert envelope["code"] == "0001" and "did not arrive within 1 s" in envelope["msg"]
+
+
+@pytest.mark.parametrize("key", [None, "wrong-key"], ids=["no key", "wrong key"])
+def test_a_request_without_a_valid_key_is_answered_before_its_body(
+    strict_service: ServiceProcess, key: str | None
+) -> None:
+    """The head announces 60 MiB; 64 KiB are sent and the answer 0401 comes anyway: the service
+    cannot have read a body that was never sent."""
+    with _connect(strict_service.base_url) as sock:
+        sock.sendall(_head("/v1/understand/upload", 60 * 2**20, key) + b" " * 65536)
+        answer = _read_until_closed(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert json.loads(body)["code"] == "0401"

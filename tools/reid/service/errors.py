@@ -32,6 +32,17 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, body_too_large_message(limit))
 
 
+class BodyTooSlow(HTTPException):
+    """The request body did not arrive whole within ``REID_BODY_TIMEOUT_S``."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(
+            408,
+            f"body: the request body did not arrive within {timeout_s:g} s. Send it again over a faster "
+            "connection, or send large media by URL.",
+        )
+
+
 def body_too_large_message(limit: int) -> str:
     return (
         f"body: the request is larger than this service accepts ({limit / 2**20:.1f} MiB). "
@@ -39,9 +50,13 @@ def body_too_large_message(limit: int) -> str:
     )
 
 
-def envelope_error(code: str, msg: str) -> JSONResponse:
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if code == RateLimited.code else None
-    return JSONResponse(Envelope.error(code, msg).model_dump(), status_code=200, headers=headers)
+def envelope_error(code: str, msg: str, *, close: bool = False) -> JSONResponse:
+    """The error envelope; with ``close`` the connection is closed after it, for answers given
+    before the request's body was read (which would otherwise have to be drained first)."""
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if code == RateLimited.code else {}
+    if close:
+        headers["Connection"] = "close"
+    return JSONResponse(Envelope.error(code, msg).model_dump(), status_code=200, headers=headers or None)
 
 
 def describe_validation_errors(errors: Sequence[Any], prefix: str = "") -> str:
@@ -96,8 +111,8 @@ def _empty_body_message(request: Request) -> str:
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Unreadable or oversized bodies are bad parameters (0001); everything else (404, 405)
     stays a plain HTTP error, as the hosted service answers unknown routes."""
-    if exc.status_code in (400, 413):
-        return envelope_error(BadRequest.code, str(exc.detail))
+    if exc.status_code in (400, 408, 413):
+        return envelope_error(BadRequest.code, str(exc.detail), close=exc.status_code != 400)
     return await http_exception_handler(request, exc)
 
 
