@@ -7,7 +7,7 @@ import json
 import socket
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,6 +17,7 @@ from loopback import (
     API_KEY,
     CallbackReceiver,
     Footage,
+    HangingReceiver,
     ServiceProcess,
     ServiceThread,
     envelope,
@@ -181,3 +182,36 @@ def test_a_request_without_a_valid_key_is_answered_before_its_body(
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert json.loads(body)["code"] == "0401"
+
+
+# --- Callback isolation (item 5) --------------------------------------------------------------
+
+
+def test_a_hanging_receiver_does_not_delay_another_ones_callback(
+    start_service: Callable[..., ServiceThread], footage: Footage, receiver: CallbackReceiver
+) -> None:
+    """Four results owed to a receiver that never answers, then one to a healthy receiver: the
+    healthy one gets its callback while every delivery to the hanging one is still being retried."""
+    service = start_service(callback_timeout_s=2.0, callback_attempts=6)
+    hanging = HangingReceiver()
+    try:
+        with httpx.Client(base_url=service.base_url, headers={"Authorization": API_KEY}, timeout=60) as api:
+
+            def submit(callback: str) -> str:
+                body = {
+                    "url": footage.url("test_image.png"),
+                    "user_prompt": "?",
+                    "callback": callback,
+                    "persons": [{"name": "Alice", "url": footage.url("alice.jpg")}],
+                }
+                return envelope(api.post("/v1/understand/uploadImg", json=body))["data"]["task_id"]
+
+            stuck = [submit(f"{hanging.url}?n={n}") for n in range(4)]
+            wait_until(lambda: len(hanging.bodies) >= 2, 60, "the hanging receiver to be tried")
+            healthy = submit(receiver.url)
+            (delivered,) = receiver.wait_for(1, 60)
+            states = {envelope(api.get(f"/v1/understand/tasks/{t}"))["data"]["callback"]["state"] for t in stuck}
+        assert delivered.json()["task_id"] == healthy
+        assert states == {"pending"}, "the healthy callback waited for a hanging delivery to give up"
+    finally:
+        hanging.close()
