@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -215,3 +216,52 @@ def test_a_hanging_receiver_does_not_delay_another_ones_callback(
         assert states == {"pending"}, "the healthy callback waited for a hanging delivery to give up"
     finally:
         hanging.close()
+
+
+# --- Crash blame (item 2) ---------------------------------------------------------------------
+
+
+def test_only_the_task_running_alone_is_blamed_for_crashes(tmp_path: Path, footage: Footage) -> None:
+    """SIGKILL while A and B run side by side blames neither: both then run alone. Killed three
+    more times while A runs alone, A is failed as the cause; B, never alone at a crash, is done."""
+    env = settings_env(service_settings(tmp_path, max_concurrent_tasks=2))
+    started: list[ServiceProcess] = []
+    clients: list[httpx.Client] = []
+
+    def start() -> tuple[ServiceProcess, httpx.Client]:
+        started.append(ServiceProcess(env))
+        clients.append(httpx.Client(base_url=started[-1].base_url, headers={"Authorization": API_KEY}, timeout=30))
+        return started[-1], clients[-1]
+
+    def states(api: httpx.Client) -> dict[str, str]:
+        return {name: envelope(api.get(f"/v1/understand/tasks/{t}"))["data"]["state"] for name, t in tasks.items()}
+
+    def a_runs(api: httpx.Client) -> bool:
+        return states(api)["A"] == "running"
+
+    def settled(api: httpx.Client) -> dict[str, str] | None:
+        now = states(api)
+        return now if {"queued", "running"}.isdisjoint(now.values()) else None
+
+    try:
+        service, api = start()
+        tasks = {
+            name: envelope(api.post("/v1/understand/upload", json=_video(footage)))["data"]["task_id"]
+            for name in ("A", "B")
+        }
+        wait_until(lambda: states(api) == {"A": "running", "B": "running"}, 60, "A and B to run side by side")
+        service.kill()
+        for _ in range(3):
+            service, api = start()
+            wait_until(partial(a_runs, api), 60, "A to run")
+            assert states(api)["B"] == "queued", "B must wait while A runs alone"
+            service.kill()
+        service, api = start()
+        assert wait_until(partial(settled, api), 90, "A and B to end") == {"A": "failed", "B": "done"}
+        failed = envelope(api.get(f"/v1/understand/tasks/{tasks['A']}"))["data"]
+        assert "stopped 3 times while running this task alone" in failed["error"]
+    finally:
+        for client in clients:
+            client.close()
+        for process in started:
+            process.close()
