@@ -23,7 +23,7 @@ from bot.store import Store
 from bot.submission import Submission
 from bot.thread import SEEN, RequestThread
 from bot.worker import Worker
-from tools.reid.facade import ReIDTool
+from tools.reid.facade import ReIDTool, stop_engine_workers
 from tools.reid.logs import keep_request_bodies_out_of_logs
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,10 @@ class ReIDBot:
             self.enqueue(request_id)
 
     async def stop(self) -> None:
+        """Cancel the work in flight (its requests resume at the next start), then end the
+        engine's worker processes, so none outlives the bot."""
         await self.worker.stop()
+        stop_engine_workers()
         await self.runner.close()
         await self.http.aclose()
         self.store.close()

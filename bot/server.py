@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -174,8 +175,13 @@ def run_socket_mode(settings: BotSettings) -> None:
 
 
 async def _serve_forever(bot: ReIDBot) -> None:
+    """Until SIGTERM or SIGINT, which stop the bot cleanly (unfinished requests resume at the next start)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     async with running(bot, socket_mode=True):
-        await asyncio.Event().wait()
+        await stop.wait()
 
 
 def _configure_logging() -> None:

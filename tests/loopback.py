@@ -248,6 +248,15 @@ class ServiceProcess:
             if match := _LISTENING.search(line):
                 self._address.append(match.group(1))
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def stop(self, signum: int, timeout_s: float = 30) -> int:
+        """Send ``signum`` (SIGTERM, SIGINT) and wait for the process to end; its exit code."""
+        self._process.send_signal(signum)
+        return self._process.wait(timeout=timeout_s)
+
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as when the machine loses power or the OOM killer strikes."""
         self._process.send_signal(signal.SIGKILL)

@@ -6,6 +6,7 @@ Exit codes: 0 done, 2 bad input (one line on stderr says why), 1 the analysis fa
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,9 +17,22 @@ from tools.reid.schemas import AnalysisOptions, PersonSpec, ReIDRequest, ReIDRes
 from tools.reid.settings import get_settings
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the command unwinds and its engine workers are ended."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_on_sigterm(signum: int, _frame: object) -> None:
+    raise Stopped(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         return args.command(args)
     except InvalidInput as exc:
@@ -27,8 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReIDError as exc:
         print(f"reid: analysis failed: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        from tools.reid.facade import stop_engine_workers
+
+        stop_engine_workers()
+        print("reid: stopped.", file=sys.stderr)
+        return 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -94,6 +94,13 @@ class _Stager:
         return fetched.rename(folder / safe_file_name(PurePosixPath(urlsplit(url).path).name, "download"))
 
 
+def stop_engine_workers() -> None:
+    """End the embedded engine's worker processes at once (SIGTERM, SIGINT): an analysis in
+    flight fails, and no worker is left running after this process. Entry points call it
+    when they are told to stop."""
+    engine.shutdown_pool()
+
+
 def make_backend(settings: ReIDSettings) -> Backend:
     if settings.backend == "remote":
         return RemoteBackend(settings)

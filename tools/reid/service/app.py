@@ -16,6 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 from tools.reid.api_schemas import CaptionRequest, ImageRequest
 from tools.reid.errors import InvalidInput
+from tools.reid.facade import stop_engine_workers
 from tools.reid.service.auth import ApiKeyMiddleware
 from tools.reid.service.body_limit import BodyLimitMiddleware
 from tools.reid.service.callbacks import CallbackSender
@@ -58,6 +59,7 @@ def create_app(settings: ReIDSettings) -> FastAPI:
         runner.start()
         yield
         runner.stop()
+        stop_engine_workers()  # a task in flight fails under it; runner.stop() left it queued
         sender.close()
 
     app = FastAPI(title="ReID service", version="1", description=DESCRIPTION, lifespan=lifespan)
