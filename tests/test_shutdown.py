@@ -12,8 +12,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -129,22 +131,31 @@ def test_serve_stops_with_its_workers_and_resumes_the_task(
         again.close()
 
 
-@pytest.fixture
-def bot_process(fake: FakeSlack, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``reid bot`` in HTTP mode, against the Slack fake, on a free loopback port."""
+@dataclass
+class BotProcess:
+    """``reid bot`` against the Slack fake, in HTTP mode on a free loopback port or in Socket Mode."""
+
+    process: subprocess.Popen[str]
+    deliver: Callable[[dict[str, Any]], None]
+
+
+@pytest.fixture(params=["http", "socket"])
+def bot_process(request: pytest.FixtureRequest, fake: FakeSlack, tmp_path: Path) -> Iterator[BotProcess]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = os.environ | {
         "SLACK_BOT_TOKEN": fake.bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_APP_TOKEN": fake.app_token,
         "SLACK_API_URL": fake.base_url,
         "REID_BOT_DB_PATH": str(tmp_path / "bot.db"),
         "REID_BOT_WORK_DIR": str(tmp_path / "work"),
         "REID_WORKERS": "2",
     }
+    mode = ["--socket"] if request.param == "socket" else ["--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tools.reid.cli", "bot", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "tools.reid.cli", "bot", *mode],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -153,15 +164,25 @@ def bot_process(fake: FakeSlack, tmp_path: Path) -> Iterator[tuple[subprocess.Po
     )
     url = f"http://127.0.0.1:{port}"
 
-    def healthy() -> bool:
+    def listening() -> bool:
+        if request.param == "socket":
+            return fake.socket_connections > 0
         try:
             return httpx.get(f"{url}/healthz").status_code == 200
         except httpx.HTTPError:
             return False
 
+    def deliver(payload: dict[str, Any]) -> None:
+        if request.param == "socket":
+            fake.wait_for_ack(fake.socket_send("events_api", payload))
+            return
+        body = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", **sign_request(SIGNING_SECRET, body)}
+        assert httpx.post(f"{url}/slack/events", content=body, headers=headers).status_code == 200
+
     try:
-        wait_until(healthy, 60, "the bot to listen")
-        yield process, url
+        wait_until(listening, 60, "the bot to listen")
+        yield BotProcess(process, deliver)
     finally:
         process.kill()
         process.wait(timeout=30)
@@ -169,21 +190,14 @@ def bot_process(fake: FakeSlack, tmp_path: Path) -> Iterator[tuple[subprocess.Po
 
 @pytest.mark.parametrize("name", SIGNALS)
 def test_bot_stops_with_its_workers_and_keeps_the_request(
-    fake: FakeSlack,
-    bot_process: tuple[subprocess.Popen[str], str],
-    long_clip: Path,
-    media: Media,
-    tmp_path: Path,
-    name: str,
+    fake: FakeSlack, bot_process: BotProcess, long_clip: Path, media: Media, tmp_path: Path, name: str
 ) -> None:
-    process, url = bot_process
+    process = bot_process.process
     files = [
         fake.add_file("minute.mp4", long_clip.read_bytes(), "video/mp4", "mp4"),
         fake.add_file("eileen.png", media.alice_png, "image/png", "png"),
     ]
-    body = json.dumps(mention_payload(fake, f"<@{BOT_USER_ID}> is she here?", files)).encode()
-    headers = {"Content-Type": "application/json", **sign_request(SIGNING_SECRET, body)}
-    assert httpx.post(f"{url}/slack/events", content=body, headers=headers).status_code == 200
+    bot_process.deliver(mention_payload(fake, f"<@{BOT_USER_ID}> is she here?", files))
     descendants = _busy_descendants(process.pid)
     process.send_signal(SIGNALS[name])
     _, stderr = process.communicate(timeout=30)
