@@ -26,7 +26,8 @@ from bot.run import Runner
 from bot.settings import BotSettings
 from bot.store import Store
 from bot.worker import Worker
-from tools.reid.facade import ReIDTool
+from tools.reid.facade import ReIDTool, stop_engine_workers
+from tools.reid.logs import keep_request_bodies_out_of_logs
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class ReIDBot:
     """
 
     def __init__(self, settings: BotSettings, tool: ReIDTool | None = None) -> None:
+        keep_request_bodies_out_of_logs()
         self.settings = settings
         self.tool = tool or ReIDTool()
         self.client = _client(settings, settings.slack_bot_token.get_secret_value())
@@ -111,8 +113,11 @@ class ReIDBot:
             self.desk.submit(partial(handling.announce, self, request_id, resumed=True))
 
     async def stop(self) -> None:
+        """Cancel the work in flight (its requests resume at the next start), then end the
+        engine's worker processes, so none outlives the bot."""
         await self.desk.stop()
         await self.worker.stop()
+        stop_engine_workers()
         await self.runner.close()
         await self.http.aclose()
         self.store.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -66,6 +67,11 @@ def http_app(bot: ReIDBot, *, socket_mode: bool = False) -> FastAPI:
 
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Response:
+        try:
+            (await request.body()).decode("utf-8")
+        except UnicodeDecodeError:
+            # Slack sends UTF-8; Bolt would fail decoding anything else with a 500 and a traceback.
+            raise HTTPException(400, "The body is not UTF-8.") from None
         return await slack.handle(request)
 
     @api.get("/healthz")
@@ -169,8 +175,13 @@ def run_socket_mode(settings: BotSettings) -> None:
 
 
 async def _serve_forever(bot: ReIDBot) -> None:
+    """Until SIGTERM or SIGINT, which stop the bot cleanly (unfinished requests resume at the next start)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     async with running(bot, socket_mode=True):
-        await asyncio.Event().wait()
+        await stop.wait()
 
 
 def _configure_logging() -> None:

@@ -161,6 +161,35 @@ class CallbackReceiver(_HttpServer):
         return {r.json()["task_id"]: r.json() for r in self.accepted()}
 
 
+class _HangingHandler(_Quiet):
+    def do_POST(self) -> None:
+        receiver: HangingReceiver = self.server.owner  # type: ignore[attr-defined]
+        receiver.arrived(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        receiver.released.wait(60)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class HangingReceiver(_HttpServer):
+    """A callback receiver that never answers (until closed): the service's attempts time out."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+        self.bodies: list[bytes] = []
+        self._lock = threading.Lock()
+        super().__init__(_HangingHandler)
+        self.url = f"{self.base_url}/callback"
+
+    def arrived(self, body: bytes) -> None:
+        with self._lock:
+            self.bodies.append(body)
+
+    def close(self) -> None:
+        self.released.set()
+        super().close()
+
+
 def service_settings(folder: Path, **overrides: Any) -> ReIDSettings:
     """Settings for a test service: loopback URLs allowed, a key, a signing secret, fast retries."""
     values: dict[str, Any] = {
@@ -221,6 +250,15 @@ class ServiceProcess:
             self.log.append(line)
             if match := _LISTENING.search(line):
                 self._address.append(match.group(1))
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def stop(self, signum: int, timeout_s: float = 30) -> int:
+        """Send ``signum`` (SIGTERM, SIGINT) and wait for the process to end; its exit code."""
+        self._process.send_signal(signum)
+        return self._process.wait(timeout=timeout_s)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as when the machine loses power or the OOM killer strikes."""

@@ -74,12 +74,21 @@ def test_bad_input_exits_2_with_one_line(two_people_clip: Path, photos, tmp_path
             *[a for i in range(6) for a in ("-p", f"P{i}={photos['grace']}")],
         ): "at most 5",
         ("analyze", str(two_people_clip), "-p", f"Grace={photos['grace']}", "--tolerance", "2"): "tolerance",
+        ("analyze", str(two_people_clip), "-p", f"{'N' * 81}={photos['grace']}"): "at most 80 characters",
     }
     for args, message in cases.items():
         done = reid(*args)
         assert done.returncode == 2, (args, done.stderr)
         assert done.stderr.count("\n") == 1 and message in done.stderr, (args, done.stderr)
         assert done.stdout == ""
+
+
+def test_control_characters_in_names_never_reach_the_terminal(photos) -> None:
+    """A name with an escape sequence (clear screen, red) and a newline is shown neutralised."""
+    done = reid("analyze", str(photos["grace"]), "-p", f"Gr\x1b[2J\x1b[31mace\nX={photos['grace']}")
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout + done.stderr
+    assert "Gr [2J [31mace X" in done.stdout
 
 
 def test_demo_builds_and_analyses_its_clip(tmp_path: Path) -> None:

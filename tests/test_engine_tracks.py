@@ -107,7 +107,7 @@ def test_cut_at_a_segment_boundary_gives_the_answer_of_one_pass(make_clip, photo
     )
     assert (6, 9) in parallel.segment_bounds(13, 2)
     spec = SegmentSpec(sample_fps=2.0, detector="yunet", descriptor="sface", min_face_px=32.0, embed_every=2)
-    segments = parallel.analyse_video(clip, 13, spec, workers=2, progress=lambda _f: None)
+    segments = parallel.analyse_video(clip, 13, spec, parallel.PoolRunner(2), progress=lambda _f: None)
     assert [f.time for s in segments for f in s.frames if f.cut_before] == [3.0]
     persons = {"Eileen": [photos["eileen"]], "Grace": [photos["grace"]]}
     alone = engine.analyze(clip, persons, workers=1)

@@ -34,6 +34,7 @@ def test_engine_exported_names() -> None:
         "probe",
         "render_keyframes",
         "render_timeline",
+        "shutdown_pool",
         "timeline_image",
     ]
     for name in engine.__all__:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -478,7 +479,7 @@ def test_killed_service_resumes_every_task(
     uploads = tmp_path / "reid.db.uploads" / image
     assert uploads.is_dir()
     for path in uploads.iterdir():
-        path.unlink()
+        shutil.rmtree(path)
 
     second = service_process()
     expected = {*videos, image}

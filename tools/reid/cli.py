@@ -7,6 +7,7 @@ stderr says why), 1 the analysis failed.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -38,12 +39,25 @@ ETA_AFTER = 0.2
 """Share of the work done before the progress bar estimates the time left."""
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the command unwinds and its engine workers are ended."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_on_sigterm(signum: int, _frame: object) -> None:
+    raise Stopped(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         return args.command(args)
     except InvalidInput as exc:
@@ -52,8 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReIDError as exc:
         print(f"reid: analysis failed: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        from tools.reid.facade import stop_engine_workers
+
+        stop_engine_workers()
+        print("reid: stopped.", file=sys.stderr)
+        return 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -213,7 +231,10 @@ def _persons(values: list[str]) -> list[PersonSpec]:
                 )
         if not name.strip() or not photo.strip():
             raise InvalidInput(f"--person {value!r} must be NAME=PHOTO, e.g. --person Alice=alice.jpg")
-        persons.append(PersonSpec(name=name, photos=[photo]))
+        try:
+            persons.append(PersonSpec(name=name, photos=[photo]))
+        except ValueError as exc:
+            raise InvalidInput(f"--person {name[:40]!r}...: {_first_error(exc)}") from exc
     return persons
 
 

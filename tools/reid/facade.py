@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import re
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
@@ -17,7 +16,7 @@ from urllib.parse import urlsplit
 
 from tools.reid import engine
 from tools.reid.errors import InvalidInput
-from tools.reid.fetch import fetch_to_file, is_url
+from tools.reid.fetch import fetch_to_file, is_url, safe_file_name
 from tools.reid.logs import keep_urls_out_of_logs
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.remote import RemoteBackend
@@ -109,9 +108,15 @@ class _Stager:
     def _named_after(self, fetched: Path, url: str) -> Path:
         """Moves a fetched file to the URL's file name (in a folder of its own), so that
         errors name ``clip.mp4`` rather than a temporary name."""
-        name = re.sub(r"[^A-Za-z0-9._-]+", "_", PurePosixPath(urlsplit(url).path).name).lstrip(".") or "download"
         folder = Path(tempfile.mkdtemp(dir=self.scratch))
-        return fetched.rename(folder / name[:100])
+        return fetched.rename(folder / safe_file_name(PurePosixPath(urlsplit(url).path).name, "download"))
+
+
+def stop_engine_workers() -> None:
+    """End the embedded engine's worker processes at once (SIGTERM, SIGINT): an analysis in
+    flight fails, and no worker is left running after this process. Entry points call it
+    when they are told to stop."""
+    engine.shutdown_pool()
 
 
 def make_backend(settings: ReIDSettings) -> Backend:

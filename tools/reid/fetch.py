@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import re
 import socket
 import tempfile
 from collections.abc import Callable, Coroutine, Iterator
@@ -81,6 +82,14 @@ def redact_url(url: str) -> str:
     query = "…" if parts.query else ""
     fragment = "…" if parts.fragment else ""
     return urlunsplit((parts.scheme, host, parts.path, query, fragment))
+
+
+def safe_file_name(name: str, default: str) -> str:
+    """A user's file name made safe to write into our own folder (no path, no hidden file, no
+    odd characters, at most 100 characters): kept so that error messages name ``clip.mp4``,
+    the file the user knows, rather than a temporary or spool name."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name.replace("\\", "/")).name).lstrip(".")
+    return cleaned[:100] or default
 
 
 def _error(what: str, url: str | httpx.URL, reason: str) -> FetchError:

@@ -7,9 +7,11 @@ Slack bot. Times are seconds from the start of the media; boxes are pixels of th
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, NamedTuple
+import re
+import unicodedata
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 MAX_PERSONS = 5
 """The hosted API's limit on distinct persons per request; ours is the same."""
@@ -31,7 +33,24 @@ TOLERANCES: dict[str, ToleranceScale] = {
 }
 """Per descriptor: SFace's cosine distances and dlib's Euclidean ones read differently."""
 
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _printable_name(value: Any) -> Any:
+    """A name with control characters (newlines, NUL, ANSI escape sequences' ESC, bidi
+    overrides) turned into single spaces: names are echoed to terminals and Slack, where such
+    characters would forge lines, colours or reading order. Done here, once, for every surface."""
+    if not isinstance(value, str):
+        return value
+    cleaned = "".join(" " if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS else char for char in value)
+    return re.sub(r"\s{2,}", " ", cleaned).strip()
+
+
+PersonName = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)],
+    BeforeValidator(_printable_name),
+]
 Box = tuple[int, int, int, int]
 
 

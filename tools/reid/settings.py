@@ -60,6 +60,14 @@ class ReIDSettings(BaseSettings):
     api_keys: str = Field("", description="Comma-separated keys the service accepts in the Authorization header.")
     db_path: Path = Path("reid.db")
     max_body_bytes: int = 64 * MiB
+    header_timeout_s: float = Field(10.0, gt=0, description="A request head must arrive whole within this.")
+    body_timeout_s: float = Field(
+        120.0, gt=0, description="A request body must arrive whole within this (64 MiB at ~4.5 Mbit/s)."
+    )
+    keep_alive_s: float = Field(5.0, gt=0, description="An idle keep-alive connection is closed after this.")
+    shutdown_grace_s: float = Field(
+        5.0, gt=0, description="On SIGTERM/SIGINT, requests in flight get this long to finish."
+    )
     max_concurrent_tasks: int = Field(2, ge=1)
     max_queued_tasks: int = Field(100, ge=1)
     callback_secret: SecretStr | None = None

@@ -8,6 +8,16 @@ from tools.reid.engine.analyze import analyze
 from tools.reid.engine.decode import probe
 from tools.reid.engine.keyframes import drawn_moments, render_keyframes
 from tools.reid.engine.limits import Limits
+from tools.reid.engine.parallel import shutdown_pool
 from tools.reid.engine.timeline import render_timeline, timeline_image
 
-__all__ = ["Limits", "analyze", "drawn_moments", "probe", "render_keyframes", "render_timeline", "timeline_image"]
+__all__ = [
+    "Limits",
+    "analyze",
+    "drawn_moments",
+    "probe",
+    "render_keyframes",
+    "render_timeline",
+    "shutdown_pool",
+    "timeline_image",
+]

@@ -56,12 +56,13 @@ def analyze(
     descriptor = get_descriptor(options.descriptor)
     tolerance = options.effective_tolerance()
     runner = runner or PoolRunner(workers)
-    info = decode.probe(media, limits or Limits())
-    references = load_persons(persons, options.detector, options.descriptor)
+    limits = limits or Limits()
+    info = decode.probe(media, limits)
+    references = load_persons(persons, options.detector, options.descriptor, limits.max_pixels)
     progress(REFERENCES_SHARE)
     scaled = _scaled(progress)
     if info.kind == "image":
-        segments = [_image_segment(media, options, descriptor)]
+        segments = [_image_segment(media, options, descriptor, limits.max_pixels)]
     else:
         segments = _video_segments(media, info, options, runner, scaled)
     frames = [frame for segment in segments for frame in segment.frames]
@@ -96,8 +97,8 @@ def _scaled(progress: ProgressFn) -> ProgressFn:
     return lambda fraction: progress(REFERENCES_SHARE + (1 - REFERENCES_SHARE) * fraction)
 
 
-def _image_segment(media: Path, options: AnalysisOptions, descriptor: Descriptor) -> SegmentResult:
-    rgb = decode.load_image(media)
+def _image_segment(media: Path, options: AnalysisOptions, descriptor: Descriptor, max_pixels: int) -> SegmentResult:
+    rgb = decode.load_image(media, max_pixels)
     detector = detect.get_detector(options.detector)
     faces = describe_faces(rgb, detector, descriptor, detect.photo_min_face(rgb.shape[0]), lambda _box: True)
     return SegmentResult(frames=[FrameFaces(0, 0.0, faces)], frames_decoded=1, faces_described=len(faces))

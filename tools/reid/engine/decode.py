@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,13 @@ from tools.reid.engine.limits import Limits
 from tools.reid.errors import MediaError
 from tools.reid.schemas import MediaInfo
 
-Image.MAX_IMAGE_PIXELS = None  # our own pixel limit applies, with a clearer message
+# Our own pixel limit (REID_MAX_PIXELS) refuses large images with a clearer message; Pillow's
+# error past twice its limit (~179 megapixels) stays, as a second guard, and becomes a MediaError.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+EXIF_ORIENTATION = 0x0112
+_TURNED = {5, 6, 7, 8}
+"""EXIF orientations that swap width and height."""
 
 THUMBNAIL_SIZE = (64, 36)
 SKIP_NONREF_RATIO = 4
@@ -59,12 +66,8 @@ def probe(path: Path, limits: Limits) -> MediaInfo:
             f"{path.name} is {size / 2**20:.0f} MiB; the limit is {limits.max_bytes / 2**20:.0f} MiB. "
             "Trim or compress the footage."
         )
-    info = _probe_image(path) or _probe_video(path)
-    if info.width * info.height > limits.max_pixels:
-        raise MediaError(
-            f"{path.name} is {info.width}x{info.height} pixels; the limit is "
-            f"{limits.max_pixels / 1e6:.0f} megapixels. Downscale it first."
-        )
+    info = _probe_image(path, limits.max_pixels) or _probe_video(path)
+    _check_pixels(path.name, info.width, info.height, limits.max_pixels)
     if info.duration_s > limits.max_duration_s:
         raise MediaError(
             f"{path.name} lasts {info.duration_s / 60:.0f} min; the limit is "
@@ -73,27 +76,60 @@ def probe(path: Path, limits: Limits) -> MediaInfo:
     return info
 
 
-def load_image(source: Path | bytes) -> np.ndarray:
+def _check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise MediaError(
+            f"{name} is {width}x{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels. Downscale it first."
+        )
+
+
+def load_image(source: Path | bytes, max_pixels: int = Limits.max_pixels) -> np.ndarray:
     """An upright RGB array of an image file or its bytes (EXIF orientation applied).
 
+    The size is checked from the header, before a pixel is decoded: a small file may claim
+    60000x60000 pixels and would take gigabytes to decode.
+
     Raises:
-        MediaError: the data is not an image Pillow can decode.
+        MediaError: the data is not an image Pillow can decode, or has more than ``max_pixels``.
     """
     name = source.name if isinstance(source, Path) else "the image"
     try:
         with Image.open(source if isinstance(source, Path) else io.BytesIO(source)) as image:
+            _check_pixels(name, *image.size, max_pixels)
             upright = ImageOps.exif_transpose(image)
             return np.asarray(upright.convert("RGB"))
+    except Image.DecompressionBombError as exc:
+        raise _bomb(name) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise MediaError(f"{name} is not a readable image ({exc}). Send a JPEG, PNG or WebP.") from exc
 
 
-def _probe_image(path: Path) -> MediaInfo | None:
+def _bomb(name: str) -> MediaError:
+    """Pillow refuses, from the header, images over twice its own limit (~179 megapixels)."""
+    return MediaError(
+        f"{name} claims to be over {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels, far over "
+        "what can be analysed (or it is crafted to exhaust memory). Downscale it first."
+    )
+
+
+def _probe_image(path: Path, max_pixels: int = Limits.max_pixels) -> MediaInfo | None:
+    """The image's upright size, read from its header and EXIF alone; None when it is not an
+    image Pillow knows. The size is checked before the EXIF is read: Pillow decodes a whole
+    PNG to find EXIF stored after its pixels.
+
+    Raises:
+        MediaError: the header claims more than ``max_pixels`` pixels.
+    """
     try:
         with Image.open(path) as image:
             image.verify()
         with Image.open(path) as image:
-            width, height = ImageOps.exif_transpose(image).size
+            width, height = image.size
+            _check_pixels(path.name, width, height, max_pixels)
+            if image.getexif().get(EXIF_ORIENTATION) in _TURNED:
+                width, height = height, width
+    except Image.DecompressionBombError as exc:
+        raise _bomb(path.name) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None
     return MediaInfo(kind="image", duration_s=0.0, width=width, height=height, fps=None)

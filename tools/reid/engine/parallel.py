@@ -53,6 +53,23 @@ def _close_pool() -> None:
         _pool.shutdown(wait=False, cancel_futures=True)
 
 
+def shutdown_pool() -> None:
+    """Stop the worker processes now, for SIGTERM and SIGINT: segments in flight are abandoned
+    (the caller sees the pool broken), and no worker outlives this process. Closing the pool
+    alone would let busy workers finish their segment, orphaned, after the process exits."""
+    global _pool, _pool_size
+    with _pool_lock:
+        pool, _pool, _pool_size = _pool, None, 0
+    if pool is None:
+        return
+    workers = list((pool._processes or {}).values())  # the executor offers no other handle on them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join(timeout=5)
+
+
 class Runner(Protocol):
     """Runs picklable calls somewhere and says where they ran (for `Stats`)."""
 

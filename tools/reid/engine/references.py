@@ -34,7 +34,7 @@ class Person:
 
 
 def load_persons(
-    persons: Mapping[str, Sequence[Path | bytes]], detector: DetectorName, descriptor: DescriptorName
+    persons: Mapping[str, Sequence[Path | bytes]], detector: DetectorName, descriptor: DescriptorName, max_pixels: int
 ) -> list[Person]:
     """Descriptors of every named person, in the order given.
 
@@ -52,13 +52,16 @@ def load_persons(
     for name, photos in persons.items():
         if not photos:
             raise ReferencePhotoError(name, "no photo was given. Add a photo that shows their face.")
-        loaded.append(Person(name, np.stack([_descriptor(name, photo, detector, descriptor) for photo in photos])))
+        descriptors = [_descriptor(name, photo, detector, descriptor, max_pixels) for photo in photos]
+        loaded.append(Person(name, np.stack(descriptors)))
     return loaded
 
 
-def _descriptor(name: str, photo: Path | bytes, detector: DetectorName, descriptor: DescriptorName) -> np.ndarray:
+def _descriptor(
+    name: str, photo: Path | bytes, detector: DetectorName, descriptor: DescriptorName, max_pixels: int
+) -> np.ndarray:
     try:
-        rgb = load_image(photo)
+        rgb = load_image(photo, max_pixels)
     except MediaError as exc:
         raise ReferencePhotoError(name, f"{exc}") from exc
     face = _the_face(name, rgb, get_detector(detector).detect(rgb, photo_min_face(rgb.shape[0])))

@@ -7,6 +7,7 @@ import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import uvicorn
@@ -16,11 +17,14 @@ from pydantic.json_schema import models_json_schema
 
 from tools.reid.api_schemas import CaptionRequest, ImageRequest
 from tools.reid.errors import InvalidInput
+from tools.reid.facade import stop_engine_workers
+from tools.reid.service.auth import ApiKeyMiddleware
 from tools.reid.service.body_limit import BodyLimitMiddleware
 from tools.reid.service.callbacks import CallbackSender
 from tools.reid.service.errors import install_error_handlers
 from tools.reid.service.routes import router
 from tools.reid.service.runner import TaskRunner
+from tools.reid.service.slow_clients import HeadDeadlineProtocol
 from tools.reid.service.spool import Spool
 from tools.reid.service.store import TaskStore
 from tools.reid.settings import ReIDSettings
@@ -56,12 +60,15 @@ def create_app(settings: ReIDSettings) -> FastAPI:
         runner.start()
         yield
         runner.stop()
+        stop_engine_workers()  # a task in flight fails under it; runner.stop() left it queued
         sender.close()
 
     app = FastAPI(title="ReID service", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.runner = runner
     app.state.api_keys = settings.service_keys()
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    # Added last, so it runs first: a request without a valid key is answered before its body is read.
+    app.add_middleware(ApiKeyMiddleware, keys=settings.service_keys())
     install_error_handlers(app)
     app.include_router(router)
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Extension: liveness", tags=["extensions"])
@@ -117,7 +124,22 @@ def serve(host: str, port: int, settings: ReIDSettings) -> None:
             "Set REID_API_KEYS=<key>[,<key>...] or listen on 127.0.0.1."
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.Server(server_config(create_app(settings), host, port, settings)).run()
+
+
+def server_config(app: FastAPI, host: str, port: int, settings: ReIDSettings) -> uvicorn.Config:
+    """uvicorn's settings for the service: slow or idle clients are cut off (a deadline on the
+    request head here, on the body in `BodyLimitMiddleware`); a shutdown waits a bounded time
+    for requests in flight."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        http=partial(HeadDeadlineProtocol, header_timeout_s=settings.header_timeout_s),  # type: ignore[arg-type]
+        timeout_keep_alive=max(1, round(settings.keep_alive_s)),
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
+    )
 
 
 def _is_loopback(host: str) -> bool:

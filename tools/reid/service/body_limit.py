@@ -1,39 +1,52 @@
-"""A cap on request bodies, enforced before they are read in full.
+"""A cap on request bodies, in size and in time, enforced before they are read in full.
 
 A declared ``Content-Length`` over the cap is refused at once (0001, nothing read); a body
 sent without one (chunked) is counted as it streams in and refused the moment it passes
-the cap, so an upload can never fill memory or the spool folder.
+the cap, so an upload can never fill memory or the spool folder. A body must also arrive
+whole within ``timeout_s`` of its first read: a client trickling bytes is answered 0001 and
+its connection closed, instead of holding a worker's memory and a socket indefinitely.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tools.reid.api_errors import BadRequest
-from tools.reid.service.errors import BodyTooLarge, body_too_large_message, envelope_error
+from tools.reid.service.errors import BodyTooLarge, BodyTooSlow, body_too_large_message, envelope_error
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if _declared_length(scope) > self.max_bytes:
-            response = envelope_error(BadRequest.code, body_too_large_message(self.max_bytes))
+            response = envelope_error(BadRequest.code, body_too_large_message(self.max_bytes), close=True)
             await response(scope, receive, send)
             return
         await self.app(scope, self._counting(receive), send)
 
     def _counting(self, receive: Receive) -> Receive:
         received = 0
+        deadline: float | None = None
 
         async def counted() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, deadline
+            if deadline is None:
+                deadline = time.monotonic() + self.timeout_s
+            try:
+                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlow(self.timeout_s) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:

@@ -32,6 +32,17 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, body_too_large_message(limit))
 
 
+class BodyTooSlow(HTTPException):
+    """The request body did not arrive whole within ``REID_BODY_TIMEOUT_S``."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(
+            408,
+            f"body: the request body did not arrive within {timeout_s:g} s. Send it again over a faster "
+            "connection, or send large media by URL.",
+        )
+
+
 def body_too_large_message(limit: int) -> str:
     return (
         f"body: the request is larger than this service accepts ({limit / 2**20:.1f} MiB). "
@@ -39,14 +50,18 @@ def body_too_large_message(limit: int) -> str:
     )
 
 
-def envelope_error(code: str, msg: str) -> JSONResponse:
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if code == RateLimited.code else None
-    return JSONResponse(Envelope.error(code, msg).model_dump(), status_code=200, headers=headers)
+def envelope_error(code: str, msg: str, *, close: bool = False) -> JSONResponse:
+    """The error envelope; with ``close`` the connection is closed after it, for answers given
+    before the request's body was read (which would otherwise have to be drained first)."""
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if code == RateLimited.code else {}
+    if close:
+        headers["Connection"] = "close"
+    return JSONResponse(Envelope.error(code, msg).model_dump(), status_code=200, headers=headers or None)
 
 
 def describe_validation_errors(errors: Sequence[Any], prefix: str = "") -> str:
     """One sentence per problem (at most three), each naming its field: ``persons[0].url is required``."""
-    parts = [_describe(error, prefix) for error in errors[:3]]
+    parts = [_describe(error, prefix).rstrip(".") for error in errors[:3]]
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
     return "Invalid request: " + "; ".join(parts) + more + "."
 
@@ -77,15 +92,27 @@ async def _invalid_input(_request: Request, exc: InvalidInput) -> JSONResponse:
     return envelope_error(BadRequest.code, str(exc))
 
 
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    return envelope_error(BadRequest.code, describe_validation_errors(exc.errors()))
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if [error["loc"] for error in errors] == [("body",)] and errors[0]["type"] == "missing":
+        return envelope_error(BadRequest.code, _empty_body_message(request))
+    return envelope_error(BadRequest.code, describe_validation_errors(errors))
+
+
+def _empty_body_message(request: Request) -> str:
+    """An empty body misses every field; name the required ones of the endpoint's model."""
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    model = getattr(getattr(body_field, "field_info", None), "annotation", None)
+    fields = getattr(model, "model_fields", {})
+    required = ", ".join(name for name, info in fields.items() if info.is_required())
+    return f"Invalid request: the body is empty; {required or 'the JSON fields'} are required."
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Unreadable or oversized bodies are bad parameters (0001); everything else (404, 405)
     stays a plain HTTP error, as the hosted service answers unknown routes."""
-    if exc.status_code in (400, 413):
-        return envelope_error(BadRequest.code, str(exc.detail))
+    if exc.status_code in (400, 408, 413):
+        return envelope_error(BadRequest.code, str(exc.detail), close=exc.status_code != 400)
     return await http_exception_handler(request, exc)
 
 

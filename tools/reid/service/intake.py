@@ -9,7 +9,6 @@ the file name without its extension (``alice.png`` -> ``alice``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -21,7 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from tools.reid.api_errors import BadRequest
 from tools.reid.api_schemas import CaptionRequest, ImageRequest, PersonRef, VideoRequest
-from tools.reid.fetch import SNIFF_BYTES, check_url, sniff_kind
+from tools.reid.fetch import SNIFF_BYTES, check_url, safe_file_name, sniff_kind
 from tools.reid.schemas import MAX_PERSONS, ReIDRequest
 from tools.reid.service.errors import describe_validation_errors
 from tools.reid.settings import ReIDSettings
@@ -31,7 +30,6 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_PHOTOS_PER_PERSON = 10
 MAX_FILE_PARTS = 1 + MAX_PERSONS * MAX_PHOTOS_PER_PERSON
 CHUNK = 1024 * 1024
-_SUFFIX = re.compile(r"\.[a-z0-9]{1,5}")
 _NOT_IMAGES = {"video": "a video", "html": "a web page (HTML)"}
 NO_PERSONS = (
     "persons: give at least one person to look for, each a name and a reference photo (a `url`, "
@@ -89,10 +87,10 @@ async def image_form_request(http: Request, folder: Path, settings: ReIDSettings
     async with http.form(max_files=MAX_FILE_PARTS, max_fields=MAX_FILE_PARTS + 1) as form:
         options = parse(CaptionRequest, await _req_part(form), prefix="req")
         image, *references = _file_parts(form)
-        sources.media = str(await _save(image, folder / f"00-image{_suffix(image)}"))
+        sources.media = str(await _save(image, _spool_path(folder, 0, image, "image")))
         for index, upload in enumerate(references):
             name = _person_for(index, upload, options.persons)
-            dest = folder / f"{index + 1:02d}-ref{_suffix(upload)}"
+            dest = _spool_path(folder, index + 1, upload, "photo")
             sources.add_photo(name, str(await _save(upload, dest, person=name)))
     for index, person in enumerate(options.persons):
         if person.url:
@@ -165,9 +163,13 @@ def _person_for(index: int, upload: UploadFile, persons: list[PersonRef]) -> str
     return stem
 
 
-def _suffix(upload: UploadFile) -> str:
-    suffix = Path(upload.filename or "").suffix.lower()
-    return suffix if _SUFFIX.fullmatch(suffix) else ""
+def _spool_path(folder: Path, index: int, upload: UploadFile, default: str) -> Path:
+    """Where the ``index``-th file part is spooled: under its own file name (in a numbered
+    sub-folder, so two parts may share a name), so the engine's messages name the file the
+    client sent rather than a spool name."""
+    part = folder / f"{index:02d}"
+    part.mkdir(mode=0o700, exist_ok=True)
+    return part / safe_file_name(upload.filename or "", default)
 
 
 async def _save(upload: UploadFile, dest: Path, person: str | None = None) -> Path:

@@ -15,7 +15,9 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 
 from tools.reid.api_errors import RateLimited
@@ -33,9 +35,10 @@ from tools.reid.settings import ReIDSettings
 
 log = logging.getLogger(__name__)
 
-MAX_RUNS = 3
-"""A task that was running when the service died this many times is failed, not retried:
-it may be what kills the service."""
+MAX_CRASHES = 3
+"""A task that was running alone when the service died this many times is failed, not
+retried: it is what kills the service. A task running beside others when the service died
+is not blamed; it runs alone from then on (see `TaskStore.blame_crash`)."""
 PROGRESS_STEP = 0.05
 """Progress is written to the database in steps of this size, not on every frame."""
 PURGE_INTERVAL_S = 300.0
@@ -62,6 +65,7 @@ class TaskRunner:
         self._waiters_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._gate = _Gate()
 
     def start(self) -> None:
         """Resume what the last run left, then start the workers and the purge timer."""
@@ -74,13 +78,16 @@ class TaskRunner:
             thread.start()
 
     def stop(self) -> None:
-        """Stop taking work. A task still running is left "running" in the store (the engine
-        cannot be interrupted) and is re-run at the next start."""
+        """Stop taking work. Running tasks go back to the queue, unblamed, and are re-run at the
+        next start; a worker that still finishes its task in time records it as usual."""
         self._stop.set()
         for _ in range(self._concurrency):
             self._queue.put(None)
         if self.cluster is not None:
             self.cluster.close()
+        requeued = self.store.requeue_running()
+        if requeued:
+            log.info("stopping: %d running tasks left queued for the next start", requeued)
 
     def accept(self, task_id: str, request: ReIDRequest, reply: Reply, callback_url: str | None) -> Future[Task]:
         """Store the task, then queue it. The returned future resolves with the finished task
@@ -112,10 +119,20 @@ class TaskRunner:
             self._run(task_id)
 
     def _run(self, task_id: str) -> None:
+        queued = self.store.get(task_id)
+        if queued is None:
+            return
+        # The slot is taken before the task is marked running: a task waiting for its turn
+        # to run alone must not count as running if the service dies meanwhile.
+        with self._gate.slot(alone=queued.alone):
+            if not self._stop.is_set():
+                self._run_claimed(task_id)
+
+    def _run_claimed(self, task_id: str) -> None:
         task = self.store.claim(task_id)
         if task is None or task.request is None:
             return
-        log.info("task running task_id=%s run=%d", task_id, task.runs)
+        log.info("task running task_id=%s run=%d alone=%s", task_id, task.runs, task.alone)
         started = time.monotonic()
         try:
             request = ReIDRequest.model_validate(task.request)
@@ -125,13 +142,12 @@ class TaskRunner:
             self.store.requeue(task_id)
             self._queue.put(task_id)
             return
-        except InvalidInput as exc:
-            self._fail(task_id, str(exc), "invalid_input")
-        except ReIDError as exc:
-            self._fail(task_id, str(exc), "engine_error")
-        except Exception:
-            log.exception("task crashed task_id=%s", task_id)
-            self._fail(task_id, _crash_message(task_id), "engine_error")
+        except Exception as exc:
+            if self._stop.is_set():
+                # The engine was stopped under it (SIGTERM): the task stays queued for the next start.
+                log.info("task interrupted by the shutdown task_id=%s", task_id)
+                return
+            self._record_failure(task_id, exc)
         else:
             self.store.finish(task_id, result_data(result))
             log.info(
@@ -142,6 +158,15 @@ class TaskRunner:
                 time.monotonic() - started,
             )
         self._ended(task_id)
+
+    def _record_failure(self, task_id: str, exc: Exception) -> None:
+        if isinstance(exc, InvalidInput):
+            self._fail(task_id, str(exc), "invalid_input")
+        elif isinstance(exc, ReIDError):
+            self._fail(task_id, str(exc), "engine_error")
+        else:
+            log.error("task crashed task_id=%s", task_id, exc_info=exc)
+            self._fail(task_id, _crash_message(task_id), "engine_error")
 
     def _progress(self, task_id: str) -> ProgressFn:
         written = 0.0
@@ -176,6 +201,7 @@ class TaskRunner:
     def _resume(self) -> None:
         for task in self.store.undelivered():
             self._sender.send(task.task_id)
+        self.store.blame_crash()
         unfinished = self.store.unfinished()
         self.spool.remove_all_but({task.task_id for task in unfinished})
         for task in unfinished:
@@ -191,9 +217,9 @@ class TaskRunner:
     def _why_not_resumable(self, task: Task) -> str | None:
         if task.reply == "inline":
             return "The service restarted before it could answer this image request; send the request again."
-        if task.state == "running" and task.runs >= MAX_RUNS:
+        if task.state == "running" and task.crashes >= MAX_CRASHES:
             return (
-                f"The service stopped {task.runs} times while running this task, so it is not tried again. "
+                f"The service stopped {task.crashes} times while running this task alone, so it is not tried again. "
                 "Ask the service's operator to check its logs and memory, then send the request again."
             )
         if task.request is None or _missing_uploads(task.request):
@@ -210,6 +236,38 @@ class TaskRunner:
                 log.info("purged finished tasks count=%d", removed)
             if self._stop.wait(PURGE_INTERVAL_S):
                 return
+
+
+class _Gate:
+    """Tasks run side by side, except one marked ``alone``, which waits until no other task
+    runs and keeps the others waiting until it ends (those marked alone take precedence)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._side_by_side = 0
+        self._alone_waiting = 0
+        self._alone_running = False
+
+    @contextmanager
+    def slot(self, *, alone: bool) -> Iterator[None]:
+        with self._changed:
+            if alone:
+                self._alone_waiting += 1
+                self._changed.wait_for(lambda: self._side_by_side == 0 and not self._alone_running)
+                self._alone_waiting -= 1
+                self._alone_running = True
+            else:
+                self._changed.wait_for(lambda: not self._alone_running and not self._alone_waiting)
+                self._side_by_side += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                if alone:
+                    self._alone_running = False
+                else:
+                    self._side_by_side -= 1
+                self._changed.notify_all()
 
 
 def _missing_uploads(request: dict) -> bool:

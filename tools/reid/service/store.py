@@ -2,7 +2,8 @@
 
 A task is written (and synced) before its id is given to the client; its state moves
 queued -> running -> done | failed. The stored request (which may hold signed URLs) is
-cleared when the task ends; results hold names and times, never images or embeddings.
+cleared when the task ends, and the callback URL (whose query may hold a token) once its
+delivery is over, delivered or given up; results hold names and times, never images or embeddings.
 Every statement runs under one lock on one connection: SQLite serialises writers anyway,
 and a single connection keeps the WAL file and its checkpoints simple.
 """
@@ -43,10 +44,14 @@ CREATE TABLE IF NOT EXISTS tasks (
     cb_state       TEXT NOT NULL DEFAULT 'none',
     cb_attempts    INTEGER NOT NULL DEFAULT 0,
     cb_delivered_at REAL,
-    cb_last_error  TEXT
+    cb_last_error  TEXT,
+    crashes        INTEGER NOT NULL DEFAULT 0,
+    alone          INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state, created_at);
 """
+_ADDED_COLUMNS = {"crashes": "INTEGER NOT NULL DEFAULT 0", "alone": "INTEGER NOT NULL DEFAULT 0"}
+"""Columns newer than the first schema, added to a database an older version created."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,10 @@ class Task:
     cb_attempts: int
     cb_delivered_at: float | None
     cb_last_error: str | None
+    crashes: int
+    """Times the service died while this task ran alone, so that it alone can be to blame."""
+    alone: bool
+    """Run with no other task beside it: it was running when the service died."""
 
     def status(self) -> TaskStatus:
         """The task as the task endpoint shows it (callback URL left out: it may carry a token)."""
@@ -104,6 +113,7 @@ def _task(row: sqlite3.Row) -> Task:
     values = dict(row)
     for column in ("request", "result"):
         values[column] = json.loads(values[column]) if values[column] else None
+    values["alone"] = bool(values["alone"])
     return Task(**values)
 
 
@@ -112,6 +122,11 @@ class TaskStore:
 
     def __init__(self, path: Path) -> None:
         self._database = Database(path, _SCHEMA)
+        with self._database.write() as db:
+            present = {row["name"] for row in db.execute("PRAGMA table_info(tasks)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE tasks ADD COLUMN {column} {kind}")
 
     def _one(self, sql: str, *args: Any) -> Task | None:
         with self._database.read() as db:
@@ -159,6 +174,22 @@ class TaskStore:
         with self._database.write() as db:
             db.execute("UPDATE tasks SET state = 'queued', progress = 0 WHERE task_id = ?", (task_id,))
 
+    def requeue_running(self) -> int:
+        """Put every running task back in the queue (a clean shutdown: nobody is to blame)."""
+        with self._database.write() as db:
+            return db.execute("UPDATE tasks SET state = 'queued', progress = 0 WHERE state = 'running'").rowcount
+
+    def blame_crash(self) -> None:
+        """After the service died: a task that was running alone is blamed (``crashes`` + 1);
+        when several were running, none can be blamed, and each is marked to run alone from
+        now on, so that a task which kills the service again is the only one running."""
+        with self._database.write() as db:
+            running = [row["task_id"] for row in db.execute("SELECT task_id FROM tasks WHERE state = 'running'")]
+            if len(running) == 1:
+                db.execute("UPDATE tasks SET crashes = crashes + 1, alone = 1 WHERE task_id = ?", (running[0],))
+            else:
+                db.execute("UPDATE tasks SET alone = 1 WHERE state = 'running'")
+
     def finish(self, task_id: str, result: dict[str, Any]) -> None:
         with self._database.write() as db:
             db.execute(
@@ -176,6 +207,7 @@ class TaskStore:
             )
 
     def record_delivery(self, task_id: str, state: DeliveryState, attempts: int, error: str | None) -> None:
+        """Record an attempt; once delivery is over, only the URL's redacted form is kept."""
         delivered_at = time.time() if state == "delivered" else None
         with self._database.write() as db:
             db.execute(
@@ -183,6 +215,10 @@ class TaskStore:
                 " WHERE task_id = ?",
                 (state, attempts, error, delivered_at, task_id),
             )
+            if state != "pending":
+                (url,) = db.execute("SELECT callback_url FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+                if url is not None:
+                    db.execute("UPDATE tasks SET callback_url = ? WHERE task_id = ?", (redact_url(url), task_id))
 
     def unfinished(self) -> list[Task]:
         """Tasks left queued or running, oldest first: the work a restart must resume."""
