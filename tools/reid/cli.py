@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tools.reid.errors import InvalidInput, ReIDError
+from tools.reid.extras import require
 from tools.reid.report import summary, table
 from tools.reid.schemas import AnalysisOptions, PersonSpec, ReIDRequest, ReIDResult
 from tools.reid.settings import get_settings
@@ -155,6 +156,7 @@ def _print_report(result: ReIDResult, keyframes: list[Path]) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    require("demo", "skimage", "matplotlib")
     from tools.reid.demo import build_demo
 
     clip, persons = build_demo(args.out)
@@ -168,6 +170,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    require("service", "fastapi", "uvicorn", "fastapi_offline")
     from tools.reid.service import serve
 
     serve(args.host, args.port, get_settings())
@@ -175,6 +178,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _bot(args: argparse.Namespace) -> int:
+    require("slack", "slack_bolt", "slack_sdk", "aiohttp", "fastapi", "uvicorn")
     from pydantic import ValidationError
 
     from bot.server import run_socket_mode, serve_http

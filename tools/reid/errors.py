@@ -7,7 +7,8 @@ Hierarchy::
     ├── InvalidInput          the request itself is wrong (API code 0001)
     │   ├── MediaError        footage that cannot be decoded, or breaks a limit
     │   ├── ReferencePhotoError  a person's photo is not usable (names the person)
-    │   └── FetchError        a URL could not be fetched or is not allowed
+    │   ├── FetchError        a URL could not be fetched or is not allowed
+    │   └── MissingExtra      the feature asked for needs an extra that is not installed
     └── EngineError           our fault: the analysis failed on valid input
 """
 
@@ -37,6 +38,16 @@ class ReferencePhotoError(InvalidInput):
 
 class FetchError(InvalidInput):
     """A URL could not be fetched: unreachable, refused by policy, too large or too slow."""
+
+
+class MissingExtra(InvalidInput, ImportError):
+    """A surface or engine option needs packages of an extra (``reid-footage[service]``...) that
+    are not installed; the message gives the pip command. Also an `ImportError`, so code that
+    imports an optional surface inside ``try/except ImportError`` keeps working."""
+
+    def __init__(self, extra: str, feature: str) -> None:
+        self.extra = extra
+        super().__init__(f'{feature} needs the "{extra}" extra: pip install "reid-footage[{extra}]"')
 
 
 class EngineError(ReIDError):

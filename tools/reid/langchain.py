@@ -19,12 +19,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from langchain_core.tools import BaseTool, ToolException
 from pydantic import BaseModel, Field, ValidationError
 
 from tools.reid.errors import ReIDError
+from tools.reid.extras import missing
 from tools.reid.facade import ReIDTool
 from tools.reid.schemas import MAX_PERSONS, PersonName, PersonSpec, ReIDRequest, ReIDResult
+
+try:
+    from langchain_core.tools import BaseTool, ToolException
+except ModuleNotFoundError as exc:
+    raise missing("agent") from exc
 
 __all__ = ["HumanReIDInput", "HumanReIDTool", "PersonToFind"]
 
