@@ -69,8 +69,14 @@ def create_app(settings: ReIDSettings) -> FastAPI:
         sender.close()
 
     # FastAPIOffline serves Swagger UI and ReDoc from files inside its wheel: /docs works air-gapped.
+    # Without a validatorUrl Swagger UI would show a badge fetched from swagger.io, sending it our spec's URL.
     app = FastAPIOffline(
-        title="ReID service", version="1", description=DESCRIPTION, openapi_tags=TAGS, lifespan=lifespan
+        title="ReID service",
+        version="1",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        swagger_ui_parameters={"validatorUrl": None},
+        lifespan=lifespan,
     )
     app.state.runner = runner
     app.state.api_keys = settings.service_keys()
