@@ -17,7 +17,7 @@ FEATURES = {
     "service": "reid serve (the HTTP service)",
     "slack": "reid bot (the Slack bot)",
     "agent": "the LangChain tool",
-    "dlib": "the dlib detectors and descriptor",
+    "dlib": "a dlib option (--detector hog or cnn, --descriptor dlib)",
     "blazeface": "the BlazeFace detector",
     "cluster": "the distributed runner",
     "demo": "reid demo",
