@@ -28,8 +28,11 @@ def canonical(name: str) -> str:
 
 
 def extra_distributions() -> dict[str, set[str]]:
-    """Each surface extra -> the distributions it adds to the core (self-references followed)."""
-    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    """Each surface extra -> the distributions it adds to the core (self-references followed;
+    a core package an extra asks a newer version of is not its own)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    core = {_name(requirement) for requirement in project["dependencies"]} | EVERY_VENV
 
     def expand(extra: str) -> set[str]:
         names: set[str] = set()
@@ -39,19 +42,18 @@ def extra_distributions() -> dict[str, set[str]]:
                 for other in included.group(1).split(","):
                     names |= expand(other.strip())
             else:
-                names.add(canonical(_NAME.match(requirement).group(0)))  # type: ignore[union-attr]
+                names.add(_name(requirement))
         return names
 
-    return {extra: expand(extra) for extra in extras if extra not in NOT_SURFACES}
+    return {extra: expand(extra) - core for extra in extras if extra not in NOT_SURFACES}
 
 
 def extra_modules() -> dict[str, str]:
     """Top-level module -> the extra that installs it, for the extras' distributions installed here."""
-    core = {canonical(d) for d in [*_core_distributions(), *EVERY_VENV]}
     owners: dict[str, str] = {}
     # Smallest extra last, so a module of the service is named "service" rather than "slack".
     for extra, dists in sorted(extra_distributions().items(), key=lambda item: -len(item[1])):
-        for dist in dists - core:
+        for dist in dists:
             try:
                 files = distribution(dist).files or []
             except PackageNotFoundError:
@@ -72,9 +74,8 @@ def _top_level_modules(files: list[PackagePath]) -> set[str]:
     return names - {"__pycache__"}
 
 
-def _core_distributions() -> list[str]:
-    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
-    return [_NAME.match(requirement).group(0) for requirement in dependencies]  # type: ignore[union-attr]
+def _name(requirement: str) -> str:
+    return canonical(_NAME.match(requirement).group(0))  # type: ignore[union-attr]
 
 
 def imported(importtime_stderr: str) -> set[str]:
