@@ -47,7 +47,8 @@ class CoreInstall:
 
 
 def _user_env() -> dict[str, str]:
-    """This environment without PYTHONPATH, which would show pip and Python this checkout."""
+    """This environment without PYTHONPATH, which would show pip and Python this checkout (run
+    outside it too: a checkout's egg-info on the path looks to pip like reid-footage installed)."""
     return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
 
 
@@ -55,19 +56,21 @@ def _user_env() -> dict[str, str]:
 def core(tmp_path_factory: pytest.TempPathFactory) -> CoreInstall:
     root = tmp_path_factory.mktemp("install")
     source = shutil.copytree(REPO, root / "source", ignore=NOT_SHIPPED)
-    _check([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(root / "dist"), source])
+    _check(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(root / "dist"), source], root
+    )
     [wheel] = (root / "dist").glob("reid_footage-*.whl")
     venv = root / "venv"
-    _check([sys.executable, "-m", "venv", str(venv)])
+    _check([sys.executable, "-m", "venv", str(venv)], root)
     constraints = str(REPO / "constraints.txt")
-    _check([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "-c", constraints, str(wheel)])
+    _check([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "-c", constraints, str(wheel)], root)
     work = root / "work"
     work.mkdir()
     return CoreInstall(wheel, venv, work)
 
 
-def _check(command: list[str | Path]) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S, env=_user_env())
+def _check(command: list[str | Path], cwd: Path) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S, cwd=cwd, env=_user_env())
     assert done.returncode == 0, f"{command[:4]} failed:\n{done.stderr[-3000:]}"
 
 
