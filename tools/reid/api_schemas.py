@@ -17,6 +17,32 @@ from tools.reid.schemas import MAX_PERSONS, AnalysisOptions, PersonName, ReIDRes
 SUCCESS = "0000"
 DataT = TypeVar("DataT")
 
+# The request and callback examples of the hosted API's documentation (shared/spec), shown in /docs.
+SPEC_VIDEO_REQUEST: dict[str, Any] = {
+    "video_url": "https://example.com/test_video.mp4",
+    "user_prompt": "Summarize the video and identify known persons.",
+    "system_prompt": "You are a video understanding system that can detect and identify people.",
+    "callback": "https://yourserver.com/callback",
+    "persons": [
+        {"name": "Alice", "url": "https://example.com/alice.jpg"},
+        {"name": "Bob", "url": "https://example.com/bob.jpg"},
+    ],
+}
+SPEC_IMAGE_REQ: dict[str, Any] = {
+    "user_prompt": "Identify if Alice appears in this image.",
+    "system_prompt": "You are an image analysis system with human re-identification capabilities.",
+    "thinking": False,
+}
+"""The ``req`` part of the spec's multipart image example (its files: the image, then alice.png)."""
+SPEC_CALLBACK: dict[str, Any] = {
+    "status": 0,
+    "task_id": "a1b2c3d4e5",
+    "data": {
+        "text": "Bob and Alice are both present in the video. Alice enters first, followed by Bob.",
+        "token": {"input": 210, "output": 92, "total": 302},
+    },
+}
+
 TaskState = Literal["queued", "running", "done", "failed"]
 ErrorKind = Literal["invalid_input", "engine_error"]
 
@@ -86,12 +112,26 @@ class CaptionRequest(BaseModel):
 class VideoRequest(CaptionRequest):
     """``POST /v1/understand/upload``: a video by URL; the result goes to ``callback``."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [SPEC_VIDEO_REQUEST]})
+
     video_url: str = Field(min_length=1, description="http(s) URL of the video.")
     system_prompt: str = Field(max_length=4000, description="Required by the hosted API; no effect here.")
 
 
 class ImageRequest(CaptionRequest):
     """The JSON form of ``POST /v1/understand/uploadImg``: an image by URL."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                SPEC_IMAGE_REQ
+                | {
+                    "url": "https://example.com/test_image.png",
+                    "persons": [{"name": "Alice", "url": "https://example.com/alice.jpg"}],
+                }
+            ]
+        }
+    )
 
     url: str | None = Field(None, description="http(s) URL of the image.")
     urls: list[str] | None = Field(None, description="Image URLs; this service analyses one image per request.")
@@ -128,6 +168,13 @@ class ResultData(BaseModel):
     error: ErrorKind | None = Field(None, description="Extension, failures only: invalid_input or engine_error.")
 
 
+class ResultWithTokens(ReIDResult):
+    """``data`` of a successful result: the documented ``text`` and ``token``, with every
+    other `ReIDResult` field beside them."""
+
+    token: Token = Field(default_factory=Token, description="Zeros: no language model writes the caption.")
+
+
 def result_data(result: ReIDResult) -> dict[str, Any]:
     """The ``data`` of a successful result: every `ReIDResult` field, and zero tokens."""
     return result.model_dump(mode="json") | {"token": Token().model_dump()}
@@ -140,6 +187,8 @@ def failure_data(message: str, kind: ErrorKind) -> dict[str, Any]:
 
 class CallbackPayload(BaseModel):
     """What is POSTed to ``callback`` when a task ends (status 0 success, -1 failure)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [SPEC_CALLBACK]})
 
     status: Literal[0, -1]
     task_id: str

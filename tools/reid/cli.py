@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, get_args
 
 from tools.reid.errors import InvalidInput, ReIDError
 from tools.reid.exports import appearances_csv, appearances_vtt
+from tools.reid.extras import require
 from tools.reid.fetch import is_url
 from tools.reid.names import name_from_file
 from tools.reid.progress import ProgressFn
@@ -325,6 +326,7 @@ def _print_report(result: ReIDResult, output: str, pictures: list[Path]) -> None
 
 
 def _demo(args: argparse.Namespace) -> int:
+    require("demo", "skimage", "matplotlib")
     from tools.reid.demo import build_demo
     from tools.reid.facade import ReIDTool
 
@@ -341,6 +343,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    require("service", "fastapi", "uvicorn", "fastapi_offline")
     from tools.reid.service import serve
 
     serve(args.host, args.port, _settings(args))
@@ -348,6 +351,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _bot(args: argparse.Namespace) -> int:
+    require("slack", "slack_bolt", "slack_sdk", "aiohttp", "fastapi", "uvicorn")
     from pydantic import ValidationError
 
     from bot.server import run_socket_mode, serve_http

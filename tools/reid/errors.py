@@ -8,7 +8,8 @@ Hierarchy::
     │   ├── MediaError        footage that cannot be decoded, or breaks a limit
     │   ├── ReferencePhotoError  a person's photo is not usable (names the person)
     │   ├── FetchError        a URL could not be fetched or is not allowed
-    │   └── ClusterUnavailable  the configured Dask cluster cannot be used
+    │   ├── ClusterUnavailable  the configured Dask cluster cannot be used
+    │   └── MissingExtra      the feature asked for needs an extra that is not installed
     └── EngineError           our fault: the analysis failed on valid input
 """
 
@@ -44,6 +45,16 @@ class ClusterUnavailable(InvalidInput):
     """The Dask cluster named by ``REID_CLUSTER``/``--cluster`` is unreachable, has no workers,
     or runs another version of the project. The fix is in the setup, not in the engine, so it
     is bad input to the CLI (exit 2); the service keeps its tasks queued until it is fixed."""
+
+
+class MissingExtra(InvalidInput, ImportError):
+    """A surface or engine option needs packages of an extra (``reid-footage[service]``...) that
+    are not installed; the message gives the pip command. Also an `ImportError`, so code that
+    imports an optional surface inside ``try/except ImportError`` keeps working."""
+
+    def __init__(self, extra: str, feature: str) -> None:
+        self.extra = extra
+        super().__init__(f'{feature} needs the "{extra}" extra: pip install "reid-footage[{extra}]"')
 
 
 class EngineError(ReIDError):

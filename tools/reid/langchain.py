@@ -29,13 +29,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
-from langchain_core.tools import BaseTool, ToolException
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from tools.reid.errors import ReIDError
+from tools.reid.extras import missing
 from tools.reid.facade import ReIDTool
 from tools.reid.schemas import MAX_PERSONS, PersonName, PersonSpec, ReIDRequest, ReIDResult
+
+try:
+    from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
+    from langchain_core.tools import BaseTool, ToolException
+except ModuleNotFoundError as exc:
+    raise missing("agent") from exc
 
 __all__ = ["PROGRESS_EVENT", "HumanReIDInput", "HumanReIDTool", "PersonToFind"]
 

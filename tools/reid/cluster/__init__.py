@@ -7,7 +7,11 @@ the engine a runner that maps the engine's own segment function over the workers
 knows nothing of Dask or HTTP. Needs the ``[cluster]`` extra (``dask[distributed]``).
 """
 
-from tools.reid.cluster.connection import connect, disconnect, health
-from tools.reid.cluster.runner import ClusterRunner, ClusterSession
+from tools.reid.extras import require
+
+require("cluster", "dask", "distributed")
+
+from tools.reid.cluster.connection import connect, disconnect, health  # noqa: E402
+from tools.reid.cluster.runner import ClusterRunner, ClusterSession  # noqa: E402
 
 __all__ = ["ClusterRunner", "ClusterSession", "connect", "disconnect", "health"]

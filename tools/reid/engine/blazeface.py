@@ -24,6 +24,7 @@ from PIL import Image
 
 from tools.reid.engine.models import per_thread
 from tools.reid.errors import EngineError
+from tools.reid.extras import missing
 
 INPUT_SIZE = 192
 STRIDE = 4
@@ -52,9 +53,7 @@ def _interpreter():  # noqa: ANN202 - LiteRT has no type stubs
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as exc:
-        raise EngineError(
-            'LiteRT is not installed; the blazeface detector needs it: pip install "reid-footage[blazeface]".'
-        ) from exc
+        raise missing("blazeface") from exc
 
     with _quiet_stderr():
         interpreter = Interpreter(model_path=str(model_path()), num_threads=1)

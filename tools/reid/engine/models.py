@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import cv2
 
 from tools.reid.errors import EngineError
+from tools.reid.extras import missing
 
 if TYPE_CHECKING:
     import dlib
@@ -110,10 +111,7 @@ def dlib_module() -> Any:
     try:
         import dlib
     except ImportError as exc:
-        raise EngineError(
-            'dlib is not installed; the "hog", "cnn" detectors and the "dlib" descriptor need it. '
-            'Install it with pip install "reid-footage[dlib]", or use the defaults.'
-        ) from exc
+        raise missing("dlib") from exc
     return dlib
 
 
@@ -123,9 +121,7 @@ def _dlib_model_path(filename: str) -> str:
     try:
         return str(files("face_recognition_models") / "models" / filename)
     except ModuleNotFoundError as exc:
-        raise EngineError(
-            'dlib\'s model files are not installed. Install them with pip install "reid-footage[dlib]".'
-        ) from exc
+        raise missing("dlib") from exc
 
 
 @per_thread

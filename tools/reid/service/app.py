@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from pydantic.json_schema import models_json_schema
 
 from tools.reid.api_schemas import CaptionRequest, ImageRequest
@@ -33,7 +34,8 @@ DESCRIPTION = """\
 A self-hosted service compatible with the memories.ai Human Re-identification API
 (`/v1/understand/upload` for videos by URL, `/v1/understand/uploadImg` for images).
 
-* **Auth**: `Authorization: <key>` (or `Bearer <key>`), checked against `REID_API_KEYS`.
+* **Auth**: `Authorization: <key>` (or `Bearer <key>`), checked against `REID_API_KEYS`;
+  the Authorize button sets it for the examples below.
 * **Envelope**: every answer is HTTP 200 with `{"code", "msg", "data", "success", "failed"}`;
   `0000` success, `0001` a bad or missing parameter (the message names it; also an unknown
   `task_id`), `0401` a bad key, `0429` the task queue is full (retry after `Retry-After`
@@ -47,6 +49,15 @@ A self-hosted service compatible with the memories.ai Human Re-identification AP
   callbacks; an HMAC signature on callbacks when `REID_CALLBACK_SECRET` is set; an optional
   `options` object with engine settings; `GET /healthz`.
 """
+
+TAGS = [
+    {
+        "name": "hosted API",
+        "description": "The Video and Image Caption endpoints with Human Re-identification (`persons`), "
+        "as the hosted memories.ai service answers them.",
+    },
+    {"name": "extensions", "description": "Ours, not the hosted API's."},
+]
 
 
 def create_app(settings: ReIDSettings) -> FastAPI:
@@ -63,7 +74,16 @@ def create_app(settings: ReIDSettings) -> FastAPI:
         stop_engine_workers()  # a task in flight fails under it; runner.stop() left it queued
         sender.close()
 
-    app = FastAPI(title="ReID service", version="1", description=DESCRIPTION, lifespan=lifespan)
+    # FastAPIOffline serves Swagger UI and ReDoc from files inside its wheel: /docs works air-gapped.
+    # Without a validatorUrl Swagger UI would show a badge fetched from swagger.io, sending it our spec's URL.
+    app = FastAPIOffline(
+        title="ReID service",
+        version="1",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        swagger_ui_parameters={"validatorUrl": None},
+        lifespan=lifespan,
+    )
     app.state.runner = runner
     app.state.api_keys = settings.service_keys()
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
@@ -90,7 +110,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema, plus the request models the image endpoint parses by hand, minus the
     422 answers FastAPI documents by default: ours are 0001 envelopes."""
     if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
+        )
         _drop_422(schema["paths"])
         _, extra = models_json_schema(
             [(ImageRequest, "validation"), (CaptionRequest, "validation")],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -12,10 +13,12 @@ from starlette.routing import BaseRoute
 
 from tools.reid.api_errors import BadRequest
 from tools.reid.api_schemas import (
+    SPEC_IMAGE_REQ,
     CallbackPayload,
     CaptionRequest,
     Envelope,
     ImageRequest,
+    ResultWithTokens,
     TaskAccepted,
     TaskStatus,
     VideoRequest,
@@ -69,6 +72,7 @@ def _callback_docs(endpoint: str) -> list[BaseRoute]:
     response_model=Envelope[TaskAccepted],
     callbacks=_callback_docs("upload"),
     summary="Find persons in a video given by URL",
+    tags=["hosted API"],
 )
 async def upload_video(body: VideoRequest, runner: Runner) -> Envelope[Any]:
     """Answers at once with ``data.task_id``. The result is POSTed to ``callback``; without a
@@ -93,6 +97,7 @@ IMAGE_REQUEST_BODY: dict[str, Any] = {
                             "type": "string",
                             "description": "JSON options, as CaptionRequest: user_prompt, system_prompt, "
                             "thinking, persons ({name} or {name, url}), callback.",
+                            "examples": [json.dumps(SPEC_IMAGE_REQ)],
                         },
                         "file": {
                             "type": "array",
@@ -113,9 +118,10 @@ IMAGE_REQUEST_BODY: dict[str, Any] = {
 @router.post(
     "/v1/understand/uploadImg",
     openapi_extra=IMAGE_REQUEST_BODY,
-    response_model=Envelope[dict[str, Any]],
+    response_model=Envelope[ResultWithTokens | TaskAccepted],
     callbacks=_callback_docs("uploadImg"),
     summary="Find persons in an image (multipart upload or JSON with a URL)",
+    tags=["hosted API"],
 )
 async def upload_image(http: Request, runner: Runner) -> JSONResponse:
     """Without ``callback`` the result is the answer's ``data`` (``text``, ``token`` and the
@@ -152,6 +158,7 @@ def _inline_answer(task: Task) -> JSONResponse:
     "/v1/understand/tasks/{task_id}",
     response_model=Envelope[TaskStatus],
     summary="Extension: a task's state, progress and result",
+    tags=["extensions"],
 )
 async def get_task(task_id: TaskId, runner: Runner) -> Envelope[Any]:
     """For clients that cannot receive callbacks. ``state`` is queued, running, done (``result``
