@@ -42,7 +42,12 @@ def test_the_api_key_is_a_security_scheme_on_the_api_routes(service: ServiceThre
     scheme = schema["components"]["securitySchemes"]["APIKey"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
     secured = {path for path, ops in schema["paths"].items() for op in ops.values() if op.get("security")}
-    assert secured == {"/v1/understand/upload", "/v1/understand/uploadImg", "/v1/understand/tasks/{task_id}"}
+    assert secured == {
+        "/v1/understand/upload",
+        "/v1/understand/uploadImg",
+        "/v1/understand/tasks/{task_id}",
+        "/v1/understand/tasks/{task_id}/timeline.png",
+    }
 
 
 def test_no_description_holds_html_outside_code(service: ServiceThread) -> None:
