@@ -172,6 +172,7 @@ async def get_task(task_id: TaskId, runner: Runner) -> Envelope[Any]:
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "The timeline picture."}},
     summary="Extension: the timeline picture of a finished video task",
+    tags=["extensions"],
 )
 async def get_timeline(task_id: TaskId, runner: Runner) -> Response:
     """A PNG, one row per person looked for, a bar where each is on screen, shaded where several
