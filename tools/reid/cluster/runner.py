@@ -134,7 +134,7 @@ class ClusterRunner:
     def _footage(self) -> Future | None:
         """The scattered bytes of a local file (scattered now if not yet or lost); None for a URL."""
         if self.task.url is None and self._data is None:
-            # Sent once, through the scheduler, to every worker's memory; see the README's limits.
+            # Through the scheduler to every worker's memory, again only if lost; see the README's limits.
             data = self.task.client_path.read_bytes()
             try:
                 self._data = self.client.scatter(data, broadcast=True, hash=False)
@@ -143,6 +143,7 @@ class ClusterRunner:
         return self._data
 
     def _forget_footage(self) -> None:
+        """Drop our reference to the scattered bytes, so that Dask deletes them (or a lost copy's key)."""
         if self._data is not None:
             self._data.release()
             self._data = None
