@@ -1,6 +1,7 @@
 """Videos on a real Dask cluster on loopback (a `dask scheduler` and `dask worker` processes,
 no mocks): the same answer as the embedded default, footage reaching workers without a shared
-disk, a worker killed mid-segment, a worker of another version, an unreachable scheduler."""
+disk, a worker killed mid-segment (with the last copy of the footage, too), a cluster left without
+workers, a worker of another version, an unreachable scheduler."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 import cluster_jobs
 import httpx
 import pytest
-from dask_loopback import LoopbackCluster
+from dask_loopback import START_TIMEOUT_S, LoopbackCluster
 from loopback import API_KEY, Footage, ServiceThread, StaticFiles, envelope, service_settings, wait_until
 
 from tools.reid import engine, synth
@@ -137,26 +138,91 @@ class _Slowed:
         return self.inner.workers_used()
 
 
+def _analyse_losing_a_worker(
+    cluster: LoopbackCluster,
+    settings: ReIDSettings,
+    clip: Path,
+    photos: dict[str, Path],
+    markers: Path,
+    meanwhile: Callable[[subprocess.Popen[bytes]], None],
+) -> ReIDResult:
+    """`engine.analyze` of the clip on ``cluster`` with slowed segments; ``meanwhile`` gets the
+    worker process that started the first segment, while that worker still holds it."""
+    persons = {"Eileen": [photos["eileen"]], "Grace": [photos["grace"]]}
+    with ClusterSession(settings) as session, ThreadPoolExecutor(1) as thread:
+        runner = _Slowed(session.runner(str(clip), clip), markers)
+        running = thread.submit(engine.analyze, clip, persons, runner=runner)
+        first = wait_until(lambda: sorted(markers.iterdir()), 60, "a worker to start a segment")[0]
+        meanwhile(cluster.worker_with_pid(int(first.name.split("-")[0])))
+        return running.result(timeout=240)
+
+
+def _kill_and_forget(cluster: LoopbackCluster) -> Callable[[subprocess.Popen[bytes]], None]:
+    """SIGKILL the worker mid-sleep (it dies holding its segment), then wait until the
+    scheduler has dropped it."""
+
+    def kill(worker: subprocess.Popen[bytes]) -> None:
+        expected = len(cluster.client.scheduler_info()["workers"]) - 1
+        worker.kill()
+        wait_until(lambda: len(cluster.client.scheduler_info()["workers"]) == expected or None, 30, "worker gone")
+
+    return kill
+
+
 def test_a_worker_killed_mid_segment_costs_time_not_the_answer(
     tmp_path: Path, segmented: None, clip: Path, photos: dict[str, Path], embedded: ReIDResult
 ) -> None:
     cluster = LoopbackCluster(tmp_path / "dask", workers=2)
     markers = tmp_path / "markers"
     markers.mkdir()
-    persons = {"Eileen": [photos["eileen"]], "Grace": [photos["grace"]]}
     try:
-        with ClusterSession(ReIDSettings(cluster=cluster.address)) as session, ThreadPoolExecutor(1) as thread:
-            runner = _Slowed(session.runner(str(clip), clip), markers)
-            running = thread.submit(engine.analyze, clip, persons, runner=runner)
-            first = wait_until(lambda: sorted(markers.iterdir()), 60, "a worker to start a segment")[0]
-            victim = cluster.worker_with_pid(int(first.name.split("-")[0]))
-            victim.kill()  # SIGKILL, mid-sleep: the worker dies holding its segment
-            result = running.result(timeout=240)
+        settings = ReIDSettings(cluster=cluster.address)
+        result = _analyse_losing_a_worker(cluster, settings, clip, photos, markers, _kill_and_forget(cluster))
     finally:
         cluster.close()
     assert _same_answer(result, embedded)
     assert len(list(markers.iterdir())) >= 5, "4 segments, one of them started twice"
     assert result.stats.workers == 1, "only the survivor delivered segments"
+
+
+def test_footage_lost_with_its_only_worker_is_sent_again_to_the_next(
+    tmp_path: Path, segmented: None, clip: Path, photos: dict[str, Path], embedded: ReIDResult
+) -> None:
+    """Scattered footage cannot be rebuilt by Dask: with the only worker holding it gone, the
+    scheduler forgets it and every segment; the runner scatters it again to a new worker."""
+    cluster = LoopbackCluster(tmp_path / "dask", workers=1)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    kill = _kill_and_forget(cluster)
+
+    def replace(worker: subprocess.Popen[bytes]) -> None:
+        kill(worker)
+        cluster.add_worker()
+
+    try:
+        # The client waits this long for a worker to scatter to: a new one starts slowly on a busy machine.
+        settings = ReIDSettings(cluster=cluster.address, cluster_timeout_s=START_TIMEOUT_S)
+        result = _analyse_losing_a_worker(cluster, settings, clip, photos, markers, replace)
+    finally:
+        cluster.close()
+    assert _same_answer(result, embedded)
+    assert len(list(markers.iterdir())) >= 5, "4 segments, one of them started twice"
+    assert result.stats.workers == 1, "only the new worker delivered segments"
+
+
+def test_a_cluster_left_without_workers_mid_analysis_is_unavailable(
+    tmp_path: Path, segmented: None, clip: Path, photos: dict[str, Path]
+) -> None:
+    cluster = LoopbackCluster(tmp_path / "dask", workers=1)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    try:
+        settings = ReIDSettings(cluster=cluster.address, cluster_timeout_s=2.0)
+        with pytest.raises(ClusterUnavailable) as gone:
+            _analyse_losing_a_worker(cluster, settings, clip, photos, markers, _kill_and_forget(cluster))
+    finally:
+        cluster.close()
+    assert f"The Dask scheduler at {cluster.address} has no workers" in str(gone.value)
 
 
 def test_a_worker_of_another_version_is_refused(

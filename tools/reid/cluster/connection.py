@@ -27,10 +27,7 @@ def connect(address: str, timeout_s: float) -> Client:
     try:
         client.wait_for_workers(1, timeout=timeout_s)
     except TimeoutError as exc:
-        raise ClusterUnavailable(
-            f"The Dask scheduler at {address} has no workers. Start one on each machine with "
-            f"`dask worker {address}` from the same environment as this one."
-        ) from exc
+        raise no_workers(address) from exc
     except OSError as exc:
         raise _unreachable(address, exc) from exc
     refuse_other_versions(client, address)
@@ -83,6 +80,13 @@ def _client(address: str, timeout_s: float) -> Client:
             raise _unreachable(address, exc) from exc
         _clients[address] = client
         return client
+
+
+def no_workers(address: str) -> ClusterUnavailable:
+    return ClusterUnavailable(
+        f"The Dask scheduler at {address} has no workers. Start one on each machine with "
+        f"`dask worker {address}` from the same environment as this one."
+    )
 
 
 def _unreachable(address: str, exc: Exception) -> ClusterUnavailable:

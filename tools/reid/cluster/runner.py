@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 from distributed import Client, Future, KilledWorker, as_completed
 
 from tools.reid.cluster import staging, version
-from tools.reid.cluster.connection import connect
+from tools.reid.cluster.connection import connect, no_workers
 from tools.reid.errors import ClusterUnavailable, EngineError
 from tools.reid.fetch import is_url
 from tools.reid.settings import ReIDSettings
@@ -22,6 +22,13 @@ T = TypeVar("T")
 RETRIES = 2
 """Reruns of a segment whose call raised (a worker that dies is handled by Dask itself: its
 segments are rescheduled on the others). Segments are pure, so a rerun gives the same answer."""
+
+RESTAGINGS = 2
+"""Times a task's footage is scattered again after the cluster lost every copy of it. Despite
+``broadcast=True``, Dask's active memory manager soon drops the copies no queued segment needs
+(dask/dask#11148), and scattered data, unlike a computed result, cannot be rebuilt: when the
+worker with the last copy dies, the scheduler forgets the footage and cancels every segment
+that needs it ("already forgotten"). Scattering it again lets those segments run elsewhere."""
 
 
 class ClusterSession:
@@ -78,48 +85,74 @@ class ClusterRunner:
         self._workers: set[str] = set()
 
     def map(self, fn: Callable[..., T], args: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
+        todo = dict(enumerate(args))
+        lost: CancelledError | None = None
+        for attempt in range(1 + RESTAGINGS):
+            data = self._footage()
+            futures = {
+                i: self.client.submit(
+                    staging.run_staged,
+                    self.task,
+                    data,
+                    fn,
+                    arg,
+                    key=f"reid-segment-{self.task.key}-{attempt}-{i}",
+                    retries=RETRIES,
+                )
+                for i, arg in todo.items()
+            }
+            index = {future.key: i for i, future in futures.items()}
+            try:
+                for future in as_completed(futures.values(), loop=self.client.loop):
+                    worker, result = future.result()
+                    self._workers.add(worker)
+                    del todo[index[future.key]]
+                    yield index[future.key], result
+                return
+            except CancelledError as exc:
+                if self.client.status != "running":
+                    raise ClusterUnavailable(
+                        f"Lost the Dask scheduler at {self.address} during the analysis. Check that it is "
+                        "running; the request can then be sent again."
+                    ) from exc
+                # Still connected: the scheduler forgot the footage with the last worker holding it.
+                lost = exc
+                self._forget_footage()
+            except KilledWorker as exc:
+                raise EngineError(
+                    "Dask workers kept dying on one segment of this video; check their memory and logs, "
+                    "then send the request again."
+                ) from exc
+            finally:
+                if self.client.status == "running":
+                    self.client.cancel(list(futures.values()))
+        raise ClusterUnavailable(
+            f"The Dask workers at {self.address} that held this video's footage kept leaving the cluster "
+            f"({1 + RESTAGINGS} times). Check the workers' logs and memory; the request can then be sent again."
+        ) from lost
+
+    def _footage(self) -> Future | None:
+        """The scattered bytes of a local file (scattered now if not yet or lost); None for a URL."""
         if self.task.url is None and self._data is None:
-            # Sent once, through the scheduler, to every worker's memory; see the README's limits.
-            self._data = self.client.scatter(self.task.client_path.read_bytes(), broadcast=True, hash=False)
-        futures = [
-            self.client.submit(
-                staging.run_staged,
-                self.task,
-                self._data,
-                fn,
-                arg,
-                key=f"reid-segment-{self.task.key}-{i}",
-                retries=RETRIES,
-            )
-            for i, arg in enumerate(args)
-        ]
-        index = {future.key: i for i, future in enumerate(futures)}
-        try:
-            for future in as_completed(futures, loop=self.client.loop):
-                worker, result = future.result()
-                self._workers.add(worker)
-                yield index[future.key], result
-        except CancelledError as exc:
-            raise ClusterUnavailable(
-                f"Lost the Dask scheduler at {self.address} during the analysis. Check that it is running; "
-                "the request can then be sent again."
-            ) from exc
-        except KilledWorker as exc:
-            raise EngineError(
-                "Dask workers kept dying on one segment of this video; check their memory and logs, "
-                "then send the request again."
-            ) from exc
-        finally:
-            if self.client.status == "running":
-                self.client.cancel(futures)
+            # Through the scheduler to every worker's memory, again only if lost; see the README's limits.
+            data = self.task.client_path.read_bytes()
+            try:
+                self._data = self.client.scatter(data, broadcast=True, hash=False)
+            except TimeoutError as exc:  # every worker left, and none joined within the client's timeout
+                raise no_workers(self.client.scheduler.address) from exc
+        return self._data
+
+    def _forget_footage(self) -> None:
+        """Drop our reference to the scattered bytes, so that Dask deletes them (or a lost copy's key)."""
+        if self._data is not None:
+            self._data.release()
+            self._data = None
 
     def workers_used(self) -> int:
         return max(1, len(self._workers))
 
     def release(self) -> None:
         """Forget the scattered bytes and delete every worker's copy of the footage."""
-        if self._data is not None:
-            self._data.release()
-            self._data = None
+        self._forget_footage()
         if self.client.status == "running":
             self.client.run(staging.release, self.task.key, on_error="ignore")
