@@ -152,7 +152,7 @@ def test_the_schema_a_model_sees_names_the_arguments_the_limit_and_the_time_it_t
     function = convert_to_openai_tool(HumanReIDTool(reid=ReIDTool(ReIDSettings(backend="local"))))["function"]
     assert function["name"] == "human_reid"
     assert "video or an image" in function["description"]
-    assert f"about {SECONDS_PER_FOOTAGE_MINUTE} seconds per minute of 1080p footage" in function["description"]
+    assert f"about {SECONDS_PER_FOOTAGE_MINUTE} seconds per minute of crowded 1080p footage" in function["description"]
     parameters = function["parameters"]
     assert set(parameters["required"]) == {"media", "persons"}
     assert "1 to 5 different names" in parameters["properties"]["persons"]["description"]

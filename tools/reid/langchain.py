@@ -44,9 +44,9 @@ except ModuleNotFoundError as exc:
 
 __all__ = ["PROGRESS_EVENT", "HumanReIDInput", "HumanReIDTool", "PersonToFind"]
 
-SECONDS_PER_FOOTAGE_MINUTE = 10
-"""Analysis time per minute of 1080p footage on a 2-core CPU, as the description tells the model.
-A placeholder: the lead sets it from ``make bench`` (bench/engine_bench.py) once the engine settles."""
+SECONDS_PER_FOOTAGE_MINUTE = 15
+"""Analysis time per minute of crowded 1080p footage on a 2-core CPU, as the description tells the
+model: ``make bench`` measured the real street clip at 4.0x real time (README, "Measured")."""
 
 PROGRESS_EVENT = "human_reid_progress"
 PROGRESS_STEP = 0.05
@@ -65,7 +65,8 @@ DESCRIPTION = (
     "Returns a plain-English answer: who was found, when each is on screen (m:ss) and with what confidence, "
     "who appears together, and who was not found. It recognises faces only; it cannot say what people do or "
     "wear, or identify anyone without a reference photo. Analysis takes about "
-    f"{SECONDS_PER_FOOTAGE_MINUTE} seconds per minute of 1080p footage on a 2-core CPU; a photo takes a second or two."
+    f"{SECONDS_PER_FOOTAGE_MINUTE} seconds per minute of crowded 1080p footage on a 2-core CPU (less for smaller "
+    "or emptier footage); a photo takes a second or two."
 )
 
 Answer = tuple[str, dict[str, Any]]
