@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -61,9 +63,10 @@ def test_no_track_crosses_a_cut() -> None:
     assert [[s.index for s in t.sightings] for t in tracks] == [[0, 1], [2]]
 
 
-def test_cut_is_found_and_a_name_does_not_cross_it(make_clip, photos) -> None:
+@pytest.fixture(scope="module")
+def cut_clip(make_clip) -> Path:
     """Eileen fills the frame until a cut at 3 s to another shot where Grace stands in her place."""
-    clip = make_clip(
+    return make_clip(
         "cut",
         [
             synth.Actor(synth.astronaut_portrait(), 0.0, 3.0, synth.still(0.5, height=0.6)),
@@ -72,6 +75,10 @@ def test_cut_is_found_and_a_name_does_not_cross_it(make_clip, photos) -> None:
         6.0,
         cuts=[(3.0, (200, 190, 170))],
     )
+
+
+def test_cut_is_found_and_a_name_does_not_cross_it(cut_clip: Path, photos) -> None:
+    clip = cut_clip
     spec = SegmentSpec(sample_fps=2.0, detector="yunet", descriptor="sface", min_face_px=32.0, embed_every=2)
     frames = analyse_segment(clip, spec, 0, None).frames
     assert [f.time for f in frames if f.cut_before] == [3.0]
@@ -92,19 +99,11 @@ def test_tolerance_outside_the_descriptors_scale_is_refused() -> None:
     assert AnalysisOptions(descriptor="dlib").effective_tolerance() == 0.6
 
 
-def test_cut_at_a_segment_boundary_gives_the_answer_of_one_pass(make_clip, photos, monkeypatch) -> None:
+def test_cut_at_a_segment_boundary_gives_the_answer_of_one_pass(cut_clip: Path, photos, monkeypatch) -> None:
     """Segments of 3 grid points: the cut at 3 s is the first sample of the third segment."""
     monkeypatch.setattr(parallel, "SEGMENT_SAMPLES", 3)
     monkeypatch.setattr(parallel, "POOL_MIN_GRID", 1)
-    clip = make_clip(
-        "cut",
-        [
-            synth.Actor(synth.astronaut_portrait(), 0.0, 3.0, synth.still(0.5, height=0.6)),
-            synth.Actor(synth.hopper_portrait(), 3.0, 6.0, synth.still(0.5, height=0.6)),
-        ],
-        6.0,
-        cuts=[(3.0, (200, 190, 170))],
-    )
+    clip = cut_clip
     assert (6, 9) in parallel.segment_bounds(13, 2)
     spec = SegmentSpec(sample_fps=2.0, detector="yunet", descriptor="sface", min_face_px=32.0, embed_every=2)
     segments = parallel.analyse_video(clip, 13, spec, parallel.PoolRunner(2), progress=lambda _f: None)
