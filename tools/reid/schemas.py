@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 MAX_PERSONS = 5
 """The hosted API's limit on distinct persons per request; ours is the same."""
 
+DetectorName = Literal["yunet", "blazeface", "hog", "cnn"]
 DescriptorName = Literal["sface", "dlib"]
 
 
@@ -65,7 +66,7 @@ class AnalysisOptions(BaseModel):
         "(sface: 0.3-0.8, default 0.55; dlib: 0.4-0.8, default 0.6); null for the descriptor's default.",
     )
     sample_fps: float = Field(2.0, gt=0.0, le=30.0, description="Video frames analysed per second of footage.")
-    detector: Literal["yunet", "blazeface", "hog", "cnn"] = Field(
+    detector: DetectorName = Field(
         "yunet",
         description="yunet: finds small, turned and partly hidden faces (default); blazeface: MediaPipe's "
         "detector (the [blazeface] extra); hog: dlib's frontal detector; cnn: dlib's MMOD, slow on a CPU "

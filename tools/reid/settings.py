@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tools.reid.schemas import AnalysisOptions
+from tools.reid.schemas import AnalysisOptions, DescriptorName, DetectorName
 
 MiB = 1024 * 1024
 
@@ -30,8 +30,8 @@ class ReIDSettings(BaseSettings):
     api_task_timeout_s: float = Field(3600.0, gt=0, description="How long the remote backend waits for a video task.")
 
     # Engine defaults (a request's options override them)
-    detector: Literal["yunet", "blazeface", "hog", "cnn"] = "yunet"
-    descriptor: Literal["sface", "dlib"] = "sface"
+    detector: DetectorName = "yunet"
+    descriptor: DescriptorName = "sface"
     tolerance: float | None = Field(None, description="None: the descriptor's measured default.")
     sample_fps: float = 2.0
     gap_s: float = 2.0

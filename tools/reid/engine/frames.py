@@ -1,7 +1,8 @@
 """Per-frame work: find the faces in sampled frames and describe the ones that need it.
 
 Descriptors cost time, so a face that continues one from the previous sampled frame of the
-same shot (same place, similar size) is described only every ``embed_every`` grid points;
+same shot (moved a little, ``geometry.follow_distance``) is described only every
+``embed_every`` grid points;
 after a shot cut every face is described. The rule looks only at the previous grid point
 and at the frames decoded since it, so a segment of the grid processed alone (one extra
 frame of context) gives exactly what one pass over the whole video gives.
