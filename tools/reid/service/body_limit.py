@@ -1,8 +1,11 @@
 """A cap on request bodies, in size and in time, enforced before they are read in full.
 
-A declared ``Content-Length`` over the cap is refused at once (0001, nothing read); a body
-sent without one (chunked) is counted as it streams in and refused the moment it passes
-the cap, so an upload can never fill memory or the spool folder. A body must also arrive
+A declared ``Content-Length`` over the cap is refused before the app reads anything (0001);
+a body sent without one (chunked) is counted as it streams in and refused the moment it
+passes the cap, so an upload can never fill memory or the spool folder. Before the refusal
+is sent, the rest of the body is read and dropped (up to ``DRAIN_FACTOR`` times the cap,
+within the body deadline): a client still sending when the server closes the connection
+gets a reset, not the answer that says what was wrong. A body must also arrive
 whole within ``timeout_s`` of its first read: a client trickling bytes is answered 0001 and
 its connection closed, instead of holding a worker's memory and a socket indefinitely.
 """
@@ -17,6 +20,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tools.reid.api_errors import BadRequest
 from tools.reid.service.errors import BodyTooLarge, BodyTooSlow, body_too_large_message, envelope_error
 
+DRAIN_FACTOR = 4
+"""Refused bodies up to this many times the cap are drained so the answer arrives; larger
+ones are answered at once and the connection closed (their client may see a reset)."""
+
 
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
@@ -28,7 +35,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _declared_length(scope) > self.max_bytes:
+        declared = _declared_length(scope)
+        if declared > self.max_bytes:
+            if declared <= DRAIN_FACTOR * self.max_bytes:
+                await self._drain(receive, time.monotonic() + self.timeout_s, 0)
             response = envelope_error(BadRequest.code, body_too_large_message(self.max_bytes), close=True)
             await response(scope, receive, send)
             return
@@ -50,10 +60,26 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    if message.get("more_body", False):
+                        await self._drain(receive, deadline, received)
                     raise BodyTooLarge(self.max_bytes)
             return message
 
         return counted
+
+    async def _drain(self, receive: Receive, deadline: float, received: int) -> None:
+        """Reads and drops the rest of a refused body, within ``deadline`` and the drain budget."""
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                while received <= DRAIN_FACTOR * self.max_bytes:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return
+                    received += len(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        return
+        except TimeoutError:
+            return
 
 
 def _declared_length(scope: Scope) -> int:
