@@ -94,7 +94,8 @@ class CaptionRequest(BaseModel):
     )
     options: AnalysisOptions | None = Field(
         None,
-        description="Extension: engine options (tolerance, sample_fps, detector, descriptor, gap_s); service defaults if absent.",
+        description="Extension: engine options (tolerance, sample_fps, detector, descriptor, gap_s); "
+        "service defaults if absent.",
     )
 
     @field_validator("persons")
