@@ -64,7 +64,7 @@ def analyze(
     if info.kind == "image":
         segments = [_image_segment(media, options, descriptor, limits.max_pixels)]
     else:
-        segments = _video_segments(media, info, options, runner, scaled)
+        segments = _video_segments(media, info, options, descriptor, runner, scaled)
     frames = [frame for segment in segments for frame in segment.frames]
     tracks = build_tracks(frames, options.sample_fps, descriptor)
     found = identify(tracks, references, tolerance, descriptor, video=info.kind == "video")
@@ -105,14 +105,14 @@ def _image_segment(media: Path, options: AnalysisOptions, descriptor: Descriptor
 
 
 def _video_segments(
-    media: Path, info: MediaInfo, options: AnalysisOptions, runner: Runner, progress: ProgressFn
+    media: Path, info: MediaInfo, options: AnalysisOptions, descriptor: Descriptor, runner: Runner, progress: ProgressFn
 ) -> list[SegmentResult]:
     spec = SegmentSpec(
         sample_fps=options.sample_fps,
         detector=options.detector,
         descriptor=options.descriptor,
         min_face_px=detect.video_min_face(info.height),
-        embed_every=max(1, round(get_descriptor(options.descriptor).scale.embed_interval_s * options.sample_fps)),
+        embed_every=max(1, round(descriptor.scale.embed_interval_s * options.sample_fps)),
     )
     grid = decode.grid_size(info.duration_s, options.sample_fps)
     segments = analyse_video(media, grid, spec, runner, progress)
