@@ -6,19 +6,28 @@ transactions, so a write either lands whole or not at all. ``synchronous=FULL``:
 acknowledged to a user survives a power cut, not only a crash. The file is created private
 (0600): it holds who searched for whom, and until a task ends its signed URLs; SQLite gives
 its -wal and -shm files the same permissions.
+
+The schema grows by migrations: an ordered list of SQL scripts or functions, each run once in
+its own transaction, with SQLite's ``user_version`` counting how many a file has had. A new
+table or column is a new migration appended to its store's list, never an edit of an old one.
+The first migration of each store is written ``IF NOT EXISTS``, so files made before
+versioning (``user_version`` 0) take it without harm.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+Migration = str | Callable[[sqlite3.Connection], None]
+"""One step of a schema: a SQL script, or a function for a step SQL alone cannot say."""
+
 
 class Database:
-    def __init__(self, path: Path, schema: str) -> None:
+    def __init__(self, path: Path, migrations: Sequence[Migration]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)
@@ -28,7 +37,20 @@ class Database:
         with self._lock:
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=FULL")
-            self._connection.executescript(schema)
+        self._migrate(migrations)
+
+    def _migrate(self, migrations: Sequence[Migration]) -> None:
+        """Runs the migrations this file has not had yet, each with its version bump, atomically."""
+        with self.read() as db:
+            done = db.execute("PRAGMA user_version").fetchone()[0]
+        for version, migration in enumerate(migrations[done:], start=done + 1):
+            with self.write() as db:
+                if isinstance(migration, str):
+                    for statement in _statements(migration):
+                        db.execute(statement)
+                else:
+                    migration(db)
+                db.execute(f"PRAGMA user_version = {version}")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -50,3 +72,16 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._connection.close()
+
+
+def _statements(script: str) -> list[str]:
+    """A script's statements: ``executescript`` would commit the migration's transaction early."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        statements.append(pending.strip())  # the last statement may lack its semicolon
+    return statements

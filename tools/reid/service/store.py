@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tools.reid.api_schemas import CallbackDelivery, ErrorKind, TaskState, TaskStatus
-from tools.reid.database import Database
+from tools.reid.database import Database, Migration
 from tools.reid.fetch import redact_url
 
 Reply = Literal["callback", "poll", "inline"]
@@ -52,6 +52,17 @@ CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state, created_at);
 """
 _ADDED_COLUMNS = {"crashes": "INTEGER NOT NULL DEFAULT 0", "alone": "INTEGER NOT NULL DEFAULT 0"}
 """Columns newer than the first schema, added to a database an older version created."""
+
+
+def _add_crash_columns(db: sqlite3.Connection) -> None:
+    """Files made before versioning may have these columns already."""
+    present = {row["name"] for row in db.execute("PRAGMA table_info(tasks)")}
+    for column, kind in _ADDED_COLUMNS.items():
+        if column not in present:
+            db.execute(f"ALTER TABLE tasks ADD COLUMN {column} {kind}")
+
+
+_MIGRATIONS: list[Migration] = [_SCHEMA, _add_crash_columns]
 
 
 @dataclass(frozen=True)
@@ -121,12 +132,7 @@ class TaskStore:
     """The task table and the few transitions the service makes on it."""
 
     def __init__(self, path: Path) -> None:
-        self._database = Database(path, _SCHEMA)
-        with self._database.write() as db:
-            present = {row["name"] for row in db.execute("PRAGMA table_info(tasks)")}
-            for column, kind in _ADDED_COLUMNS.items():
-                if column not in present:
-                    db.execute(f"ALTER TABLE tasks ADD COLUMN {column} {kind}")
+        self._database = Database(path, _MIGRATIONS)
 
     def _one(self, sql: str, *args: Any) -> Task | None:
         with self._database.read() as db:
