@@ -100,7 +100,9 @@ def _scaled(progress: ProgressFn) -> ProgressFn:
 def _image_segment(media: Path, options: AnalysisOptions, descriptor: Descriptor, max_pixels: int) -> SegmentResult:
     rgb = decode.load_image(media, max_pixels)
     detector = detect.get_detector(options.detector)
-    faces = describe_faces(rgb, detector, descriptor, detect.photo_min_face(rgb.shape[0]), lambda _box: True)
+    faces = describe_faces(
+        rgb, detector.detect(rgb, detect.photo_min_face(rgb.shape[0])), descriptor, lambda _box: True
+    )
     return SegmentResult(frames=[FrameFaces(0, 0.0, faces)], frames_decoded=1, faces_described=len(faces))
 
 
@@ -113,6 +115,7 @@ def _video_segments(
         descriptor=options.descriptor,
         min_face_px=detect.video_min_face(info.height),
         embed_every=max(1, round(descriptor.scale.embed_interval_s * options.sample_fps)),
+        full_every=max(1, round(detect.FULL_PASS_INTERVAL_S * options.sample_fps)),
     )
     grid = decode.grid_size(info.duration_s, options.sample_fps)
     segments = analyse_video(media, grid, spec, runner, progress)

@@ -1,5 +1,11 @@
 """Per-frame work: find the faces in sampled frames and describe the ones that need it.
 
+Detection costs time too, so the whole frame is searched only every ``full_every`` grid
+points, after every shot cut and where the previous grid point has no frame; in between, only
+regions around the faces of the previous sample are (``detect.detect_around``), so a face that
+enters mid-shot is found by the next whole pass at the latest. A segment replays this chain
+from the last whole pass before it (detection only), so it sees the faces one pass would.
+
 Descriptors cost time, so a face that continues one from the previous sampled frame of the
 same shot (moved a little, ``geometry.follow_distance``) is described only every
 ``embed_every`` grid points;
@@ -17,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from tools.reid.engine.decode import sampled_frames
-from tools.reid.engine.detect import DetectorName, FaceDetector, get_detector
+from tools.reid.engine.detect import Detection, DetectorName, detect_around, get_detector
 from tools.reid.engine.embed import Descriptor, DescriptorName, get_descriptor
 from tools.reid.engine.geometry import follow_distance
 from tools.reid.schemas import Box
@@ -56,17 +62,16 @@ class SegmentSpec:
     descriptor: DescriptorName
     min_face_px: float
     embed_every: int
+    full_every: int = 1
+    """Grid points between whole-frame detections (1: every sample is searched whole)."""
+    decode_threads: int = 0
+    """FFmpeg's decoding threads (0: its choice, one per core)."""
 
 
 def describe_faces(
-    rgb: np.ndarray,
-    detector: FaceDetector,
-    descriptor: Descriptor,
-    min_face_px: float,
-    should_embed: Callable[[Box], bool],
+    rgb: np.ndarray, detections: list[Detection], descriptor: Descriptor, should_embed: Callable[[Box], bool]
 ) -> list[Face]:
     """Faces of one frame; ``should_embed(box)`` says which get a descriptor (one batch)."""
-    detections = detector.detect(rgb, min_face_px)
     chosen = [d for d in detections if should_embed(d.box)]
     vectors = dict(zip((id(d) for d in chosen), descriptor.describe(rgb, chosen), strict=True))
     return [Face(d.box, d.score, vectors.get(id(d))) for d in detections]
@@ -85,18 +90,23 @@ def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None)
     result = SegmentResult()
     counter = [0]
     previous_index, previous_boxes = -2, []
-    for frame in sampled_frames(path, spec.sample_fps, max(0, first - 1), stop, counter):
+    # Context before the segment: from the last whole pass on, where faces were just before it.
+    replay_from = max(0, first - 1) // spec.full_every * spec.full_every
+    for frame in sampled_frames(path, spec.sample_fps, replay_from, stop, counter, spec.decode_threads):
         same_shot = previous_index == frame.index - 1 and not frame.cut_before
         boxes_before = previous_boxes if same_shot else []
+        if same_shot and frame.index % spec.full_every:
+            detections = detect_around(detector, frame.rgb, boxes_before, spec.min_face_px)
+        else:
+            detections = detector.detect(frame.rgb, spec.min_face_px)
 
         def should_embed(box: Box, k: int = frame.index, before: list[Box] = boxes_before) -> bool:
             return k % spec.embed_every == 0 or not continues(box, before)
 
-        if frame.index < first:  # context only: where faces were just before the segment
-            previous_index = frame.index
-            previous_boxes = [d.box for d in detector.detect(frame.rgb, spec.min_face_px)]
+        if frame.index < first:
+            previous_index, previous_boxes = frame.index, [d.box for d in detections]
             continue
-        faces = describe_faces(frame.rgb, detector, descriptor, spec.min_face_px, should_embed)
+        faces = describe_faces(frame.rgb, detections, descriptor, should_embed)
         result.frames.append(FrameFaces(frame.index, frame.time, faces, frame.cut_before))
         result.faces_described += sum(f.descriptor is not None for f in faces)
         result.last_time = frame.time
