@@ -142,7 +142,7 @@ def test_tasks_stored_before_tenants_are_read_by_no_key(tmp_path: Path) -> None:
     assert store.get("old") is not None and store.get("old").tenant == ""
     assert store.owned("old", "alice") is None and store.owned("old", "local") is None
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == len(_MIGRATIONS)
+        assert db.execute("SELECT version FROM schema_versions WHERE store = 'tasks'").fetchone()[0] == len(_MIGRATIONS)
 
 
 def test_logs_name_tenants_and_never_keys_nor_task_ids(
