@@ -23,12 +23,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import cv2
 
 from bench.engine_bench import CORRIDOR, STREET, answer, corridor_persons, downscaled, looped, street_persons
 from tools.reid import engine
 from tools.reid.engine import detect
+from tools.reid.engine.embed import SFaceDescriptor
 from tools.reid.schemas import ReIDResult
 
 
@@ -37,6 +40,8 @@ class Variant:
     name: str
     settings: dict[tuple[object, str], object]
     """(module or class, attribute) -> value, set while the variant runs."""
+    opencv_threads: int = 1
+    """OpenCV's threads while the variant runs (the engine's models set 1)."""
 
 
 @contextmanager
@@ -44,11 +49,18 @@ def applied(variant: Variant) -> Iterator[None]:
     saved = {key: getattr(*key) for key in variant.settings}
     for (owner, attribute), value in variant.settings.items():
         setattr(owner, attribute, value)
+    cv2.setNumThreads(variant.opencv_threads)
     try:
         yield
     finally:
         for (owner, attribute), value in saved.items():
             setattr(owner, attribute, value)
+        cv2.setNumThreads(1)
+
+
+def _every(seconds: float) -> Variant:
+    scale = replace(SFaceDescriptor.scale, embed_interval_s=seconds)
+    return Variant(f"followed face described every {seconds:.0f} s", {(SFaceDescriptor, "scale"): scale})
 
 
 LEVERS: dict[str, list[Variant]] = {
@@ -61,6 +73,11 @@ LEVERS: dict[str, list[Variant]] = {
         Variant("32 px face at 16 px", {(detect, "YUNET_SMALLEST_FACE_PX"): 16.0}),
         Variant("32 px face at 13 px", {(detect, "YUNET_SMALLEST_FACE_PX"): 13.0}),
         Variant("32 px face at 20 px", {(detect, "YUNET_SMALLEST_FACE_PX"): 20.0}),
+    ],
+    "description interval": [_every(2.0), _every(3.0), _every(4.0)],
+    "opencv threads": [
+        Variant("OpenCV on 1 thread", {}),
+        Variant("OpenCV on 2 threads", {}, opencv_threads=2),
     ],
 }
 

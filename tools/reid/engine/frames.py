@@ -2,8 +2,9 @@
 
 Detection costs time too, so the whole frame is searched only every ``full_every`` grid
 points, after every shot cut and where the previous grid point has no frame; in between, only
-regions around the faces of the previous sample are (``detect.detect_around``), so a face that
-enters mid-shot is found by the next whole pass at the latest. A segment replays this chain
+regions around the faces of the previous sample are (YuNet's ``detect_around``; other
+detectors search every sample whole), so a face that enters mid-shot is found by the next
+whole pass at the latest. A segment replays this chain
 from the last whole pass before it (detection only), so it sees the faces one pass would.
 
 Descriptors cost time, so a face that continues one from the previous sampled frame of the
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tools.reid.engine.decode import sampled_frames
-from tools.reid.engine.detect import Detection, DetectorName, detect_around, get_detector
+from tools.reid.engine.detect import Detection, DetectorName, YuNetDetector, get_detector
 from tools.reid.engine.embed import Descriptor, DescriptorName, get_descriptor
 from tools.reid.engine.geometry import follow_distance
 from tools.reid.schemas import Box
@@ -95,8 +96,8 @@ def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None)
     for frame in sampled_frames(path, spec.sample_fps, replay_from, stop, counter, spec.decode_threads):
         same_shot = previous_index == frame.index - 1 and not frame.cut_before
         boxes_before = previous_boxes if same_shot else []
-        if same_shot and frame.index % spec.full_every:
-            detections = detect_around(detector, frame.rgb, boxes_before, spec.min_face_px)
+        if same_shot and frame.index % spec.full_every and isinstance(detector, YuNetDetector):
+            detections = detector.detect_around(frame.rgb, boxes_before, spec.min_face_px)
         else:
             detections = detector.detect(frame.rgb, spec.min_face_px)
 
