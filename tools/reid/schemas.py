@@ -29,7 +29,7 @@ class ToleranceScale(NamedTuple):
 
 
 TOLERANCES: dict[str, ToleranceScale] = {
-    "sface": ToleranceScale(default=0.55, strictest=0.3, loosest=0.8),
+    "sface": ToleranceScale(default=0.6, strictest=0.3, loosest=0.7),
     "dlib": ToleranceScale(default=0.6, strictest=0.4, loosest=0.8),
 }
 """Per descriptor: SFace's cosine distances and dlib's Euclidean ones read differently."""

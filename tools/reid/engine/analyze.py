@@ -68,8 +68,7 @@ def analyze(
     frames = [frame for segment in segments for frame in segment.frames]
     tracks = build_tracks(frames, options.sample_fps, descriptor)
     found = identify(tracks, references, tolerance, descriptor, video=info.kind == "video")
-    spread = descriptor.scale.spread
-    people = [person_result(p.name, found[p.name], tolerance, spread, options.gap_s) for p in references]
+    people = [person_result(p.name, found[p.name], descriptor.scale, options.gap_s) for p in references]
     claimed = {id(i.track) for items in found.values() for i in items}
     unknown = sum(1 for t in tracks if id(t) not in claimed)
     progress(1.0)
