@@ -34,7 +34,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from bench.footage_truth import (
     CORRIDOR,
@@ -276,16 +276,104 @@ def print_distributions(samples: list[Sample]) -> None:
     print(_row("other faces", [s for s in samples if not s.quality.is_good()]))
 
 
-def print_confidence(samples: list[Sample], tolerance: float) -> None:
+def fit_confidence(samples: list[Sample]) -> tuple[float, float]:
+    """(centre, spread) of the logistic P(same person | distance), fitted on good faces by
+    maximum likelihood (Newton's method on a, b of 1 / (1 + exp(a * d + b)))."""
+    good = [s for s in samples if s.quality.is_good()]
+    d = np.array([s.distance for s in good])
+    y = np.array([s.same for s in good], dtype=float)
+    a, b = 20.0, -12.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(a * d + b))
+        gradient = np.array([np.sum((y - p) * -d), np.sum((y - p) * -1)])
+        w = p * (1 - p)
+        hessian = -np.array([[np.sum(w * d * d), np.sum(w * d)], [np.sum(w * d), np.sum(w)]])
+        a, b = np.array([a, b]) - np.linalg.solve(hessian, gradient)
+    return float(-b / a), float(1 / a)
+
+
+def print_confidence(samples: list[Sample]) -> None:
     """Among good faces given a confidence, the share that are the right person."""
     scale = get_descriptor("sface").scale
+    centre, spread = fit_confidence(samples)
+    print(
+        f"\nconfidence: fitted on good faces, centre {centre:.3f}, spread {spread:.3f}; the engine uses "
+        f"{scale.confidence_centre:g}, {scale.spread:g}. Share right among good faces given:"
+    )
     good = [s for s in samples if s.quality.is_good()]
-    print(f"\nconfidence of one good face at tolerance {tolerance:g} (spread {scale.spread:g}): share right")
-    for low, high in ((0.0, 0.5), (0.5, 0.8), (0.8, 0.9), (0.9, 0.97), (0.97, 1.01)):
-        chosen = [s for s in good if low <= confidence(s.distance, tolerance, scale.spread) < high]
-        right = sum(s.same for s in chosen)
+    for low, high in ((0.0, 0.1), (0.1, 0.5), (0.5, 0.8), (0.8, 0.9), (0.9, 0.97), (0.97, 1.01)):
+        chosen = [s for s in good if low <= confidence(s.distance, scale) < high]
+        right = sum(s.same for s in chosen) / len(chosen) if chosen else float("nan")
+        print(f"  {low:.2f}-{min(high, 1):.2f}: {len(chosen):5d} faces, {right:6.1%} right")
+
+
+def print_references() -> None:
+    """Nearest photo, mean of embeddings, mirrored copies: which references find people best."""
+    descriptor = get_descriptor("sface")
+    print("\nreferences: distance of the right person's faces (p50, p90), the nearest other person (min)")
+    faces = SHARED / "faces"
+    obama = [(faces / f).read_bytes() for f in ("obama.jpg", "obama2.jpg", "obama3.jpg")]
+    biden = _strategies([(faces / "biden.jpg").read_bytes()])
+    rows: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in biden}
+    for left_out in range(3):
+        others = _strategies([p for j, p in enumerate(obama) if j != left_out])
+        for height in HEIGHTS_PX[2:]:
+            for bitrate in BITRATES:
+                for blur in BLURS_PX:
+                    faces_found = describe_faces(
+                        _degraded(obama[left_out], height, bitrate, blur),
+                        detect.get_detector("yunet"),
+                        descriptor,
+                        16,
+                        lambda _b: True,
+                    )
+                    if faces_found:
+                        vector = max(faces_found, key=lambda f: f.box[3] - f.box[1]).descriptor
+                        for k, (same, other) in rows.items():
+                            same.append(float(descriptor.distances(vector[None], others[k]).min()))
+                            other.append(float(descriptor.distances(vector[None], biden[k]).min()))
+    _print_strategies("Obama, 2 photos, the 3rd degraded 40-100 px; Biden", rows)
+    people = {n: _strategies([(CORRIDOR_PEOPLE / f"{n.lower()}.jpg").read_bytes()]) for n in CORRIDOR}
+    rows = {k: ([], []) for k in biden}
+    for time_s, box, vector, quality in _footage_faces(CORRIDOR_CLIP, 4.0):
+        who = corridor_person_at(time_s, box)
+        if who is not None and quality.is_good():
+            for name, strategies in people.items():
+                for k, (same, other) in rows.items():
+                    (same if name == who else other).append(
+                        float(descriptor.distances(vector[None], strategies[k]).min())
+                    )
+    _print_strategies("corridor good faces, 1 photo each", rows)
+
+
+def _strategies(photos: list[bytes]) -> dict[str, np.ndarray]:
+    def descriptors(images: list[bytes]) -> np.ndarray:
+        return np.stack([load_persons({"x": [p]}, "yunet", "sface", MAX_PIXELS)[0].descriptors[0] for p in images])
+
+    plain = descriptors(photos)
+    mirrored = descriptors([_png(ImageOps.mirror(Image.open(io.BytesIO(p)).convert("RGB"))) for p in photos])
+
+    def mean(vectors: np.ndarray) -> np.ndarray:
+        centre = vectors.mean(axis=0)
+        return (centre / np.linalg.norm(centre))[None]
+
+    both = np.vstack([plain, mirrored])
+    return {
+        "nearest photo": plain,
+        "mean of photos": mean(plain),
+        "photos and their mean": np.vstack([plain, mean(plain)]),
+        "nearest, with mirrored": both,
+        "mean, with mirrored": mean(both),
+    }
+
+
+def _print_strategies(label: str, rows: dict[str, tuple[list[float], list[float]]]) -> None:
+    print(f"  {label}:")
+    for k, (same, other) in rows.items():
+        p50, p90 = np.percentile(same, [50, 90])
         print(
-            f"  {low:.2f}-{min(high, 1):.2f}: {len(chosen):5d} faces, {right / len(chosen) if chosen else float('nan'):6.1%} right"
+            f"    {k:<24} same p50 {p50:.3f} p90 {p90:.3f}, within 0.6: {np.mean(np.array(same) <= 0.6):4.0%}; "
+            f"others from {min(other):.3f}"
         )
 
 
@@ -356,7 +444,9 @@ def main() -> None:
     else:
         print(f"real footage not present ({FOOTAGE}): synthetic faces only")
     print_distributions(samples)
-    print_confidence(samples, TOLERANCES["sface"].default)
+    print_confidence(samples)
+    if FOOTAGE.is_dir():
+        print_references()
     if FOOTAGE.is_dir() and not args.no_rule:
         print_rule()
     plot(samples, args.plot)

@@ -68,7 +68,12 @@ def analyze(
     frames = [frame for segment in segments for frame in segment.frames]
     tracks = build_tracks(frames, options.sample_fps, descriptor)
     found = identify(tracks, references, tolerance, descriptor, video=info.kind == "video")
-    people = [person_result(p.name, found[p.name], descriptor.scale, options.gap_s) for p in references]
+    people = [
+        person_result(p.name, found[p.name], descriptor.scale, options.gap_s).model_copy(
+            update={"reference_notes": list(p.notes)}
+        )
+        for p in references
+    ]
     claimed = {id(i.track) for items in found.values() for i in items}
     unknown = sum(1 for t in tracks if id(t) not in claimed)
     progress(1.0)

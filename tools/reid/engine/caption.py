@@ -24,6 +24,7 @@ def caption(media: MediaInfo, persons: list[PersonResult], unknown_faces: int) -
     if unknown_faces:
         verb = "was" if unknown_faces == 1 else "were"
         parts.append(f"{count(unknown_faces, 'other face')} {verb} seen but not recognised.")
+    parts += [note[0].upper() + note[1:] for p in persons for note in p.reference_notes]
     return " ".join(parts)
 
 

@@ -80,8 +80,8 @@ class SFaceDescriptor:
         lone_strictness=0.08,
         link=0.4,
         split=0.75,
-        confidence_centre=0.6,
-        spread=0.05,
+        confidence_centre=0.645,
+        spread=0.041,
         embed_interval_s=2.0,
     )
 
