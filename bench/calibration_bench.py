@@ -95,7 +95,7 @@ def _identities() -> dict[str, list[bytes]]:
     return people
 
 
-def _degraded(photo: bytes, height_px: int, bitrate: int, blur_px: int) -> np.ndarray:
+def degraded(photo: bytes, height_px: int, bitrate: int, blur_px: int) -> np.ndarray:
     """The photo with its face ``height_px`` tall in a 640x360 frame, blurred, through H.264."""
     image = Image.open(io.BytesIO(photo)).convert("RGB")
     rgb = np.asarray(image)
@@ -142,7 +142,7 @@ def synthetic_samples() -> list[Sample]:
             for height in HEIGHTS_PX:
                 for bitrate in BITRATES:
                     for blur in BLURS_PX:
-                        rgb = _degraded(photo, height, bitrate, blur)
+                        rgb = degraded(photo, height, bitrate, blur)
                         faces = describe_faces(rgb, detect.get_detector("yunet"), descriptor, 16, lambda _b: True)
                         if not faces:
                             continue
@@ -321,7 +321,7 @@ def print_references() -> None:
             for bitrate in BITRATES:
                 for blur in BLURS_PX:
                     faces_found = describe_faces(
-                        _degraded(obama[left_out], height, bitrate, blur),
+                        degraded(obama[left_out], height, bitrate, blur),
                         detect.get_detector("yunet"),
                         descriptor,
                         16,

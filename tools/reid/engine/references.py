@@ -84,7 +84,7 @@ def _person(name: str, vectors: np.ndarray, descriptor: DescriptorName) -> Perso
         if twin is not None and distances[i, twin] < SAME_PICTURE:
             used.remove(i)
             notes.append(f"photo {i + 1} of {name} adds nothing: it is nearly the same picture as photo {twin + 1}.")
-    apart = {i: min(distances[i, j] for j in used if j != i) for i in used}
+    apart = {i: min((distances[i, j] for j in used if j != i), default=0.0) for i in used}
     if len(used) >= 3:
         odd = [i for i in used if apart[i] > DISAGREES]
         if len(odd) == 1 and max(apart[i] for i in used if i != odd[0]) <= DISAGREES:
