@@ -244,9 +244,8 @@ def _row(label: str, chosen: list[Sample]) -> str:
 
 
 def print_distributions(samples: list[Sample]) -> None:
-    print(
-        f"{'faces':<26} {'same':>5} {'p10':>5} {'p50':>5} {'p90':>5}   {'other':>5} {'p10':>5} {'p50':>5} {'p90':>5}  {'min':>5}"
-    )
+    columns = " ".join(f"{c:>5}" for c in ("p10", "p50", "p90"))
+    print(f"{'faces':<26} {'same':>5} {columns}   {'other':>5} {columns}  {'min':>5}")
     for source in sorted({s.source for s in samples if s.same}):
         print(_row(source, [s for s in samples if s.source == source or (not s.same and s.source in source)]))
     for low, high in HEIGHT_BINS:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bench.calibration_bench import degraded
 
+from bench.calibration_bench import degraded
 from tools.reid import engine, synth
 from tools.reid.engine import detect
 from tools.reid.engine.embed import get_descriptor

@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 from bench.footage_truth import CORRIDOR, CORRIDOR_S, STREET_S, STREET_WALKER, score
-
 from tools.reid import engine
 from tools.reid.engine.embed import get_descriptor
 from tools.reid.engine.frames import SegmentSpec, analyse_segment

@@ -3,8 +3,9 @@
 A track is decided from the faces that can carry a decision (``quality.Quality.is_good``: big
 enough, sure detections, frontal to three-quarter), or from all its faces when none is good.
 With fewer than ``MIN_GOOD_FACES`` good faces, as for a track seen only once in a video, it
-must be nearer than the tolerance by ``Scale.lone_strictness``. Its distance to a person is the mean, over its ``BEST_FACES`` nearest such faces, of the
-distance to that person's nearest reference photo: small, blurred or turned faces sit far
+must be nearer than the tolerance by ``Scale.lone_strictness``. Its distance to a person is
+the mean, over its ``BEST_FACES`` nearest such faces, of the distance to that person's
+nearest reference photo: small, blurred or turned faces sit far
 from everyone's photo (the calibration bench: the same person's faces under 40 px have a
 median of 0.80), so they are weak evidence and never outvote the good ones.
 

@@ -6,8 +6,10 @@ between samples than the gap to the face behind it, so likeness beats overlap. A
 face joins the track whose last face it is nearest to, when it can be that face moved a
 little (``geometry.follow_distance``), unless both are described and their
 descriptors say they are different people (``Scale.split``): a person walking into the
-place another just left is not that person (judged on good faces only, ``quality``). A track survives a few missed detections (a
-turned head, a passer-by in front), never a shot cut.
+place another just left is not that person (judged on good faces only, ``quality``). A
+track survives a few missed detections (a turned head, a passer-by in front), never a shot
+cut. Faces that all moved alike since the previous sample moved with the camera (a hand-held
+phone shakes): ``geometry.camera_shift`` is taken off their moves.
 """
 
 from __future__ import annotations
