@@ -16,6 +16,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
+from pydantic import ValidationError
+
 from tools.reid.errors import InvalidInput, ReIDError
 from tools.reid.exports import appearances_csv, appearances_vtt
 from tools.reid.extras import require
@@ -25,6 +27,7 @@ from tools.reid.progress import ProgressFn
 from tools.reid.report import summary, table
 from tools.reid.schemas import AnalysisOptions, MediaInfo, PersonSpec, ReIDRequest, ReIDResult
 from tools.reid.settings import ReIDSettings, get_settings
+from tools.reid.wording import validation_problems
 
 if TYPE_CHECKING:
     from tools.reid.facade import ReIDTool
@@ -212,8 +215,8 @@ def _options(args: argparse.Namespace) -> AnalysisOptions:
             descriptor=args.descriptor,
             gap_s=args.gap,
         )
-    except ValueError as exc:
-        raise InvalidInput(_first_error(exc)) from exc
+    except ValidationError as exc:
+        raise InvalidInput(validation_problems(exc.errors())) from exc
 
 
 def _persons(values: list[str]) -> list[PersonSpec]:
@@ -234,25 +237,16 @@ def _persons(values: list[str]) -> list[PersonSpec]:
             raise InvalidInput(f"--person {value!r} must be NAME=PHOTO, e.g. --person Alice=alice.jpg")
         try:
             persons.append(PersonSpec(name=name, photos=[photo]))
-        except ValueError as exc:
-            raise InvalidInput(f"--person {name[:40]!r}...: {_first_error(exc)}") from exc
+        except ValidationError as exc:
+            raise InvalidInput(f"--person {name[:40]!r}...: {validation_problems(exc.errors())}") from exc
     return persons
 
 
 def _request(media: str, persons: list[PersonSpec], prompt: str | None, options: AnalysisOptions) -> ReIDRequest:
     try:
         return ReIDRequest(media=media, persons=persons, prompt=prompt, options=options)
-    except ValueError as exc:
-        raise InvalidInput(_first_error(exc)) from exc
-
-
-def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        return f"{where}: {first['msg']}" if where else str(first["msg"]).removeprefix("Value error, ")
-    return str(exc)
+    except ValidationError as exc:
+        raise InvalidInput(validation_problems(exc.errors())) from exc
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -267,7 +261,7 @@ def _analyze(args: argparse.Namespace) -> int:
         if media is not None and tool.settings.backend == "local":
             request = request.model_copy(update={"media": str(media)})
         result = _run(tool, request, info)
-        pictures = ReIDTool.render_pictures(media, result, args.keyframes) if media and args.keyframes else []
+        pictures = tool.render_pictures(media, result, args.keyframes) if media and args.keyframes else []
         if media and args.timeline:
             pictures.append(ReIDTool.render_timeline(result, args.timeline))
     _print_report(result, args.format, pictures)
@@ -335,7 +329,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"clip: {clip} (built from scikit-image's astronaut and matplotlib's Grace Hopper)")
     tool = ReIDTool(_settings(args))
     result = _run(tool, _request(str(clip), persons, prompt, _options(args)), tool.media_info(clip))
-    pictures = ReIDTool.render_pictures(clip, result, args.out / "pictures")
+    pictures = tool.render_pictures(clip, result, args.out / "pictures")
     _print_report(result, "table", [])
     print()
     print(f"pictures written to {args.out / 'pictures'}: {', '.join(p.name for p in pictures)}")

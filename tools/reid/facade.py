@@ -169,8 +169,7 @@ class ReIDTool:
         drawn from the local copy of the media."""
         return engine.render_keyframes(media, result, out_dir)
 
-    @staticmethod
-    def render_pictures(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
+    def render_pictures(self, media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
         """The pictures of an answer, written into ``out_dir``: for a video ``timeline.png``
         first, then the keyframes; for a photo the annotated photo.
 
