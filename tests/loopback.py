@@ -237,8 +237,8 @@ class ServiceProcess:
             [sys.executable, "-m", "tools.reid.service", "--port", "0"],
             cwd=ROOT,
             env=os.environ | env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # uvicorn's access log goes to stdout: in `log` too
             text=True,
         )
         self.log: list[str] = []
@@ -249,8 +249,8 @@ class ServiceProcess:
         )
 
     def _read_log(self) -> None:
-        assert self._process.stderr is not None
-        for line in self._process.stderr:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
             self.log.append(line)
             if match := _LISTENING.search(line):
                 self._address.append(match.group(1))
