@@ -19,8 +19,8 @@ from bombs import jpeg_claiming, png_of
 from loopback import API_KEY, ROOT, Files, Footage, ServiceProcess, envelope, service_settings, settings_env
 
 from tools.reid.engine.decode import load_image, probe
-from tools.reid.engine.limits import Limits
 from tools.reid.errors import MediaError
+from tools.reid.limits import Limits
 
 pytest_plugins = ["service_fixtures"]
 

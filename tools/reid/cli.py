@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib.metadata import version
+from importlib.metadata import entry_points, version
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
@@ -76,6 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop_engine_workers()
         print("reid: stopped.", file=sys.stderr)
         return 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
+
+
+COMMANDS = "reid.commands"
+"""The entry-point group through which installed packages add a command (``reid bot`` is the
+Slack bot's): each is called with the subparsers and the help formatter, and sets ``command``
+to its handler, which returns the exit code. This module knows none of them."""
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -158,11 +164,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_cluster_option(serve)
     serve.set_defaults(command=_serve)
 
-    bot = commands.add_parser("bot", help="run the Slack bot", formatter_class=_HelpFormatter)
-    bot.add_argument("--host", default="0.0.0.0", help="address to listen on for Slack's HTTP requests")
-    bot.add_argument("--port", type=int, default=3000, help="port to listen on for Slack's HTTP requests")
-    bot.add_argument("--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)")
-    bot.set_defaults(command=_bot)
+    for command in entry_points(group=COMMANDS):
+        command.load()(commands, _HelpFormatter)
     return parser
 
 
@@ -341,28 +344,6 @@ def _serve(args: argparse.Namespace) -> int:
     from tools.reid.service import serve
 
     serve(args.host, args.port, _settings(args))
-    return 0
-
-
-def _bot(args: argparse.Namespace) -> int:
-    require("slack", "slack_bolt", "slack_sdk", "aiohttp", "fastapi", "uvicorn")
-    from pydantic import ValidationError
-
-    from bot.server import run_socket_mode, serve_http
-    from bot.settings import BotSettings
-
-    try:
-        settings = BotSettings()
-    except ValidationError as exc:
-        missing = ", ".join(str(e["loc"][0]) for e in exc.errors())
-        raise InvalidInput(f"the bot is not configured: set {missing} (see the README's Slack section).") from exc
-    try:
-        if args.socket:
-            run_socket_mode(settings)
-        else:
-            serve_http(args.host, args.port, settings)
-    except ValueError as exc:
-        raise InvalidInput(f"the bot cannot start: {exc}") from exc
     return 0
 
 

@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from tools.reid.engine.limits import Limits
 from tools.reid.errors import MediaError
+from tools.reid.limits import Limits
 from tools.reid.schemas import MediaInfo
 
 # Our own pixel limit (REID_MAX_PIXELS) refuses large images with a clearer message; Pillow's
