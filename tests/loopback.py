@@ -33,6 +33,8 @@ from tools.reid import synth
 from tools.reid.service import create_app
 from tools.reid.settings import ReIDSettings
 
+Files = list[tuple[str, tuple[str, Any] | tuple[str, Any, str]]]
+"""httpx's multipart ``files``: (field, (file name, content[, content type]))."""
 T = TypeVar("T")
 
 LOOPBACK = "127.0.0.1"
@@ -235,18 +237,20 @@ class ServiceProcess:
             [sys.executable, "-m", "tools.reid.service", "--port", "0"],
             cwd=ROOT,
             env=os.environ | env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # uvicorn's access log goes to stdout: in `log` too
             text=True,
         )
         self.log: list[str] = []
         self._address: list[str] = []
         threading.Thread(target=self._read_log, daemon=True).start()
-        self.base_url = wait_until(lambda: self._address and self._address[0], 60, "the service process to listen")
+        self.base_url = wait_until(
+            lambda: self._address[0] if self._address else None, 60, "the service process to listen"
+        )
 
     def _read_log(self) -> None:
-        assert self._process.stderr is not None
-        for line in self._process.stderr:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
             self.log.append(line)
             if match := _LISTENING.search(line):
                 self._address.append(match.group(1))

@@ -100,7 +100,8 @@ def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None)
     descriptor = get_descriptor(spec.descriptor)
     result = SegmentResult()
     counter = [0]
-    previous_index, previous = -2, []
+    previous_index = -2
+    previous: list[Detection] = []
     for frame in sampled_frames(path, spec.sample_fps, max(0, first - 1), stop, counter):
         same_shot = previous_index == frame.index - 1 and not frame.cut_before
         before: list[Detection] = previous if same_shot else []

@@ -51,6 +51,19 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union else 0.0
 
 
+def ious(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """`iou` of one box against each row of ``others`` at once, for boxes in any unit (BlazeFace's
+    are fractions of the image): the suppression of overlapping detections compares hundreds."""
+    left = np.maximum(box[0], others[:, 0])
+    top = np.maximum(box[1], others[:, 1])
+    right = np.minimum(box[2], others[:, 2])
+    bottom = np.minimum(box[3], others[:, 3])
+    inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
+    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    union = (box[2] - box[0]) * (box[3] - box[1]) + areas - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
 FOLLOW_DISTANCE = 0.8
 """A face moves at most this share of its size (the mean of both boxes' sizes: a face walking up
 to the camera grows) between samples to be the same face: a walker at 2 fps in 1080p moves
