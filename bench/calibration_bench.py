@@ -102,7 +102,9 @@ def degraded(photo: bytes, height_px: int, bitrate: int, blur_px: int) -> np.nda
     found = detect.get_detector("yunet").detect(rgb, detect.photo_min_face(rgb.shape[0]))
     face = max(found, key=lambda d: d.box[3] - d.box[1])
     scale = height_px / (face.box[3] - face.box[1])
-    small = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+    small = image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS
+    )
     canvas = Image.new("RGB", FRAME, (96, 96, 96))
     centre = ((face.box[0] + face.box[2]) / 2 * scale, (face.box[1] + face.box[3]) / 2 * scale)
     canvas.paste(small, (round(FRAME[0] / 2 - centre[0]), round(FRAME[1] / 2 - centre[1])))
@@ -142,16 +144,24 @@ def synthetic_samples() -> list[Sample]:
             for height in HEIGHTS_PX:
                 for bitrate in BITRATES:
                     for blur in BLURS_PX:
-                        rgb = degraded(photo, height, bitrate, blur)
-                        faces = describe_faces(rgb, detect.get_detector("yunet"), descriptor, 16, lambda _b: True)
-                        if not faces:
+                        described = largest_face(degraded(photo, height, bitrate, blur))
+                        if described is None:
                             continue
-                        face = max(faces, key=lambda f: f.box[3] - f.box[1])
+                        vector, quality = described
                         for person in references:
-                            d = float(descriptor.distances(face.descriptor[None], person.descriptors).min())
+                            d = float(descriptor.distances(vector[None], person.descriptors).min())
                             same = person.name == name
-                            samples.append(Sample(source if same else "synthetic", same, d, face.quality))
+                            samples.append(Sample(source if same else "synthetic", same, d, quality))
     return samples
+
+
+def largest_face(rgb: np.ndarray) -> tuple[np.ndarray, Quality] | None:
+    """The descriptor and quality of the largest face YuNet finds (down to 16 px)."""
+    faces = describe_faces(rgb, detect.get_detector("yunet"), get_descriptor("sface"), 16, lambda _d: True)
+    face = max(faces, key=lambda f: f.box[3] - f.box[1], default=None)
+    if face is None or face.descriptor is None or face.quality is None:
+        return None
+    return face.descriptor, face.quality
 
 
 def _footage_faces(
@@ -162,7 +172,8 @@ def _footage_faces(
         height = probe.streams.video[0].height
     for frame in sampled_frames(path, sample_fps, 0, None, [0]):
         for face in describe_faces(frame.rgb, detector, descriptor, detect.video_min_face(height), lambda _b: True):
-            yield frame.time, face.box, face.descriptor, face.quality
+            if face.descriptor is not None and face.quality is not None:
+                yield frame.time, face.box, face.descriptor, face.quality
 
 
 def _first_frame_crop(path: Path, box: tuple[int, int, int, int]) -> bytes:
@@ -256,19 +267,30 @@ def print_distributions(samples: list[Sample]) -> None:
             )
         )
     sharp = np.percentile([s.quality.sharpness for s in samples], [33, 67])
-    for label, low, high in (("low", 0, sharp[0]), ("middle", sharp[0], sharp[1]), ("high", sharp[1], math.inf)):
-        print(
-            _row(f"sharpness {label} ({low:.0f}-{high:.0f})", [s for s in samples if low <= s.quality.sharpness < high])
-        )
-    for low, high in SCORE_BINS:
-        print(
-            _row(f"detector score {low:.1f}-{min(high, 1):.1f}", [s for s in samples if low <= s.quality.score < high])
-        )
-    for low, high in YAW_BINS:
+    thirds = (
+        ("low", 0.0, float(sharp[0])),
+        ("middle", float(sharp[0]), float(sharp[1])),
+        ("high", float(sharp[1]), math.inf),
+    )
+    for label, below, above in thirds:
         print(
             _row(
-                f"yaw {low:.2f}-{high if high < 10 else ''}",
-                [s for s in samples if s.quality.yaw is not None and low <= abs(s.quality.yaw) < high],
+                f"sharpness {label} ({below:.0f}-{above:.0f})",
+                [s for s in samples if below <= s.quality.sharpness < above],
+            )
+        )
+    for bottom, top in SCORE_BINS:
+        print(
+            _row(
+                f"detector score {bottom:.1f}-{min(top, 1):.1f}",
+                [s for s in samples if bottom <= s.quality.score < top],
+            )
+        )
+    for least, most in YAW_BINS:
+        print(
+            _row(
+                f"yaw {least:.2f}-{most if most < 10 else ''}",
+                [s for s in samples if s.quality.yaw is not None and least <= abs(s.quality.yaw) < most],
             )
         )
     print(_row("good faces (quality.is_good)", [s for s in samples if s.quality.is_good()]))
@@ -319,18 +341,11 @@ def print_references() -> None:
         for height in HEIGHTS_PX[2:]:
             for bitrate in BITRATES:
                 for blur in BLURS_PX:
-                    faces_found = describe_faces(
-                        degraded(obama[left_out], height, bitrate, blur),
-                        detect.get_detector("yunet"),
-                        descriptor,
-                        16,
-                        lambda _b: True,
-                    )
-                    if faces_found:
-                        vector = max(faces_found, key=lambda f: f.box[3] - f.box[1]).descriptor
+                    described = largest_face(degraded(obama[left_out], height, bitrate, blur))
+                    if described is not None:
                         for k, (same, other) in rows.items():
-                            same.append(float(descriptor.distances(vector[None], others[k]).min()))
-                            other.append(float(descriptor.distances(vector[None], biden[k]).min()))
+                            same.append(float(descriptor.distances(described[0][None], others[k]).min()))
+                            other.append(float(descriptor.distances(described[0][None], biden[k]).min()))
     _print_strategies("Obama, 2 photos, the 3rd degraded 40-100 px; Biden", rows)
     people = {n: _strategies([(CORRIDOR_PEOPLE / f"{n.lower()}.jpg").read_bytes()]) for n in CORRIDOR}
     rows = {k: ([], []) for k in biden}
