@@ -31,8 +31,12 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	@$(BIN)/reid $(ARGS)
 
+# The same checks run before each commit with `pre-commit install` (.pre-commit-config.yaml).
 test: $(STAMP)
 	$(BIN)/ruff check tools bot tests bench
+	$(BIN)/ruff format --check tools bot tests bench
+	$(BIN)/mypy
+	$(BIN)/mypy bench
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
@@ -41,8 +45,10 @@ test: $(STAMP)
 install-check: $(STAMP)
 	$(BIN)/python -m pytest -m install tests/test_install.py
 
+# The calibration bench writes the plot the README shows (build/calibration.png).
 bench: $(STAMP)
 	$(BIN)/python -m bench.engine_bench
+	$(BIN)/python -m bench.calibration_bench --plot build/calibration.png
 
 # Refreshes constraints.txt: the newest releases that pyproject.toml allows, in a fresh venv.
 constraints:

@@ -9,14 +9,14 @@ from pathlib import Path
 from tools.reid.engine import decode, detect
 from tools.reid.engine.caption import caption
 from tools.reid.engine.embed import Descriptor, get_descriptor
-from tools.reid.engine.frames import FrameFaces, SegmentResult, SegmentSpec, describe_faces
-from tools.reid.engine.limits import Limits
+from tools.reid.engine.frames import FrameFaces, SegmentResult, SegmentSpec, every_face
 from tools.reid.engine.match import identify, person_result
 from tools.reid.engine.moments import keyframe_moments
 from tools.reid.engine.parallel import PoolRunner, Runner, analyse_video
 from tools.reid.engine.references import load_persons
 from tools.reid.engine.track import build_tracks
 from tools.reid.errors import MediaError
+from tools.reid.limits import Limits
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats
 
@@ -68,8 +68,12 @@ def analyze(
     frames = [frame for segment in segments for frame in segment.frames]
     tracks = build_tracks(frames, options.sample_fps, descriptor)
     found = identify(tracks, references, tolerance, descriptor, video=info.kind == "video")
-    spread = descriptor.scale.spread
-    people = [person_result(p.name, found[p.name], tolerance, spread, options.gap_s) for p in references]
+    people = [
+        person_result(p.name, found[p.name], descriptor.scale, options.gap_s).model_copy(
+            update={"reference_notes": list(p.notes)}
+        )
+        for p in references
+    ]
     claimed = {id(i.track) for items in found.values() for i in items}
     unknown = sum(1 for t in tracks if id(t) not in claimed)
     progress(1.0)
@@ -100,9 +104,7 @@ def _scaled(progress: ProgressFn) -> ProgressFn:
 def _image_segment(media: Path, options: AnalysisOptions, descriptor: Descriptor, max_pixels: int) -> SegmentResult:
     rgb = decode.load_image(media, max_pixels)
     detector = detect.get_detector(options.detector)
-    faces = describe_faces(
-        rgb, detector.detect(rgb, detect.photo_min_face(rgb.shape[0])), descriptor, lambda _box: True
-    )
+    faces = every_face(rgb, detector, descriptor, detect.photo_min_face(rgb.shape[0]))
     return SegmentResult(frames=[FrameFaces(0, 0.0, faces)], frames_decoded=1, faces_described=len(faces))
 
 

@@ -7,8 +7,8 @@ engine measured.
 from __future__ import annotations
 
 from tools.reid.engine.geometry import centre_x
-from tools.reid.report import clock, count, duration, names, place, span
 from tools.reid.schemas import MediaInfo, PersonResult
+from tools.reid.wording import clock, count, duration, names, place, span
 
 
 def caption(media: MediaInfo, persons: list[PersonResult], unknown_faces: int) -> str:
@@ -24,6 +24,7 @@ def caption(media: MediaInfo, persons: list[PersonResult], unknown_faces: int) -
     if unknown_faces:
         verb = "was" if unknown_faces == 1 else "were"
         parts.append(f"{count(unknown_faces, 'other face')} {verb} seen but not recognised.")
+    parts += [note[0].upper() + note[1:] for p in persons for note in p.reference_notes]
     return " ".join(parts)
 
 

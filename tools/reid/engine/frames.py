@@ -9,8 +9,10 @@ from the last whole pass before it (detection only), so it sees the faces one pa
 
 Descriptors cost time, so a face that continues one from the previous sampled frame of the
 same shot (moved a little, ``geometry.follow_distance``) is described only every
-``embed_every`` grid points;
-after a shot cut every face is described. The rule looks only at the previous grid point
+``embed_every`` grid points, or when it has just become a face that can decide who it is
+(``quality.detection_is_good``) while the one it continues was not: a walker's first good
+face is described, not only his first, far and small one. After a shot cut every face is
+described. The rule looks only at the previous grid point
 and at the frames decoded since it, so a segment of the grid processed alone (one extra
 frame of context) gives exactly what one pass over the whole video gives.
 """
@@ -24,9 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from tools.reid.engine.decode import sampled_frames
-from tools.reid.engine.detect import Detection, DetectorName, YuNetDetector, get_detector
+from tools.reid.engine.detect import Detection, DetectorName, FaceDetector, YuNetDetector, get_detector
 from tools.reid.engine.embed import Descriptor, DescriptorName, get_descriptor
 from tools.reid.engine.geometry import follow_distance
+from tools.reid.engine.quality import Quality, detection_is_good, measure
 from tools.reid.schemas import Box
 
 
@@ -35,6 +38,10 @@ class Face:
     box: Box
     score: float
     descriptor: np.ndarray | None
+    quality: Quality | None = None
+    """Measured for described faces: what their descriptor is worth (``quality``)."""
+    landmarks: np.ndarray | None = None
+    """The detector's five landmarks, when it gives them."""
 
 
 @dataclass(frozen=True)
@@ -70,18 +77,32 @@ class SegmentSpec:
 
 
 def describe_faces(
-    rgb: np.ndarray, detections: list[Detection], descriptor: Descriptor, should_embed: Callable[[Box], bool]
+    rgb: np.ndarray, detections: list[Detection], descriptor: Descriptor, should_embed: Callable[[Detection], bool]
 ) -> list[Face]:
-    """Faces of one frame; ``should_embed(box)`` says which get a descriptor (one batch)."""
-    chosen = [d for d in detections if should_embed(d.box)]
+    """Faces of one frame; ``should_embed(detection)`` says which get a descriptor (one batch)."""
+    chosen = [d for d in detections if should_embed(d)]
     vectors = dict(zip((id(d) for d in chosen), descriptor.describe(rgb, chosen), strict=True))
-    return [Face(d.box, d.score, vectors.get(id(d))) for d in detections]
+    return [
+        Face(d.box, d.score, vectors[id(d)], measure(rgb, d.box, d.score, d.landmarks), d.landmarks)
+        if id(d) in vectors
+        else Face(d.box, d.score, None, None, d.landmarks)
+        for d in detections
+    ]
 
 
-def continues(box: Box, previous: list[Box]) -> bool:
-    """Whether ``box`` can be a face of the previous sample that moved a little (the tracker
-    links such faces by the same rule, ``geometry.follow_distance``)."""
-    return any(follow_distance(box, other) is not None for other in previous)
+def every_face(rgb: np.ndarray, detector: FaceDetector, descriptor: Descriptor, min_face_px: float) -> list[Face]:
+    """Every face of an image, each described (photos, and benches that score every face)."""
+    return describe_faces(rgb, detector.detect(rgb, min_face_px), descriptor, lambda _d: True)
+
+
+def needs_description(detection: Detection, k: int, embed_every: int, previous: list[Detection]) -> bool:
+    """Whether a face of grid point ``k`` is described, given the faces of the previous one."""
+    if k % embed_every == 0:
+        return True
+    followed = [d for d in previous if follow_distance(detection.box, d.box) is not None]
+    if not followed:
+        return True
+    return detection_is_good(detection) and not any(detection_is_good(d) for d in followed)
 
 
 def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None) -> SegmentResult:
@@ -90,27 +111,28 @@ def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None)
     descriptor = get_descriptor(spec.descriptor)
     result = SegmentResult()
     counter = [0]
-    previous_index, previous_boxes = -2, []
+    previous_index = -2
+    previous: list[Detection] = []
     # Context before the segment: from the last whole pass on, where faces were just before it.
     replay_from = max(0, first - 1) // spec.full_every * spec.full_every
     for frame in sampled_frames(path, spec.sample_fps, replay_from, stop, counter, spec.decode_threads):
         same_shot = previous_index == frame.index - 1 and not frame.cut_before
-        boxes_before = previous_boxes if same_shot else []
+        before: list[Detection] = previous if same_shot else []
         if same_shot and frame.index % spec.full_every and isinstance(detector, YuNetDetector):
-            detections = detector.detect_around(frame.rgb, boxes_before, spec.min_face_px)
+            detections = detector.detect_around(frame.rgb, [d.box for d in before], spec.min_face_px)
         else:
             detections = detector.detect(frame.rgb, spec.min_face_px)
 
-        def should_embed(box: Box, k: int = frame.index, before: list[Box] = boxes_before) -> bool:
-            return k % spec.embed_every == 0 or not continues(box, before)
+        def should_embed(detection: Detection, k: int = frame.index, before: list[Detection] = before) -> bool:
+            return needs_description(detection, k, spec.embed_every, before)
 
         if frame.index < first:
-            previous_index, previous_boxes = frame.index, [d.box for d in detections]
+            previous_index, previous = frame.index, detections
             continue
         faces = describe_faces(frame.rgb, detections, descriptor, should_embed)
         result.frames.append(FrameFaces(frame.index, frame.time, faces, frame.cut_before))
         result.faces_described += sum(f.descriptor is not None for f in faces)
         result.last_time = frame.time
-        previous_index, previous_boxes = frame.index, [f.box for f in faces]
+        previous_index, previous = frame.index, detections
     result.frames_decoded = counter[0]
     return result
