@@ -22,6 +22,7 @@ seconds per person.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import tempfile
 import threading
@@ -31,6 +32,8 @@ from pathlib import Path
 import av
 import psutil
 
+from bench.footage_truth import CORRIDOR as CORRIDOR_TRUTH
+from bench.footage_truth import Truth, score
 from tools.reid import engine, synth
 from tools.reid.schemas import AnalysisOptions, ReIDResult
 
@@ -41,6 +44,8 @@ WALKER_BOX = (916, 635, 979, 721)
 """The man in view the whole street clip, an 86 px face in its first frame."""
 ON_SCREEN = {"Walker"}
 """Who of the street clip's persons asked for is on screen: the rest are strangers to it."""
+WALKER_ALL_ALONG = Truth(visible=((0.0, math.inf),), present=((0.0, math.inf),))
+NOBODY = Truth(visible=(), present=())
 
 
 def walker_photo(folder: Path) -> Path:
@@ -63,13 +68,20 @@ def corridor_persons() -> dict[str, list[Path]]:
     return {p.stem.capitalize(): [p] for p in sorted((CORRIDOR / "people").glob("*.jpg"))}
 
 
-def answer(result: ReIDResult) -> str:
-    """The walker's recall and seconds claimed for strangers (street), or seconds per person."""
-    found = {p.name: p.total_s for p in result.persons}
-    if "Walker" in found:
-        strangers = sum(seconds for name, seconds in found.items() if name not in ON_SCREEN)
-        return f"walker recall {found['Walker'] / result.media.duration_s:4.0%}, strangers {strangers:.1f} s"
-    return " ".join(f"{name} {seconds:.1f}s" for name, seconds in found.items())
+def answer(result: ReIDResult, sample_fps: float) -> str:
+    """Recall of the time each person's face is visible and seconds claimed where they are not
+    on screen (``bench.footage_truth``), for the real clips; seconds found for the others."""
+    duration, period = result.media.duration_s, 1 / sample_fps
+    names = {p.name for p in result.persons}
+    if "Walker" in names:  # the street loop: he is visible all along, nobody else is known
+        truths = {name: WALKER_ALL_ALONG if name in ON_SCREEN else NOBODY for name in names}
+    elif names == set(CORRIDOR_TRUTH):
+        truths = CORRIDOR_TRUTH
+    else:
+        return " ".join(f"{p.name} {p.total_s:.1f}s" for p in result.persons)
+    scores = {p.name: score(p, truths[p.name], duration, period) for p in result.persons}
+    recall = " ".join(f"{name} {s.recall:.0%}" for name, s in scores.items() if truths[name].visible)
+    return f"recall {recall}; false claims {sum(s.false_s for s in scores.values()):.1f} s"
 
 
 def bench_clip(path: Path, seconds: float, size: tuple[int, int]) -> Path:
@@ -177,7 +189,7 @@ def run(clip: Path, references: dict[str, list[Path]], options: AnalysisOptions,
         f"{clip.stem:>18} {result.media.height:5}p {result.media.duration_s:5.0f} s  {options.descriptor:5}  "
         f"wall {wall:6.2f} s  {result.media.duration_s / wall:5.1f}x real time  {versus}  "
         f"{result.stats.faces_described:4} described  peak memory {memory.peak_total / 2**20:4.0f} MiB resident, "
-        f"{memory.peak_proportional / 2**20:4.0f} MiB proportional  {answer(result)}",
+        f"{memory.peak_proportional / 2**20:4.0f} MiB proportional  {answer(result, options.sample_fps)}",
         flush=True,
     )
 

@@ -30,9 +30,9 @@ import cv2
 
 from bench.engine_bench import CORRIDOR, STREET, answer, corridor_persons, downscaled, looped, street_persons
 from tools.reid import engine
-from tools.reid.engine import detect
+from tools.reid.engine import detect, frames
 from tools.reid.engine.embed import SFaceDescriptor
-from tools.reid.schemas import ReIDResult
+from tools.reid.schemas import AnalysisOptions, ReIDResult
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,10 @@ LEVERS: dict[str, list[Variant]] = {
         Variant("32 px face at 20 px", {(detect, "YUNET_SMALLEST_FACE_PX"): 20.0}),
     ],
     "description interval": [_every(2.0), _every(3.0), _every(4.0)],
+    "poor faces described again": [
+        Variant("followed poor faces described every 2 s", {(frames, "REDESCRIBE_POOR_FACES"): True}),
+        Variant("followed poor faces not described again", {(frames, "REDESCRIBE_POOR_FACES"): False}),
+    ],
     "opencv threads": [
         Variant("OpenCV on 1 thread", {}),
         Variant("OpenCV on 2 threads", {}, opencv_threads=2),
@@ -130,7 +134,7 @@ def compare(name: str, variants: list[Variant], clip_name: str, clip: Clip, repe
         done = runs[variant.name]
         cpu, wall = statistics.median(r.cpu_s for r in done), statistics.median(r.wall_s for r in done)
         stats = done[0].result.stats
-        answers = {answer(r.result) for r in done}
+        answers = {answer(r.result, AnalysisOptions().sample_fps) for r in done}
         print(
             f"  {variant.name:40} cpu {cpu:6.2f} s ({cpu / base:4.2f}x)  wall {wall:6.2f} s  "
             f"decoded {stats.frames_decoded:5}  detected {stats.faces_detected:4}  "

@@ -95,14 +95,20 @@ def every_face(rgb: np.ndarray, detector: FaceDetector, descriptor: Descriptor, 
     return describe_faces(rgb, detector.detect(rgb, min_face_px), descriptor, lambda _d: True)
 
 
+REDESCRIBE_POOR_FACES = True
+"""Whether a followed face that is not good is described again every ``embed_every`` points
+(its track is decided from its good faces when it has any; ``bench.levers_bench`` measures it)."""
+
+
 def needs_description(detection: Detection, k: int, embed_every: int, previous: list[Detection]) -> bool:
     """Whether a face of grid point ``k`` is described, given the faces of the previous one."""
-    if k % embed_every == 0:
-        return True
     followed = [d for d in previous if follow_distance(detection.box, d.box) is not None]
     if not followed:
         return True
-    return detection_is_good(detection) and not any(detection_is_good(d) for d in followed)
+    good = detection_is_good(detection)
+    if k % embed_every == 0:
+        return good or REDESCRIBE_POOR_FACES
+    return good and not any(detection_is_good(d) for d in followed)
 
 
 def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None) -> SegmentResult:
