@@ -21,10 +21,11 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 
@@ -33,6 +34,8 @@ from tools.reid import engine
 from tools.reid.engine import detect, frames
 from tools.reid.engine.embed import SFaceDescriptor
 from tools.reid.schemas import AnalysisOptions, ReIDResult
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -113,13 +116,45 @@ def clips(folder: Path) -> dict[str, Clip]:
 class Run:
     cpu_s: float
     wall_s: float
+    stages: dict[str, float]
+    """CPU seconds of the calling thread in YuNet and in SFace (OpenCV runs them on it)."""
     result: ReIDResult
 
 
+class StageClock:
+    """Adds up the calling thread's CPU time inside YuNet and SFace calls: a loaded machine
+    spreads whole-process figures more than these."""
+
+    def __init__(self) -> None:
+        self.seconds = {"yunet": 0.0, "sface": 0.0}
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        yunet, sface = detect.yunet_faces, SFaceDescriptor.describe
+        detect.yunet_faces = self._timed("yunet", yunet)
+        SFaceDescriptor.describe = self._timed("sface", sface)  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            detect.yunet_faces, SFaceDescriptor.describe = yunet, sface  # type: ignore[method-assign]
+
+    def _timed(self, stage: str, call: Callable[..., T]) -> Callable[..., T]:
+        def timed(*args: object) -> T:
+            started = time.thread_time()
+            try:
+                return call(*args)
+            finally:
+                self.seconds[stage] += time.thread_time() - started
+
+        return timed
+
+
 def measured(clip: Clip) -> Run:
+    clock = StageClock()
     started_cpu, started = cpu_s(), time.perf_counter()
-    result = engine.analyze(clip.path, clip.persons, workers=1)
-    return Run(cpu_s() - started_cpu, time.perf_counter() - started, result)
+    with clock.installed():
+        result = engine.analyze(clip.path, clip.persons, workers=1)
+    return Run(cpu_s() - started_cpu, time.perf_counter() - started, clock.seconds, result)
 
 
 def compare(name: str, variants: list[Variant], clip_name: str, clip: Clip, repeats: int) -> None:
@@ -133,10 +168,12 @@ def compare(name: str, variants: list[Variant], clip_name: str, clip: Clip, repe
     for variant in variants:
         done = runs[variant.name]
         cpu, wall = statistics.median(r.cpu_s for r in done), statistics.median(r.wall_s for r in done)
+        yunet, sface = (statistics.median(r.stages[stage] for r in done) for stage in ("yunet", "sface"))
         stats = done[0].result.stats
         answers = {answer(r.result, AnalysisOptions().sample_fps) for r in done}
         print(
-            f"  {variant.name:40} cpu {cpu:6.2f} s ({cpu / base:4.2f}x)  wall {wall:6.2f} s  "
+            f"  {variant.name:40} cpu {cpu:6.2f} s ({cpu / base:4.2f}x; YuNet {yunet:5.2f} s, SFace {sface:5.2f} s)  "
+            f"wall {wall:6.2f} s  "
             f"decoded {stats.frames_decoded:5}  detected {stats.faces_detected:4}  "
             f"described {stats.faces_described:4}  "
             f"found: {' | '.join(sorted(answers))}",
