@@ -16,9 +16,8 @@ from __future__ import annotations
 import atexit
 import math
 import multiprocessing
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from threading import Lock
@@ -104,25 +103,20 @@ class PoolRunner:
         self._used = 1
 
     def map(self, fn: Callable[..., T], args: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
-        """Each pool process holds one call running and one queued; the calling thread runs the
-        next call itself whenever the pool is that full, so no core idles while calls remain."""
+        """Every ``workers``-th call runs in the calling thread, the others in the pool: calls are
+        segments of equal length, so each core gets the same share."""
         self._used = max(self._used, min(self.workers, len(args)))
-        helpers = self.workers - 1
-        pool = _shared_pool(helpers) if helpers and len(args) > 1 else None
-        waiting = deque(enumerate(args))
-        futures: dict[Future[T], int] = {}
+        here = range(0, len(args), self.workers)
+        elsewhere = [i for i in range(len(args)) if i % self.workers]
+        pool = _shared_pool(self.workers - 1) if elsewhere else None
+        futures: dict[Future[T], int] = {pool.submit(fn, *args[i]): i for i in elsewhere} if pool else {}
         try:
-            while waiting or futures:
-                while pool is not None and waiting and len(futures) < 2 * helpers:
-                    i, arg = waiting.popleft()
-                    futures[pool.submit(fn, *arg)] = i
+            for i in here:
+                yield i, fn(*args[i])
                 for future in [f for f in futures if f.done()]:
                     yield futures.pop(future), future.result()
-                if waiting:
-                    i, arg = waiting.popleft()
-                    yield i, fn(*arg)
-                elif futures:
-                    wait(futures, return_when=FIRST_COMPLETED)
+            for future in as_completed(list(futures)):
+                yield futures.pop(future), future.result()
         finally:
             for future in futures:
                 future.cancel()
