@@ -78,6 +78,15 @@ class ReIDSettings(BaseSettings):
         24.0, ge=0.0, description="Finished tasks (names, times, no images) are deleted after this."
     )
 
+    # The gallery of enrolled people (``tools.reid.gallery``)
+    gallery_path: Path | None = Field(
+        None, description="The gallery's SQLite file; unset: beside db_path, e.g. reid.db -> reid.gallery.db."
+    )
+    audit_retention_days: float = Field(
+        365.0, ge=0.0, description="Audit entries (who searched for whom, where, when) are deleted after this."
+    )
+    cli_tenant: str = Field("local", min_length=1, description="The CLI's tenant: whose gallery `reid people` uses.")
+
     def analysis_options(self) -> AnalysisOptions:
         """The engine options these settings choose when a request names none."""
         return AnalysisOptions(
@@ -87,6 +96,9 @@ class ReIDSettings(BaseSettings):
             descriptor=self.descriptor,
             gap_s=self.gap_s,
         )
+
+    def gallery_file(self) -> Path:
+        return self.gallery_path or self.db_path.with_name(f"{self.db_path.stem}.gallery.db")
 
     def service_keys(self) -> set[str]:
         return {k.strip() for k in self.api_keys.split(",") if k.strip()}
