@@ -105,6 +105,8 @@ def test_duplicates_and_a_far_photo_are_questioned(tool: ReIDTool, photos, more_
         enrol(tool, "T1", "Eileen", photos["grace"], more=True)
     assert tool.people("T1").show("Eileen").faces == 1
     assert enrol(tool, "T1", "Eileen", photos["grace"], more=True, accept_far=True).person.faces == 2
+    with pytest.raises(EnrolmentRefused, match="enrolled already, as Eileen"):
+        enrol(tool, "T1", "Grace", photos["grace"])
 
 
 def test_names_enrolled_twice_unknown_names_and_missing_consent(tool: ReIDTool, photos) -> None:

@@ -290,6 +290,7 @@ class TenantGallery:
             if existing:
                 self._same_descriptor(existing.name, before, descriptor)
             refusals += _duplicates_and_strangers(name, before, faces, labels, descriptor, accept_far)
+            refusals += self._enrolled_as_someone_else(name, faces, labels, descriptor)
             if refusals:
                 raise EnrolmentRefused(
                     name, sorted(refusals, key=lambda r: labels.index(r.photo) if r.photo in labels else -1)
@@ -368,10 +369,12 @@ class TenantGallery:
     def still_enrolled(self, person_ids: Sequence[str]) -> set[str]:
         return self._store.existing(self.tenant, person_ids)
 
-    def link(self, person_ids: Sequence[str], kind: str, ref: str) -> None:
-        """Note that the stored result ``ref`` (of ``kind``) shows these people."""
-        if person_ids:
-            self._store.link(self.tenant, person_ids, kind, ref)
+    def link(self, names: Sequence[str], kind: str, ref: str) -> None:
+        """Note that the stored result ``ref`` (of ``kind``) shows these people; names nobody
+        here enrolled are skipped (a one-off search by photo)."""
+        ids = [row.person_id for name in names if (row := self._store.person(self.tenant, name))]
+        if ids:
+            self._store.link(self.tenant, ids, kind, ref)
 
     # --- Removal and audit
 
@@ -457,6 +460,30 @@ class TenantGallery:
             turned=turned,
             coverage=coverage_note(len(faces), frontal, turned),
         )
+
+    def _enrolled_as_someone_else(
+        self, name: str, faces: list[NewFace], labels: list[str], descriptor: DescriptorName
+    ) -> list[PhotoRefused]:
+        """Refusals for faces that are (nearly) the very picture another person was enrolled with."""
+        others = [f for f in self._store.faces(self.tenant) if f.descriptor == descriptor]
+        rows = {row.person_id: row.name for row in self._store.people(self.tenant)}
+        others = [f for f in others if rows.get(f.person_id, name).casefold() != name.casefold()]
+        if not others:
+            return []
+        matrix = np.stack([f.embedding for f in others])
+        refusals = []
+        for label, face in zip(labels, faces, strict=True):
+            distances = get_descriptor(descriptor).distances(face.embedding[None], matrix)[0]
+            nearest = int(np.argmin(distances))
+            if distances[nearest] < DUPLICATE_DISTANCE[descriptor] or others[nearest].photo_digest == face.photo_digest:
+                refusals.append(
+                    PhotoRefused(
+                        label,
+                        f"this very photo is enrolled already, as {rows[others[nearest].person_id]}. "
+                        f"Send a photo of {name} only.",
+                    )
+                )
+        return refusals
 
     @staticmethod
     def _same_descriptor(name: str, faces: list[FaceRow], descriptor: DescriptorName) -> None:
