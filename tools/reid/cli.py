@@ -217,7 +217,7 @@ def _add_people_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         formatter_class=_HelpFormatter,
     )
     people.set_defaults(command=lambda _args: people.print_help() or 0)
-    actions = people.add_subparsers(metavar="ACTION")
+    actions = people.add_subparsers(metavar="ACTION", help="what to do with the gallery")
     add = actions.add_parser("add", help="enrol a person from photos of their face", formatter_class=_HelpFormatter)
     add.add_argument("name", help="the name searches will use")
     add.add_argument("photos", nargs="+", type=Path, metavar="PHOTO", help="photos of their face, alone")
@@ -230,13 +230,13 @@ def _add_people_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     listing = actions.add_parser("list", help="who is enrolled", formatter_class=_HelpFormatter)
     listing.set_defaults(command=_people_list)
     show = actions.add_parser("show", help="one person's enrolment", formatter_class=_HelpFormatter)
-    show.add_argument("name")
+    show.add_argument("name", help="the name they were enrolled under (any capitalisation)")
     show.add_argument("--thumbnails", type=Path, metavar="DIR", help="write their face thumbnails here, to review")
     show.set_defaults(command=_people_show)
     remove = actions.add_parser(
         "remove", help="forget a person: their embeddings, thumbnails and results", formatter_class=_HelpFormatter
     )
-    remove.add_argument("name")
+    remove.add_argument("name", help="the name they were enrolled under (any capitalisation)")
     remove.set_defaults(command=_people_remove)
     for action in (add, listing, show, remove):
         _add_tenant_option(action)
