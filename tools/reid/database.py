@@ -27,7 +27,10 @@ Migration = str | Callable[[sqlite3.Connection], None]
 
 
 class Database:
-    def __init__(self, path: Path, migrations: Sequence[Migration]) -> None:
+    """``secure_delete``: deleted rows are overwritten with zeros in the file, not left in free
+    pages (stores of biometric data and of who was searched for turn it on)."""
+
+    def __init__(self, path: Path, migrations: Sequence[Migration], *, secure_delete: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)
@@ -37,6 +40,7 @@ class Database:
         with self._lock:
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=FULL")
+            self._connection.execute(f"PRAGMA secure_delete={'ON' if secure_delete else 'OFF'}")
         self._migrate(migrations)
 
     def _migrate(self, migrations: Sequence[Migration]) -> None:
@@ -68,6 +72,12 @@ class Database:
                 self._connection.execute("ROLLBACK")
                 raise
             self._connection.execute("COMMIT")
+
+    def truncate_log(self) -> None:
+        """Copy the write-ahead log into the file and empty it: after a deletion, the deleted
+        rows' old pages must not live on in the log."""
+        with self._lock:
+            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         with self._lock:

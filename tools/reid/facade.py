@@ -219,6 +219,17 @@ class ReIDTool:
             asker, search.names(), lambda: search.finish(local.analyze_with(request, progress, search.people()))
         )
 
+    def check_gallery_search(self, request: ReIDRequest, tenant: str) -> None:
+        """Refuse, before a task is accepted, what the gallery would refuse when it runs.
+
+        Raises:
+            UnknownPerson, EmptyGallery, ReEnrolNeeded: see `TenantGallery.resolve` and `everyone`.
+        """
+        if request.gallery_search():
+            from tools.reid.gallery.search import GallerySearch
+
+            GallerySearch.prepare(self.people(tenant), request)
+
     def _audited(self, asker: Asker | None, names: list[str], run: Callable[[], ReIDResult]) -> ReIDResult:
         if asker is None:
             return run()

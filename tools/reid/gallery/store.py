@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS people (
 );
 CREATE TABLE IF NOT EXISTS faces (
     face_id      TEXT PRIMARY KEY,
-    person_id    TEXT NOT NULL REFERENCES people (person_id) ON DELETE CASCADE,
+    person_id    TEXT NOT NULL REFERENCES people (person_id),
     tenant       TEXT NOT NULL,
     descriptor   TEXT NOT NULL,
     model_digest TEXT NOT NULL,
@@ -138,10 +138,7 @@ class GalleryStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._database = Database(path, MIGRATIONS)
-        with self._database.read() as db:
-            db.execute("PRAGMA secure_delete = ON")
-            db.execute("PRAGMA foreign_keys = ON")
+        self._database = Database(path, MIGRATIONS, secure_delete=True)
 
     def close(self) -> None:
         self._database.close()
@@ -273,14 +270,8 @@ class GalleryStore:
             db.execute("DELETE FROM faces WHERE tenant = ? AND person_id = ?", (tenant, person_id))
             db.execute("DELETE FROM shown_in WHERE tenant = ? AND person_id = ?", (tenant, person_id))
             db.execute("DELETE FROM people WHERE tenant = ? AND person_id = ?", (tenant, person_id))
-        self.flush()
+        self._database.truncate_log()
         return Deleted(faces=faces, thumbnails=faces, links=links)
-
-    def flush(self) -> None:
-        """Copy the write-ahead log into the file and truncate it: deleted pages, overwritten
-        by ``secure_delete`` in the file, must not live on in the log."""
-        with self._database.read() as db:
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- Results that show people
 
