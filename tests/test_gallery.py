@@ -197,3 +197,23 @@ def test_the_gallery_file_is_private_and_reopens(tmp_path: Path, photos) -> None
     gallery.close()
     assert path.stat().st_mode & 0o777 == 0o600
     assert Gallery(path).tenant("T").names() == ["Eileen"]
+
+
+def test_one_matrix_product_gives_each_persons_nearest_reference() -> None:
+    from tools.reid.engine.embed import get_descriptor
+    from tools.reid.engine.nearest import BLOCK_FACES, References
+    from tools.reid.engine.references import Person
+
+    rng = np.random.default_rng(0)
+
+    def unit(n: int) -> np.ndarray:
+        rows = rng.standard_normal((n, 128)).astype(np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    persons = [Person(f"P{n}", unit(1 + n % 4)) for n in range(50)]
+    tracks = [unit(k) for k in (3, 0, BLOCK_FACES + 7, 1)]
+    sface = get_descriptor("sface")
+    each = References(persons).nearest_each(tracks, sface)
+    for faces, got in zip(tracks, each, strict=True):
+        expected = np.stack([sface.distances(faces, p.descriptors).min(axis=1) for p in persons], axis=1)
+        assert got.shape == (len(faces), len(persons)) and np.allclose(got, expected, atol=1e-6)

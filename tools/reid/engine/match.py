@@ -44,9 +44,9 @@ def identify(
 ) -> dict[str, list[Identified]]:
     """Tracks per person name; a person is never given to two faces of one frame."""
     candidates: list[tuple[float, int, int, Sighting]] = []
-    references = References(persons)
+    nearest = References(persons).nearest_each([track.descriptors() for track in tracks], descriptor)
     for t, track in enumerate(tracks):
-        choice = _choose(track, references, tolerance, descriptor, video=video)
+        choice = _choose(track, nearest[t], tolerance, descriptor, video=video)
         if choice:
             candidates.append((choice[1], t, choice[0], choice[2]))
     found: dict[str, list[Identified]] = {p.name: [] for p in persons}
@@ -59,13 +59,13 @@ def identify(
 
 
 def _choose(
-    track: Track, references: References, tolerance: float, descriptor: Descriptor, *, video: bool
+    track: Track, per_person: np.ndarray, tolerance: float, descriptor: Descriptor, *, video: bool
 ) -> tuple[int, float, Sighting] | None:
-    """(person index, median distance, best sighting) when the track clearly is someone."""
+    """(person index, median distance, best sighting) when the track clearly is someone;
+    ``per_person`` holds its described faces' distances to each person's nearest reference."""
     described = track.described()
     if not described:
         return None
-    per_person = references.nearest(track.descriptors(), descriptor)
     medians = np.median(per_person, axis=0)
     order = np.argsort(medians)
     first = int(order[0])
