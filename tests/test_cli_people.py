@@ -28,7 +28,7 @@ def test_enrol_then_search_by_name_and_for_everyone(reid, photos, two_people_cli
     assert added.returncode == 0, added.stderr
     assert added.stdout.startswith("Enrolled Eileen Collins: 1 photo added") and "add two or three more" in added.stdout
     assert reid("people", "add", "Grace", str(photos["grace"]), "--consent", "in person").returncode == 0
-    assert (tmp_path / "reid.gallery.db").is_file()
+    assert (tmp_path / "reid.db").is_file()
 
     listed = reid("people", "list")
     assert [line.split("  ")[0].strip() for line in listed.stdout.splitlines()] == ["Eileen Collins", "Grace"]

@@ -19,7 +19,7 @@ from tools.reid.gallery import (
     Gallery,
     NameTaken,
     ReEnrolNeeded,
-    UnknownPerson,
+    NotEnrolled,
 )
 from tools.reid.gallery.checks import yaw_degrees
 from tools.reid.schemas import ReIDRequest
@@ -113,7 +113,7 @@ def test_names_enrolled_twice_unknown_names_and_missing_consent(tool: ReIDTool, 
     enrol(tool, "T1", "Eileen Collins", photos["eileen"])
     with pytest.raises(NameTaken, match="already enrolled.*--more"):
         enrol(tool, "T1", "eileen collins", photos["grace"])
-    with pytest.raises(UnknownPerson, match="Did you mean Eileen Collins"):
+    with pytest.raises(NotEnrolled, match="Did you mean Eileen Collins"):
         tool.people("T1").show("Eileen Colins")
     with pytest.raises(InvalidInput, match="no consent note"):
         tool.people("T1").enrol("Grace", [("grace.jpg", photos["grace"])], by="U1", consent=" ")
@@ -122,12 +122,12 @@ def test_names_enrolled_twice_unknown_names_and_missing_consent(tool: ReIDTool, 
 def test_another_tenants_person_is_nobody_here(tool: ReIDTool, photos, two_people_clip: Path) -> None:
     enrol(tool, "T1", "Eileen", photos["eileen"])
     other = Asker("T2", "U9", "python")
-    with pytest.raises(UnknownPerson) as unknown:
+    with pytest.raises(NotEnrolled) as unknown:
         tool.analyze(ReIDRequest(media=str(two_people_clip), enrolled=["Eileen"]), asker=other)
     assert "Did you mean" not in str(unknown.value)
     with pytest.raises(EmptyGallery, match="nobody is enrolled"):
         tool.analyze(ReIDRequest(media=str(two_people_clip), everyone_enrolled=True), asker=other)
-    with pytest.raises(UnknownPerson):
+    with pytest.raises(NotEnrolled):
         tool.people("T2").remove("Eileen", by="U9")
     assert tool.people("T1").names() == ["Eileen"]
     assert tool.people("T2").audit_log() == []

@@ -78,7 +78,7 @@ def test_enrol_search_by_name_remove_and_audit(
         assert empty["code"] == "0001" and "nobody is enrolled" in empty["msg"]
         assert envelope(bob.delete("/v1/people/Eileen"))["code"] == "0001"
 
-        embedding, thumbnail = _gallery_bytes(service.settings.gallery_file(), "Eileen")
+        embedding, thumbnail = _gallery_bytes(service.settings.db_path, "Eileen")
         removed = envelope(alice.delete("/v1/people/EILEEN"))
         assert removed["code"] == "0000", removed
         assert removed["data"] == {"name": "Eileen", "faces": 1, "thumbnails": 1, "results": {"service-task": 2}}
@@ -145,6 +145,7 @@ def _body(footage: Footage, persons: list[dict], **extra: object) -> dict:
 def _gallery_bytes(path: Path, name: str) -> tuple[bytes, bytes]:
     with sqlite3.connect(path) as db:
         row = db.execute(
-            "SELECT embedding, thumbnail FROM faces JOIN people USING (person_id) WHERE people.name = ?", (name,)
+            "SELECT embedding, thumbnail FROM gallery_faces JOIN gallery_people USING (person_id) WHERE name = ?",
+            (name,),
         ).fetchone()
     return bytes(row[0]), bytes(row[1])

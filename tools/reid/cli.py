@@ -212,7 +212,7 @@ def _add_people_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         "people",
         help="the gallery: enrol people once, then search for them by name",
         description="Enrol people with a few photos each (kept as face embeddings and small thumbnails, never "
-        "the photos), list, show or remove them. The gallery file is REID_GALLERY_PATH, else beside REID_DB_PATH.",
+        "the photos), list, show or remove them. The gallery is kept in the REID_DB_PATH file.",
         epilog=PEOPLE_EXAMPLES,
         formatter_class=_HelpFormatter,
     )

@@ -138,7 +138,7 @@ _galleries_lock = threading.Lock()
 
 
 def open_gallery(path: Path) -> Gallery:
-    """The gallery file at ``path``, opened once per process (the service's routes and its
+    """The gallery in the file at ``path``, opened once per process (the service's routes and its
     task threads share one connection)."""
     from tools.reid.gallery import Gallery
 
@@ -180,9 +180,9 @@ class ReIDTool:
 
     @property
     def gallery(self) -> Gallery:
-        """The gallery file (``REID_GALLERY_PATH``, else beside ``REID_DB_PATH``), opened on first use."""
+        """The gallery's tables in the ``REID_DB_PATH`` file (beside the service's tasks), opened on first use."""
         if self._gallery is None:
-            self._gallery = open_gallery(self.settings.gallery_file())
+            self._gallery = open_gallery(self.settings.db_path)
         return self._gallery
 
     def people(self, tenant: str) -> TenantGallery:
@@ -223,7 +223,7 @@ class ReIDTool:
         """Refuse, before a task is accepted, what the gallery would refuse when it runs.
 
         Raises:
-            UnknownPerson, EmptyGallery, ReEnrolNeeded: see `TenantGallery.resolve` and `everyone`.
+            NotEnrolled, EmptyGallery, ReEnrolNeeded: see `TenantGallery.resolve` and `everyone`.
         """
         if request.gallery_search():
             from tools.reid.gallery.search import GallerySearch

@@ -83,9 +83,6 @@ class ReIDSettings(BaseSettings):
     )
 
     # The gallery of enrolled people (``tools.reid.gallery``)
-    gallery_path: Path | None = Field(
-        None, description="The gallery's SQLite file; unset: beside db_path, e.g. reid.db -> reid.gallery.db."
-    )
     audit_retention_days: float = Field(
         365.0, ge=0.0, description="Audit entries (who searched for whom, where, when) are deleted after this."
     )
@@ -100,9 +97,6 @@ class ReIDSettings(BaseSettings):
             descriptor=self.descriptor,
             gap_s=self.gap_s,
         )
-
-    def gallery_file(self) -> Path:
-        return self.gallery_path or self.db_path.with_name(f"{self.db_path.stem}.gallery.db")
 
 
 @lru_cache(maxsize=1)

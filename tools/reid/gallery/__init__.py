@@ -19,7 +19,7 @@ from tools.reid.gallery.gallery import (
     Removal,
     Surface,
     TenantGallery,
-    UnknownPerson,
+    NotEnrolled,
     model_digest,
 )
 
@@ -39,6 +39,6 @@ __all__ = [
     "Removal",
     "Surface",
     "TenantGallery",
-    "UnknownPerson",
+    "NotEnrolled",
     "model_digest",
 ]

@@ -44,7 +44,7 @@ SUGGESTIONS = 3
 _NAME = TypeAdapter(PersonName)
 
 
-class UnknownPerson(InvalidInput):
+class NotEnrolled(InvalidInput):
     """A name nobody in this tenant's gallery has; the message suggests close names."""
 
 
@@ -159,7 +159,7 @@ def model_digest(descriptor: DescriptorName) -> str:
 
 
 class Gallery:
-    """The gallery file at ``path``, shared by every tenant, each seeing only its own rows."""
+    """The gallery tables of the SQLite file at ``path``, shared by every tenant, each seeing only its own rows."""
 
     def __init__(self, path: Path) -> None:
         self.store = GalleryStore(path)
@@ -212,7 +212,7 @@ class TenantGallery:
 
         Raises:
             NameTaken: ``name`` is enrolled already and ``more`` is not set.
-            UnknownPerson: ``more`` is set and nobody is enrolled under ``name``.
+            NotEnrolled: ``more`` is set and nobody is enrolled under ``name``.
             EnrolmentRefused: a photo failed a check; nothing was stored.
             ReEnrolNeeded: adding to a person enrolled with another descriptor.
             InvalidInput: no photo, an empty consent note, an unusable name.
@@ -311,7 +311,7 @@ class TenantGallery:
         return [self._described(row, faces.get(row.person_id, [])) for row in self._store.people(self.tenant)]
 
     def show(self, name: str) -> EnrolledPerson:
-        """Raises: UnknownPerson (with close names)."""
+        """Raises: NotEnrolled (with close names)."""
         return self._described(self._known(name))
 
     def thumbnails(self, name: str) -> list[bytes]:
@@ -327,7 +327,7 @@ class TenantGallery:
         """The named people, ready for the engine.
 
         Raises:
-            UnknownPerson: a name nobody here enrolled (close names suggested).
+            NotEnrolled: a name nobody here enrolled (close names suggested).
             ReEnrolNeeded: a person's faces were described by another descriptor or model.
         """
         rows = [self._known(name) for name in dict.fromkeys(names)]
@@ -385,7 +385,7 @@ class TenantGallery:
         person and says they were removed meanwhile.
 
         Raises:
-            UnknownPerson: nobody here is enrolled under ``name``.
+            NotEnrolled: nobody here is enrolled under ``name``.
         """
         row = self._known(name)
         deleted: Deleted = self._store.delete_person(self.tenant, row.person_id)
@@ -425,13 +425,13 @@ class TenantGallery:
             raise self._unknown(name)
         return row
 
-    def _unknown(self, name: str) -> UnknownPerson:
+    def _unknown(self, name: str) -> NotEnrolled:
         names = self.names()
         close = difflib.get_close_matches(name, names, n=SUGGESTIONS, cutoff=0.6) or difflib.get_close_matches(
             name.casefold(), [n.casefold() for n in names], n=SUGGESTIONS, cutoff=0.6
         )
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        return UnknownPerson(
+        return NotEnrolled(
             f"nobody called {name!r} is enrolled in this gallery.{hint} List who is enrolled (reid people list, "
             "/reid people, GET /v1/people), or enrol them first."
         )

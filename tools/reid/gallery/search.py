@@ -30,7 +30,7 @@ class GallerySearch:
 
     @classmethod
     def prepare(cls, gallery: TenantGallery, request: ReIDRequest) -> GallerySearch:
-        """Raises: UnknownPerson, ReEnrolNeeded, EmptyGallery."""
+        """Raises: NotEnrolled, ReEnrolNeeded, EmptyGallery."""
         descriptor = request.options.descriptor
         with_photos = {p.name.casefold() for p in request.persons}
         if request.everyone_enrolled:

@@ -22,7 +22,7 @@ import numpy as np
 from tools.reid.database import Database, Migration
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS people (
+CREATE TABLE IF NOT EXISTS gallery_people (
     person_id   TEXT PRIMARY KEY,
     tenant      TEXT NOT NULL,
     name        TEXT NOT NULL,
@@ -32,9 +32,9 @@ CREATE TABLE IF NOT EXISTS people (
     consent     TEXT NOT NULL,
     UNIQUE (tenant, name_key)
 );
-CREATE TABLE IF NOT EXISTS faces (
+CREATE TABLE IF NOT EXISTS gallery_faces (
     face_id      TEXT PRIMARY KEY,
-    person_id    TEXT NOT NULL REFERENCES people (person_id),
+    person_id    TEXT NOT NULL REFERENCES gallery_people (person_id),
     tenant       TEXT NOT NULL,
     descriptor   TEXT NOT NULL,
     model_digest TEXT NOT NULL,
@@ -46,8 +46,8 @@ CREATE TABLE IF NOT EXISTS faces (
     added_by     TEXT NOT NULL,
     added_at     REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS faces_by_tenant ON faces (tenant, person_id);
-CREATE TABLE IF NOT EXISTS shown_in (
+CREATE INDEX IF NOT EXISTS gallery_faces_by_tenant ON gallery_faces (tenant, person_id);
+CREATE TABLE IF NOT EXISTS gallery_shown_in (
     tenant    TEXT NOT NULL,
     person_id TEXT NOT NULL,
     kind      TEXT NOT NULL,
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS shown_in (
     at        REAL NOT NULL,
     PRIMARY KEY (tenant, person_id, kind, ref)
 );
-CREATE TABLE IF NOT EXISTS audit (
+CREATE TABLE IF NOT EXISTS gallery_audit (
     id           TEXT PRIMARY KEY,
     tenant       TEXT NOT NULL,
     at           REAL NOT NULL,
@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS audit (
     media_digest TEXT,
     outcome      TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit (tenant, at);
+CREATE INDEX IF NOT EXISTS gallery_audit_by_tenant ON gallery_audit (tenant, at);
 """
 
 MIGRATIONS: list[Migration] = [_SCHEMA]
@@ -120,7 +120,7 @@ class AuditRow:
 
 @dataclass(frozen=True)
 class Deleted:
-    """What one removal took out of the gallery file."""
+    """What one removal took out of the gallery."""
 
     faces: int
     thumbnails: int
@@ -138,7 +138,7 @@ class GalleryStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._database = Database(path, MIGRATIONS, secure_delete=True)
+        self._database = Database(path, MIGRATIONS, store="gallery", secure_delete=True)
 
     def close(self) -> None:
         self._database.close()
@@ -148,7 +148,7 @@ class GalleryStore:
     def person(self, tenant: str, name: str) -> PersonRow | None:
         with self._database.read() as db:
             row = db.execute(
-                f"SELECT {_PERSON_COLUMNS} FROM people WHERE tenant = ? AND name_key = ?",
+                f"SELECT {_PERSON_COLUMNS} FROM gallery_people WHERE tenant = ? AND name_key = ?",
                 (tenant, name_key(name)),
             ).fetchone()
         return PersonRow(**dict(row)) if row else None
@@ -156,7 +156,7 @@ class GalleryStore:
     def people(self, tenant: str) -> list[PersonRow]:
         with self._database.read() as db:
             rows = db.execute(
-                f"SELECT {_PERSON_COLUMNS} FROM people WHERE tenant = ? ORDER BY name_key",
+                f"SELECT {_PERSON_COLUMNS} FROM gallery_people WHERE tenant = ? ORDER BY name_key",
                 (tenant,),
             ).fetchall()
         return [PersonRow(**dict(row)) for row in rows]
@@ -168,7 +168,7 @@ class GalleryStore:
             return set()
         with self._database.read() as db:
             rows = db.execute(
-                f"SELECT person_id FROM people WHERE tenant = ? AND person_id IN ({','.join('?' * len(ids))})",
+                f"SELECT person_id FROM gallery_people WHERE tenant = ? AND person_id IN ({','.join('?' * len(ids))})",
                 (tenant, *ids),
             ).fetchall()
         return {row["person_id"] for row in rows}
@@ -187,7 +187,7 @@ class GalleryStore:
         person_id = uuid.uuid4().hex
         with self._database.write() as db:
             db.execute(
-                "INSERT INTO people (person_id, tenant, name, name_key, enrolled_by, enrolled_at, consent)"
+                "INSERT INTO gallery_people (person_id, tenant, name, name_key, enrolled_by, enrolled_at, consent)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (person_id, tenant, name, name_key(name), enrolled_by, time.time(), consent),
             )
@@ -212,7 +212,7 @@ class GalleryStore:
     ) -> None:
         now = time.time()
         db.executemany(
-            "INSERT INTO faces (face_id, person_id, tenant, descriptor, model_digest, embedding, thumbnail, yaw_deg,"
+            "INSERT INTO gallery_faces (face_id, person_id, tenant, descriptor, model_digest, embedding, thumbnail, yaw_deg,"
             " photo_digest, source, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
@@ -237,7 +237,7 @@ class GalleryStore:
         """The tenant's faces (of ``person_ids`` only, when given), grouped by person."""
         sql = (
             "SELECT face_id, person_id, descriptor, model_digest, embedding, yaw_deg, photo_digest, source, added_by,"
-            " added_at FROM faces WHERE tenant = ?"
+            " added_at FROM gallery_faces WHERE tenant = ?"
         )
         args: list[str] = [tenant]
         if person_ids is not None:
@@ -252,7 +252,8 @@ class GalleryStore:
     def thumbnails(self, tenant: str, person_id: str) -> list[bytes]:
         with self._database.read() as db:
             rows = db.execute(
-                "SELECT thumbnail FROM faces WHERE tenant = ? AND person_id = ? ORDER BY added_at", (tenant, person_id)
+                "SELECT thumbnail FROM gallery_faces WHERE tenant = ? AND person_id = ? ORDER BY added_at",
+                (tenant, person_id),
             ).fetchall()
         return [bytes(row["thumbnail"]) for row in rows]
 
@@ -260,16 +261,17 @@ class GalleryStore:
         """The person, their faces and thumbnails, and the links to results that showed them."""
         with self._database.write() as db:
             (faces,) = db.execute(
-                "SELECT COUNT(*) FROM faces WHERE tenant = ? AND person_id = ?", (tenant, person_id)
+                "SELECT COUNT(*) FROM gallery_faces WHERE tenant = ? AND person_id = ?", (tenant, person_id)
             ).fetchone()
             links: dict[str, list[str]] = {}
             for row in db.execute(
-                "SELECT kind, ref FROM shown_in WHERE tenant = ? AND person_id = ? ORDER BY at", (tenant, person_id)
+                "SELECT kind, ref FROM gallery_shown_in WHERE tenant = ? AND person_id = ? ORDER BY at",
+                (tenant, person_id),
             ):
                 links.setdefault(row["kind"], []).append(row["ref"])
-            db.execute("DELETE FROM faces WHERE tenant = ? AND person_id = ?", (tenant, person_id))
-            db.execute("DELETE FROM shown_in WHERE tenant = ? AND person_id = ?", (tenant, person_id))
-            db.execute("DELETE FROM people WHERE tenant = ? AND person_id = ?", (tenant, person_id))
+            db.execute("DELETE FROM gallery_faces WHERE tenant = ? AND person_id = ?", (tenant, person_id))
+            db.execute("DELETE FROM gallery_shown_in WHERE tenant = ? AND person_id = ?", (tenant, person_id))
+            db.execute("DELETE FROM gallery_people WHERE tenant = ? AND person_id = ?", (tenant, person_id))
         self._database.truncate_log()
         return Deleted(faces=faces, thumbnails=faces, links=links)
 
@@ -280,7 +282,7 @@ class GalleryStore:
         now = time.time()
         with self._database.write() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO shown_in (tenant, person_id, kind, ref, at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO gallery_shown_in (tenant, person_id, kind, ref, at) VALUES (?, ?, ?, ?, ?)",
                 [(tenant, person_id, kind, ref, now) for person_id in person_ids],
             )
 
@@ -291,7 +293,7 @@ class GalleryStore:
     ) -> None:
         with self._database.write() as db:
             db.execute(
-                "INSERT INTO audit (id, tenant, at, actor, surface, action, names, media_digest, outcome)"
+                "INSERT INTO gallery_audit (id, tenant, at, actor, surface, action, names, media_digest, outcome)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     uuid.uuid4().hex,
@@ -310,7 +312,7 @@ class GalleryStore:
         """The tenant's audit entries from ``since`` (unix s), newest first."""
         with self._database.read() as db:
             rows = db.execute(
-                "SELECT at, actor, surface, action, names, media_digest, outcome FROM audit"
+                "SELECT at, actor, surface, action, names, media_digest, outcome FROM gallery_audit"
                 " WHERE tenant = ? AND at >= ? ORDER BY at DESC LIMIT ?",
                 (tenant, since, limit),
             ).fetchall()
@@ -321,6 +323,6 @@ class GalleryStore:
         ``links_before`` (those results are gone by then); every tenant: retention is the
         operator's. Returns the audit entries deleted."""
         with self._database.write() as db:
-            deleted = db.execute("DELETE FROM audit WHERE at < ?", (audit_before,)).rowcount
-            db.execute("DELETE FROM shown_in WHERE at < ?", (links_before,))
+            deleted = db.execute("DELETE FROM gallery_audit WHERE at < ?", (audit_before,)).rowcount
+            db.execute("DELETE FROM gallery_shown_in WHERE at < ?", (links_before,))
         return deleted
