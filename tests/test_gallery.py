@@ -18,8 +18,8 @@ from tools.reid.gallery import (
     EnrolmentRefused,
     Gallery,
     NameTaken,
-    ReEnrolNeeded,
     NotEnrolled,
+    ReEnrolNeeded,
 )
 from tools.reid.gallery.checks import yaw_degrees
 from tools.reid.schemas import ReIDRequest

@@ -15,11 +15,11 @@ from tools.reid.gallery.gallery import (
     EnrolmentRefused,
     Gallery,
     NameTaken,
+    NotEnrolled,
     ReEnrolNeeded,
     Removal,
     Surface,
     TenantGallery,
-    NotEnrolled,
     model_digest,
 )
 

@@ -212,8 +212,8 @@ class GalleryStore:
     ) -> None:
         now = time.time()
         db.executemany(
-            "INSERT INTO gallery_faces (face_id, person_id, tenant, descriptor, model_digest, embedding, thumbnail, yaw_deg,"
-            " photo_digest, source, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO gallery_faces (face_id, person_id, tenant, descriptor, model_digest, embedding, thumbnail,"
+            " yaw_deg, photo_digest, source, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     uuid.uuid4().hex,
