@@ -123,7 +123,7 @@ class Store:
     """The SQLite file at ``path`` (created on first use)."""
 
     def __init__(self, path: Path) -> None:
-        self._database = Database(path, [_SCHEMA], store="bot")
+        self._database = Database(path, [_SCHEMA], store="bot", secure_delete=True)
 
     def close(self) -> None:
         self._database.close()
@@ -235,6 +235,18 @@ class Store:
                 (request_id, now, result.model_dump_json()),
             )
             db.execute("DELETE FROM results WHERE saved_at < ?", (now - RESULT_TTL_S,))
+
+    def forget(self, request_ids: list[str]) -> int:
+        """Delete these requests and their results (a removed person's), overwritten in the file
+        and its log; the audit entries stay (who searched for whom). Returns the results deleted."""
+        if not request_ids:
+            return 0
+        marks = ",".join("?" * len(request_ids))
+        with self._database.write() as db:
+            deleted = db.execute(f"DELETE FROM results WHERE request_id IN ({marks})", request_ids).rowcount
+            db.execute(f"DELETE FROM requests WHERE id IN ({marks}) AND state IN ('done', 'failed')", request_ids)
+        self._database.truncate_log()
+        return deleted
 
     def result(self, request_id: str) -> ReIDResult | None:
         with self._database.read() as db:

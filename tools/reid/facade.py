@@ -197,6 +197,11 @@ class ReIDTool:
             self._gallery = open_gallery(self.settings.db_path)
         return self._gallery
 
+    @gallery.setter
+    def gallery(self, gallery: Gallery) -> None:
+        """A surface with a file of its own (the Slack bot's) keeps its gallery there."""
+        self._gallery = gallery
+
     def people(self, tenant: str) -> TenantGallery:
         """One tenant's gallery: enrol, list, show, remove, read the audit log."""
         return self.gallery.tenant(tenant)
