@@ -70,9 +70,12 @@ class ReIDBot:
         self.settings = settings
         self.tool = tool or ReIDTool()
         self.client = _client(settings, settings.slack_bot_token.get_secret_value())
-        self.store = Store(settings.db_path)
+        self.store = Store(
+            settings.db_path, settings.result_retention_hours * 3600, settings.audit_retention_days * 86400
+        )
         self.tool.gallery = open_gallery(settings.db_path)
         self.tool.gallery.keep_results(RESULT_KIND, self.store.forget)
+        self.tool.gallery.purge(settings.audit_retention_days * 86400)
         self.http = httpx.AsyncClient(follow_redirects=True, timeout=httpx.Timeout(30.0, read=120.0))
         self.runner = Runner(settings, self.tool, self.client, self.store, self.http)
         self.worker = Worker(settings.workers)

@@ -195,6 +195,7 @@ class ReIDTool:
         """The gallery's tables in the ``REID_DB_PATH`` file (beside the service's tasks), opened on first use."""
         if self._gallery is None:
             self._gallery = open_gallery(self.settings.db_path)
+            self._gallery.purge(self.settings.audit_retention_days * 86400)
         return self._gallery
 
     @gallery.setter
