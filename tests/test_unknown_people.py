@@ -8,9 +8,8 @@ portraits.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from tools.reid import engine, synth
+from tools.reid import engine
 from tools.reid.engine import parallel
 from tools.reid.engine.embed import get_descriptor
 from tools.reid.engine.frames import Face
@@ -86,21 +85,6 @@ def test_a_group_like_someone_asked_for_is_not_shown_as_a_stranger() -> None:
 
 def test_prints_and_patterns_the_detector_doubts_are_not_people() -> None:
     assert unknown_people([track(unit(40), range(0, 10), score=0.7)], [], [], SFACE, RULES) == []
-
-
-@pytest.fixture(scope="module")
-def grace_twice(make_clip) -> object:
-    """Eileen 0.5-4 s; Grace 1-4 s, then a cut at 5 s to another shot where Grace is back 6-9.5 s."""
-    return make_clip(
-        "grace_twice",
-        [
-            synth.Actor(synth.astronaut_portrait(), 0.5, 4.0, synth.still(0.25, height=0.5)),
-            synth.Actor(synth.hopper_portrait(), 1.0, 4.0, synth.still(0.75, height=0.45)),
-            synth.Actor(synth.hopper_portrait(), 6.0, 9.5, synth.glide(0.3, 0.6, 3.5, height=0.4)),
-        ],
-        10.0,
-        cuts=[(5.0, (120, 96, 80))],
-    )
 
 
 def test_someone_seen_in_two_shots_is_one_unknown_person_with_one_worker_or_two(

@@ -130,6 +130,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--timeline", type=Path, metavar="FILE", help="write the timeline PNG of a video here")
     analyze.add_argument(
+        "--unknown",
+        action="store_true",
+        help="give the timeline a row per unknown person (faces nobody matched, seen repeatedly)",
+    )
+    analyze.add_argument(
         "--format",
         choices=sorted(FORMATS),
         default="table",
@@ -267,9 +272,11 @@ def _analyze(args: argparse.Namespace) -> int:
         if media is not None and tool.settings.backend == "local":
             request = request.model_copy(update={"media": str(media)})
         result = _run(tool, request, info)
-        pictures = ReIDTool.render_pictures(media, result, args.keyframes) if media and args.keyframes else []
+        pictures = (
+            ReIDTool.render_pictures(media, result, args.keyframes, args.unknown) if media and args.keyframes else []
+        )
         if media and args.timeline:
-            pictures.append(ReIDTool.render_timeline(result, args.timeline))
+            pictures.append(ReIDTool.render_timeline(result, args.timeline, args.unknown))
     _print_report(result, args.format, pictures)
     return 0
 

@@ -170,19 +170,27 @@ class ReIDTool:
         return engine.render_keyframes(media, result, out_dir)
 
     @staticmethod
-    def render_pictures(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
+    def render_pictures(media: Path, result: ReIDResult, out_dir: Path, unknown: bool = False) -> list[Path]:
         """The pictures of an answer, written into ``out_dir``: for a video ``timeline.png``
-        first, then the keyframes; for a photo the annotated photo.
+        first, then the keyframes, then a face crop per unknown person
+        (``unknown-person-1.jpg``...); for a photo the annotated photo.
 
         Args:
             media: the local copy of the analysed media (see `local_copy`).
             result: its result.
             out_dir: created when missing.
+            unknown: the timeline has a row per unknown person too.
         """
         pictures = []
         if result.media.kind == "video":
-            pictures.append(engine.render_timeline(result, out_dir / TIMELINE_FILE))
-        return pictures + engine.render_keyframes(media, result, out_dir)
+            pictures.append(engine.render_timeline(result, out_dir / TIMELINE_FILE, unknown))
+        pictures += engine.render_keyframes(media, result, out_dir)
+        return pictures + engine.render_unknown_crops(media, result, out_dir)
+
+    @staticmethod
+    def render_unknown_crops(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
+        """A face crop (JPEG) per unknown person of ``result``, in their order."""
+        return engine.render_unknown_crops(media, result, out_dir)
 
     @staticmethod
     def keyframe_moments(result: ReIDResult) -> list[Moment]:
@@ -191,13 +199,13 @@ class ReIDTool:
         return engine.drawn_moments(result)
 
     @staticmethod
-    def render_timeline(result: ReIDResult, path: Path) -> Path:
-        """Writes a video result's timeline PNG at ``path``.
+    def render_timeline(result: ReIDResult, path: Path, unknown: bool = False) -> Path:
+        """Writes a video result's timeline PNG at ``path`` (``unknown``: with the unknown people's rows).
 
         Raises:
             ValueError: the result is a photo's, which has no timeline.
         """
-        return engine.render_timeline(result, path)
+        return engine.render_timeline(result, path, unknown)
 
     @staticmethod
     def timeline_png(result: ReIDResult) -> bytes:
