@@ -201,15 +201,43 @@ class Runner:
             appearances=any(p.appearances for p in result.persons) and result.media.kind == "video",
             look_again=self._can_look_again(stored, result),
         )
-        await thread.reply(presentation.result_message(result, stored.submission, stored.id, buttons))
+        answer_ts = await thread.reply(presentation.result_message(result, stored.submission, stored.id, buttons))
+        self.store.set_answer(stored.id, answer_ts)
         if pictures:
             moments = self.tool.keyframe_moments(result)
-            titles = presentation.picture_titles(pictures, stored.submission, moments, result.media.kind)
-            await thread.upload(pictures, titles)
+            titles = presentation.picture_titles(pictures, stored.submission, moments, result)
+            uploaded = await thread.upload(pictures, titles)
+            await self._show_crops(stored, thread, result, buttons, pictures, uploaded, answer_ts)
         self.store.finish(stored.id, "done")
         await thread.status(presentation.done_note(result))
         await thread.react(DONE, remove=SEEN)
         log.info("request %s done: %d of %d found", stored.reference, len(result.found()), len(result.persons))
+
+    async def _show_crops(
+        self,
+        stored: StoredRequest,
+        thread: RequestThread,
+        result: ReIDResult,
+        buttons: presentation.Buttons,
+        pictures: list[Path],
+        uploaded: dict[str, str],
+        answer_ts: str,
+    ) -> None:
+        """Keeps each unknown person's crop with the result (to name them, or look for them, later)
+        and puts the uploaded crops beside them in the answer."""
+        files = {path.name: path for path in pictures}
+        crops = {
+            person.id: (files[person.crop_file_name].read_bytes(), uploaded.get(person.crop_file_name))
+            for person in result.unknown_people
+            if person.crop_file_name in files
+        }
+        if not crops:
+            return
+        self.store.save_unknown_faces(stored.id, crops)
+        shown = {person: file_id for person, (_, file_id) in crops.items() if file_id}
+        if shown:
+            message = presentation.result_message(result, stored.submission, stored.id, buttons, shown)
+            await thread.update(answer_ts, message)
 
     def _can_look_again(self, stored: StoredRequest, result: ReIDResult) -> bool:
         """Offered when someone was not found and the tolerance can still grow. Only local runs

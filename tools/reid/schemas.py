@@ -234,6 +234,19 @@ class UnknownPerson(BaseModel):
     embeddings: FaceEmbeddings | None = Field(
         None, description="Their face descriptors, kept with the result for naming them; null where left out."
     )
+    name: str | None = Field(
+        None, description="The name someone gave them after the analysis (enrolling them); null until then."
+    )
+
+    @property
+    def crop_file_name(self) -> str:
+        """``unknown-person-2.jpg``: the file of their face crop on every surface."""
+        return f"unknown-{self.id}.jpg"
+
+    @property
+    def shown_as(self) -> str:
+        """Their name once someone gave one, else their label."""
+        return self.name or self.label
 
 
 class ReIDResult(BaseModel):
@@ -261,6 +274,20 @@ class ReIDResult(BaseModel):
         """The unknown person with this id (``person-2``), or with this label (``Person 2``)."""
         wanted = person_id.strip().casefold().replace(" ", "-")
         return next((u for u in self.unknown_people if u.id == wanted), None)
+
+    def with_name(self, person_id: str, name: str) -> ReIDResult:
+        """The same result with the unknown person ``person_id`` named ``name``, in the caption
+        too ("Alice (Person 2) for 15 s"): a re-labelled answer, without a new analysis."""
+        person = next((u for u in self.unknown_people if u.id == person_id), None)
+        if person is None:
+            return self
+        people = [u.model_copy(update={"name": name}) if u is person else u for u in self.unknown_people]
+        named = f"{name} ({person.label})"
+        if person.name is not None:
+            text = self.text.replace(f"{person.name} ({person.label})", named)
+        else:
+            text = re.sub(rf"\b{re.escape(person.label)}\b(?!\d)", lambda _match: named, self.text)
+        return self.model_copy(update={"unknown_people": people, "text": text})
 
     def without_embeddings(self) -> ReIDResult:
         """The same result without the unknown people's face descriptors: for what is shown to

@@ -5,7 +5,7 @@ It knows nothing of HTTP, Slack or LangChain; every surface reaches it through t
 """
 
 from tools.reid.engine.analyze import analyze
-from tools.reid.engine.crops import crop_file_name, render_unknown_crops
+from tools.reid.engine.crops import render_unknown_crops
 from tools.reid.engine.decode import probe
 from tools.reid.engine.keyframes import drawn_moments, render_keyframes
 from tools.reid.engine.limits import Limits
@@ -15,7 +15,6 @@ from tools.reid.engine.timeline import render_timeline, timeline_image
 __all__ = [
     "Limits",
     "analyze",
-    "crop_file_name",
     "drawn_moments",
     "probe",
     "render_keyframes",

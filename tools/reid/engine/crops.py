@@ -13,16 +13,11 @@ from pathlib import Path
 from PIL import Image
 
 from tools.reid.engine.decode import frame_at
-from tools.reid.schemas import Box, ReIDResult, UnknownPerson
+from tools.reid.schemas import Box, ReIDResult
 
 CROP_PX = 192
 CROP_MARGIN = 0.5
 JPEG_QUALITY = 88
-
-
-def crop_file_name(person: UnknownPerson) -> str:
-    """``unknown-person-2.jpg``: how every surface names the crop of ``person``."""
-    return f"unknown-{person.id}.jpg"
 
 
 def render_unknown_crops(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
@@ -34,7 +29,7 @@ def render_unknown_crops(media: Path, result: ReIDResult, out_dir: Path) -> list
     written = []
     for person in result.unknown_people:
         frame = Image.fromarray(frame_at(media, person.keyframe.time))
-        path = out_dir / crop_file_name(person)
+        path = out_dir / person.crop_file_name
         face_crop(frame, person.keyframe.box).save(path, "JPEG", quality=JPEG_QUALITY)
         written.append(path)
     return written
