@@ -149,7 +149,7 @@ class Store:
     """The SQLite file at ``path`` (created on first use)."""
 
     def __init__(self, path: Path) -> None:
-        self._database = Database(path, [_SCHEMA, _UNKNOWN_FACES])
+        self._database = Database(path, [_SCHEMA, _UNKNOWN_FACES], store="bot")
 
     def close(self) -> None:
         self._database.close()

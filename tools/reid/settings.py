@@ -59,7 +59,11 @@ class ReIDSettings(BaseSettings):
     )
 
     # The HTTP service
-    api_keys: str = Field("", description="Comma-separated keys the service accepts in the Authorization header.")
+    api_keys: SecretStr = Field(
+        SecretStr(""),
+        description="The keys the service accepts in the Authorization header, comma-separated, each with its "
+        "tenant's name: alice=<key>,bob=<key> (a bare key's tenant is named key-<hash prefix>).",
+    )
     db_path: Path = Path("reid.db")
     max_body_bytes: int = 64 * MiB
     header_timeout_s: float = Field(10.0, gt=0, description="A request head must arrive whole within this.")
@@ -80,6 +84,12 @@ class ReIDSettings(BaseSettings):
         24.0, ge=0.0, description="Finished tasks (names, times, no images) are deleted after this."
     )
 
+    # The gallery of enrolled people (``tools.reid.gallery``)
+    audit_retention_days: float = Field(
+        365.0, ge=0.0, description="Audit entries (who searched for whom, where, when) are deleted after this."
+    )
+    cli_tenant: str = Field("local", min_length=1, description="The CLI's tenant: whose gallery `reid people` uses.")
+
     def analysis_options(self) -> AnalysisOptions:
         """The engine options these settings choose when a request names none."""
         return AnalysisOptions(
@@ -91,9 +101,6 @@ class ReIDSettings(BaseSettings):
             unknown_min_s=self.unknown_min_s,
             max_unknown_people=self.max_unknown_people,
         )
-
-    def service_keys(self) -> set[str]:
-        return {k.strip() for k in self.api_keys.split(",") if k.strip()}
 
 
 @lru_cache(maxsize=1)

@@ -25,12 +25,13 @@ from tools.reid.api_schemas import ErrorKind, result_data
 from tools.reid.errors import ClusterUnavailable, InvalidInput, ReIDError
 from tools.reid.facade import LocalBackend, ReIDTool
 from tools.reid.fetch import is_url
+from tools.reid.gallery import Asker
 from tools.reid.progress import ProgressFn
 from tools.reid.schemas import ReIDRequest
 from tools.reid.service.callbacks import CallbackSender
 from tools.reid.service.cluster_gate import ClusterGate
 from tools.reid.service.spool import Spool
-from tools.reid.service.store import Reply, Task, TaskStore
+from tools.reid.service.store import Reply, Task, TaskStore, task_ref
 from tools.reid.settings import ReIDSettings
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,15 @@ is not blamed; it runs alone from then on (see `TaskStore.blame_crash`)."""
 PROGRESS_STEP = 0.05
 """Progress is written to the database in steps of this size, not on every frame."""
 PURGE_INTERVAL_S = 300.0
+
+
+RESULT_KIND = "service-task"
+"""How the gallery names this service's stored results (removing a person deletes theirs)."""
+
+
+def service_asker(tenant: str) -> Asker:
+    """The service's searches are audited under the tenant (the API key's name): who asked."""
+    return Asker(tenant=tenant, actor=tenant, surface="service")
 
 
 def new_task_id() -> str:
@@ -57,7 +67,8 @@ class TaskRunner:
         self.store = store
         self.spool = spool
         self._sender = sender
-        self._tool = ReIDTool(settings, backend=LocalBackend(settings))
+        self.tool = ReIDTool(settings, backend=LocalBackend(settings))
+        self.tool.gallery.keep_results(RESULT_KIND, store.forget)
         self.cluster = ClusterGate(settings) if settings.cluster else None
         self._concurrency = settings.cluster_concurrent_tasks if settings.cluster else settings.max_concurrent_tasks
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -89,8 +100,15 @@ class TaskRunner:
         if requeued:
             log.info("stopping: %d running tasks left queued for the next start", requeued)
 
-    def accept(self, task_id: str, request: ReIDRequest, reply: Reply, callback_url: str | None) -> Future[Task]:
-        """Store the task, then queue it. The returned future resolves with the finished task
+    def check(self, tenant: str, request: ReIDRequest) -> None:
+        """Raises what the tenant's gallery would refuse (an unknown enrolled name, an empty
+        gallery), so that it is answered at once rather than as a failed task."""
+        self.tool.check_gallery_search(request, tenant)
+
+    def accept(
+        self, task_id: str, tenant: str, request: ReIDRequest, reply: Reply, callback_url: str | None
+    ) -> Future[Task]:
+        """Store the task as ``tenant``'s, then queue it. The returned future resolves with the finished task
         (used for inline replies; others may ignore it).
 
         Raises:
@@ -100,7 +118,7 @@ class TaskRunner:
         with self._waiters_lock:
             self._waiters[task_id] = waiter
         stored = self.store.add(
-            task_id, request.model_dump(mode="json"), reply, callback_url, self.settings.max_queued_tasks
+            task_id, tenant, request.model_dump(mode="json"), reply, callback_url, self.settings.max_queued_tasks
         )
         if not stored:
             self._resolve(task_id, None)
@@ -108,7 +126,13 @@ class TaskRunner:
                 f"The task queue is full ({self.settings.max_queued_tasks} tasks are waiting). "
                 "Send the request again in a little while."
             )
-        log.info("task accepted task_id=%s reply=%s persons=%d", task_id, reply, len(request.persons))
+        log.info(
+            "task accepted tenant=%s task=%s reply=%s persons=%d",
+            tenant,
+            task_ref(task_id),
+            reply,
+            len(request.persons),
+        )
         self._queue.put(task_id)
         return waiter
 
@@ -132,27 +156,28 @@ class TaskRunner:
         task = self.store.claim(task_id)
         if task is None or task.request is None:
             return
-        log.info("task running task_id=%s run=%d alone=%s", task_id, task.runs, task.alone)
+        log.info("task running task=%s run=%d alone=%s", task_ref(task_id), task.runs, task.alone)
         started = time.monotonic()
         try:
             request = ReIDRequest.model_validate(task.request)
-            result = self._tool.analyze(request, self._progress(task_id))
+            result = self.tool.analyze(request, self._progress(task_id), service_asker(task.tenant))
         except ClusterUnavailable as exc:
-            log.warning("task queued again, the cluster failed task_id=%s: %s", task_id, exc)
+            log.warning("task queued again, the cluster failed task=%s: %s", task_ref(task_id), exc)
             self.store.requeue(task_id)
             self._queue.put(task_id)
             return
         except Exception as exc:
             if self._stop.is_set():
                 # The engine was stopped under it (SIGTERM): the task stays queued for the next start.
-                log.info("task interrupted by the shutdown task_id=%s", task_id)
+                log.info("task interrupted by the shutdown task=%s", task_ref(task_id))
                 return
             self._record_failure(task_id, exc)
         else:
             self.store.finish(task_id, result_data(result))
+            self.tool.people(task.tenant).link([p.name for p in result.persons], RESULT_KIND, task_id)
             log.info(
-                "task done task_id=%s found=%d/%d wall_s=%.2f",
-                task_id,
+                "task done task=%s found=%d/%d wall_s=%.2f",
+                task_ref(task_id),
                 len(result.found()),
                 len(result.persons),
                 time.monotonic() - started,
@@ -165,7 +190,7 @@ class TaskRunner:
         elif isinstance(exc, ReIDError):
             self._fail(task_id, str(exc), "engine_error")
         else:
-            log.error("task crashed task_id=%s", task_id, exc_info=exc)
+            log.error("task crashed task=%s", task_ref(task_id), exc_info=exc)
             self._fail(task_id, _crash_message(task_id), "engine_error")
 
     def _progress(self, task_id: str) -> ProgressFn:
@@ -181,7 +206,7 @@ class TaskRunner:
 
     def _fail(self, task_id: str, message: str, kind: ErrorKind) -> None:
         self.store.fail(task_id, message, kind)
-        log.info("task failed task_id=%s kind=%s", task_id, kind)
+        log.info("task failed task=%s kind=%s", task_ref(task_id), kind)
 
     def _ended(self, task_id: str) -> None:
         """Clean up after a task that reached done or failed, and tell whoever waits."""
@@ -209,7 +234,7 @@ class TaskRunner:
             if problem is None:
                 self.store.requeue(task.task_id)
                 self._queue.put(task.task_id)
-                log.info("task resumed task_id=%s state_was=%s", task.task_id, task.state)
+                log.info("task resumed task=%s state_was=%s", task_ref(task.task_id), task.state)
             else:
                 self._fail(task.task_id, problem, "engine_error")
                 self._ended(task.task_id)
@@ -234,6 +259,11 @@ class TaskRunner:
             removed = self.store.purge(time.time() - self.settings.retention_hours * 3600)
             if removed:
                 log.info("purged finished tasks count=%d", removed)
+            audited = self.tool.gallery.purge(
+                self.settings.audit_retention_days * 86400, self.settings.retention_hours * 3600
+            )
+            if audited:
+                log.info("purged audit entries count=%d", audited)
             if self._stop.wait(PURGE_INTERVAL_S):
                 return
 
@@ -280,5 +310,5 @@ def _missing_uploads(request: dict) -> bool:
 def _crash_message(task_id: str) -> str:
     return (
         "The analysis failed unexpectedly. Send the request again; if it fails again, "
-        f"report task {task_id} to the service's operator."
+        f"report task {task_id} (reference {task_ref(task_id)} in the logs) to the service's operator."
     )
