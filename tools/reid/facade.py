@@ -29,7 +29,7 @@ from tools.reid.settings import ReIDSettings, get_settings
 
 if TYPE_CHECKING:
     from tools.reid.cluster import ClusterSession
-    from tools.reid.gallery import Asker, Gallery, TenantGallery
+    from tools.reid.gallery import Asker, Enrolment, Gallery, Surface, TenantGallery
 
 TIMELINE_FILE = "timeline.png"
 
@@ -188,6 +188,33 @@ class ReIDTool:
     def people(self, tenant: str) -> TenantGallery:
         """One tenant's gallery: enrol, list, show, remove, read the audit log."""
         return self.gallery.tenant(tenant)
+
+    def name_unknown(
+        self,
+        tenant: str,
+        result: ReIDResult,
+        person_id: str,
+        name: str,
+        *,
+        by: str,
+        consent: str,
+        source: str,
+        crop: bytes,
+        surface: Surface,
+    ) -> Enrolment:
+        """Enrols the unknown person ``person_id`` of ``result`` as ``name`` in ``tenant``'s
+        gallery, from the descriptors the result kept (no new analysis); ``crop`` is their face,
+        the thumbnail they are reviewed by. The audit log records who named whom.
+
+        Raises:
+            InvalidInput: no such person, no descriptors, no consent, a refused enrolment.
+        """
+        from tools.reid.gallery.naming import enrol_unknown, unknown_person_of
+
+        person = unknown_person_of(result, person_id)
+        return enrol_unknown(
+            self.people(tenant), person, name, by=by, consent=consent, source=source, crop=crop, surface=surface
+        )
 
     def analyze(
         self, request: ReIDRequest, progress: ProgressFn | None = None, asker: Asker | None = None
