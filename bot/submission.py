@@ -46,8 +46,10 @@ class SlackFile(BaseModel):
     def kind(self) -> FileKind | None:
         """Video, image, or None for anything else (documents, audio, archives)."""
         major = self.mimetype.partition("/")[0]
-        if major == "video" or major == "image":
-            return major
+        if major == "video":
+            return "video"
+        if major == "image":
+            return "image"
         # Slack labels what it does not recognise application/octet-stream; the name may still tell.
         types = {self.filetype, self.name.rpartition(".")[2].lower()}
         if types & VIDEO_TYPES:
@@ -62,6 +64,9 @@ class Reference(BaseModel):
 
     name: PersonName
     file: SlackFile
+    from_answer: str | None = None
+    """``request_id:person-N`` when the photo is an unknown person's face crop kept with an earlier
+    answer ("Find in other footage"), read from the store instead of Slack."""
 
 
 class Submission(BaseModel):

@@ -10,7 +10,6 @@ from tools.reid.engine import decode, detect
 from tools.reid.engine.caption import caption
 from tools.reid.engine.embed import Descriptor, get_descriptor
 from tools.reid.engine.frames import FrameFaces, SegmentResult, SegmentSpec, describe_faces
-from tools.reid.engine.limits import Limits
 from tools.reid.engine.match import Identified, identify, person_result
 from tools.reid.engine.moments import keyframe_moments
 from tools.reid.engine.parallel import PoolRunner, Runner, analyse_video
@@ -18,6 +17,7 @@ from tools.reid.engine.references import Person, load_persons
 from tools.reid.engine.track import Track, build_tracks
 from tools.reid.engine.unknown import GROUP_DISTANCE, GroupingRules, unknown_people
 from tools.reid.errors import MediaError
+from tools.reid.limits import Limits
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats, UnknownPerson
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tools.reid.engine.geometry import centre_x
-from tools.reid.report import clock, count, duration, names, place, span
 from tools.reid.schemas import MediaInfo, PersonResult, UnknownPerson
+from tools.reid.wording import clock, count, duration, names, place, span
 
 MAX_UNKNOWN_NAMED = 3
 """Unknown people the caption names; the rest are counted."""
