@@ -229,7 +229,7 @@ def parse_unknown_value(value: str) -> tuple[str, str]:
 def unknown_blocks(result: ReIDResult, request_id: str | None, crops: Mapping[str, str] | None = None) -> list[Block]:
     """A compact section per unknown person: who (their label, or the name someone gave them),
     how long on screen and when, their face crop beside it once uploaded, and the buttons to
-    name them or look for them elsewhere (an unnamed person only)."""
+    name them (until someone has) and to look for them in other footage."""
     people = result.unknown_people
     if not people:
         return []
@@ -245,18 +245,11 @@ def unknown_blocks(result: ReIDResult, request_id: str | None, crops: Mapping[st
                 "alt_text": f"{person.shown_as}'s face",
             }
         blocks.append(section)
-        if request_id is not None and person.name is None:
+        if request_id is not None:
             value = unknown_value(request_id, person.id)
-            blocks.append(
-                {
-                    "type": "actions",
-                    "block_id": f"unknown_{person.id}",
-                    "elements": [
-                        _button(f"Name {person.label}", NAME_UNKNOWN, value),
-                        _button("Find in other footage", FIND_UNKNOWN, value),
-                    ],
-                }
-            )
+            naming = [_button(f"Name {person.label}", NAME_UNKNOWN, value)] if person.name is None else []
+            find = _button("Find in other footage", FIND_UNKNOWN, value)
+            blocks.append({"type": "actions", "block_id": f"unknown_{person.id}", "elements": [*naming, find]})
     if len(people) > MAX_UNKNOWN_SHOWN:
         more = len(people) - MAX_UNKNOWN_SHOWN
         blocks.append(_context(f"…and {count(more, 'other')}, seen less: `reid analyze` or the JSON lists them all."))
