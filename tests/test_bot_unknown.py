@@ -65,9 +65,14 @@ def _click(message: dict[str, Any], label: str) -> dict[str, Any]:
 
 
 def _opened_view(fake: FakeSlack, count: int) -> dict[str, Any]:
-    calls = fake.wait_for(lambda: (c := fake.calls_to("views.open")) and len(c) >= count and c)
-    view = calls[count - 1].params["view"]
-    return json.loads(view) if isinstance(view, str) else view
+    """The view of the ``count``-th views.open call, once it came."""
+
+    def opened() -> Any:
+        calls = fake.calls_to("views.open")
+        return calls[count - 1].params["view"] if len(calls) >= count else None
+
+    view = fake.wait_for(opened)
+    return json.loads(view) if isinstance(view, str) else dict(view)
 
 
 def _submitted(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -86,9 +91,14 @@ def _text(value: str) -> dict[str, Any]:
     return {"value": {"type": "plain_text_input", "value": value}}
 
 
-def _answer(fake: FakeSlack, ts: str) -> dict[str, Any]:
-    """The answer message as it is now (updates applied)."""
-    return next(m for m in thread_replies(fake, ts) if "Also seen repeatedly" in block_text(m))
+def _answer(fake: FakeSlack, ts: str, showing: str) -> dict[str, Any]:
+    """The answer message once its blocks (updates applied) show ``showing``."""
+
+    def shows() -> dict[str, Any] | None:
+        answer = next(m for m in thread_replies(fake, ts) if "Also seen repeatedly" in block_text(m))
+        return answer if showing in json.dumps(answer["blocks"]) else None
+
+    return fake.wait_for(shows)
 
 
 def test_an_unknown_person_is_shown_named_from_the_thread_and_found_by_that_name(
@@ -107,7 +117,7 @@ def test_an_unknown_person_is_shown_named_from_the_thread_and_found_by_that_name
     crops = [f for f in fake.uploaded_files.values() if f["filename"] == "unknown-person-1.jpg"]
     assert len(crops) == 1 and crops[0]["title"].startswith("Person 1, not asked for:")
     [crop_id] = [fid for fid, f in fake.uploaded_files.items() if f["filename"] == "unknown-person-1.jpg"]
-    answer = fake.wait_for(lambda: (a := _answer(fake, ts)) and "accessory" in json.dumps(a["blocks"]) and a)
+    answer = _answer(fake, ts, "accessory")
     [section] = [b for b in answer["blocks"] if "accessory" in b]
     assert section["accessory"]["slack_file"] == {"id": crop_id} and "Person 1" in section["text"]["text"]
 
@@ -124,7 +134,7 @@ def test_an_unknown_person_is_shown_named_from_the_thread_and_found_by_that_name
     # Enrolled in the workspace's gallery, said in the thread, the answer re-labelled with no new analysis.
     note = reply_containing(fake, ts, "named Person 1")
     assert f"<@{USER_ID}> named Person 1 *Grace Hopper*" in note["text"] and "Enrolled Grace Hopper" in note["text"]
-    relabelled = fake.wait_for(lambda: (a := _answer(fake, ts)) and "Grace Hopper" in block_text(a) and a)
+    relabelled = _answer(fake, ts, "Grace Hopper")
     assert "*Grace Hopper* (was Person 1)" in block_text(relabelled)
     assert "Grace Hopper (Person 1) for" in block_text(relabelled)
     assert "Name Person 1" not in block_text(relabelled) and "Find in other footage" in block_text(relabelled)
