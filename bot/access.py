@@ -44,7 +44,7 @@ def _where(body: Mapping[str, Any], context: AsyncBoltContext) -> tuple[str, str
     """The channel and the user of a request; a modal's channel is the one it was opened from."""
     channel = context.channel_id or (body.get("container") or {}).get("channel_id")
     if body.get("type") == "view_submission":
-        channel = json.loads(body["view"]["private_metadata"]).get("channel")  # every modal of ours keeps it
+        channel = json.loads(body["view"]["private_metadata"]).get("channel")  # every modal of ours carries it
     return channel or "", context.user_id or ""
 
 

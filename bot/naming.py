@@ -123,7 +123,7 @@ async def name_unknown(parts: Parts, entry: InboxEntry) -> None:
     if person is None:
         await parts.client.chat_postEphemeral(channel=channel, user=user, text=presentation.forgotten_text())
         return
-    tenant = stored.submission.team or payload.get("team") or "slack"
+    tenant = stored.submission.tenant()
     try:
         enrolment = await asyncio.to_thread(
             parts.runner.tool.name_unknown,
@@ -146,7 +146,7 @@ async def name_unknown(parts: Parts, entry: InboxEntry) -> None:
     answer_ts = parts.store.answer_ts(request_id)
     if answer_ts is not None:
         shown = {pid: face.file_id for pid, face in crops.items() if face.file_id}
-        buttons = parts.runner.buttons(stored, named)
+        buttons = await parts.runner.buttons(stored, named)
         await thread.update(answer_ts, presentation.result_message(named, stored.submission, stored.id, buttons, shown))
     await thread.reply(presentation.named_message(user, person, name, enrolment.text()))
     log.info("request %s: an unknown person was named and enrolled", stored.reference)

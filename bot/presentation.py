@@ -33,6 +33,10 @@ MAX_UNKNOWN_SHOWN = 5
 """Unknown people the answer shows, longest on screen first; the rest are counted."""
 PICTURES_COMMENT = "Who appears when, and the moments they were seen:"
 
+REMEMBER_BUTTON = "remember_person"
+"""action_id of "Remember NAME" on an answer: opens the enrolment modal with the name filled in."""
+MAX_REMEMBER_BUTTONS = 5
+
 HOW_TO = (
     "*How to ask me*\n"
     "• Upload the video (or a photo to search) and a photo of each person's face in one message, and mention me, "
@@ -41,6 +45,8 @@ HOW_TO = (
     'or `"Grace Hopper"=gh.jpg`.\n'
     f"• Up to {MAX_PERSONS} people at once; videos (MP4, MOV, WebM, …) and photos (JPEG, PNG, …).\n"
     "• Or type `/reid` for a form, or choose *Find people in this footage* in a message's ⋯ menu.\n"
+    "• Enrol people once with `/reid remember`, then name them without photos: `@ReID is Alice here?`, or "
+    "`@ReID anyone enrolled?`; `/reid people` lists them, admins use `/reid forget NAME` and `/reid audit`.\n"
     "• In a direct message to me, no mention is needed."
 )
 
@@ -172,6 +178,8 @@ class Buttons:
     """"Show every appearance": there are appearances to list."""
     look_again: bool = False
     """"Look again, less strict": someone was not found and the tolerance can still grow."""
+    remember: tuple[str, ...] = ()
+    """"Remember NAME": people found from a photo and not enrolled yet, to enrol them."""
 
 
 def verdict(result: ReIDResult) -> str:
@@ -210,6 +218,8 @@ def result_message(
         actions.append(_button("Show every appearance", APPEARANCES_BUTTON, request_id))
     if request_id is not None and buttons.look_again:
         actions.append(_button("Look again, less strict", LOOK_AGAIN_BUTTON, request_id))
+    for name in buttons.remember[:MAX_REMEMBER_BUTTONS]:
+        actions.append(_button(f"Remember {name}", REMEMBER_BUTTON, name))
     if actions:
         blocks.append({"type": "actions", "block_id": "answer_actions", "elements": actions})
     return Message(_clip(f"{header}. {result.text}"), blocks)

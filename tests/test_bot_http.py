@@ -90,7 +90,11 @@ def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
     assert answer["text"].startswith("Found: Lin-Manuel Miranda, Zoë O'Brien.") and len(answer["blocks"]) <= 50
     [buttons] = [block["elements"] for block in answer["blocks"] if block["type"] == "actions"]
     [entry] = running.bot.store.audit()
-    assert [(b["text"]["text"], b["value"]) for b in buttons] == [("Show every appearance", entry.request_id)]
+    assert [(b["text"]["text"], b["value"]) for b in buttons] == [
+        ("Show every appearance", entry.request_id),
+        ("Remember Lin-Manuel Miranda", "Lin-Manuel Miranda"),
+        ("Remember Zoë O'Brien", "Zoë O'Brien"),
+    ]
 
     [upload] = fake.calls_to("files.completeUploadExternal")
     assert (upload.params["channel_id"], upload.params["thread_ts"]) == (CHANNEL, ts)

@@ -217,3 +217,12 @@ def test_one_matrix_product_gives_each_persons_nearest_reference() -> None:
     for faces, got in zip(tracks, each, strict=True):
         expected = np.stack([sface.distances(faces, p.descriptors).min(axis=1) for p in persons], axis=1)
         assert got.shape == (len(faces), len(persons)) and np.allclose(got, expected, atol=1e-6)
+
+
+def test_audit_entries_past_their_retention_are_deleted(tool: ReIDTool, photos) -> None:
+    enrol(tool, "T1", "Grace", photos["grace"])
+    gallery = tool.people("T1")
+    assert [e.action for e in gallery.audit_log()] == ["enrol"]
+    assert tool.gallery.purge(3600.0) == 0, "an hour's retention keeps what is minutes old"
+    assert tool.gallery.purge(0.0) == 1
+    assert gallery.audit_log() == [] and gallery.names() == ["Grace"], "gallery entries stay until removed"

@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from importlib.metadata import entry_points, version
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
@@ -228,7 +229,7 @@ def _add_people_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         epilog=PEOPLE_EXAMPLES,
         formatter_class=_HelpFormatter,
     )
-    people.set_defaults(command=lambda _args: _help(people))
+    people.set_defaults(command=partial(_print_help, people))
     actions = people.add_subparsers(metavar="ACTION", help="what to do with the gallery")
     add = actions.add_parser("add", help="enrol a person from photos of their face", formatter_class=_HelpFormatter)
     add.add_argument("name", help="the name searches will use")
@@ -275,8 +276,7 @@ def _add_people_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     audit.set_defaults(command=_audit)
 
 
-def _help(parser: argparse.ArgumentParser) -> int:
-    """A command group run alone prints its help and exits 0."""
+def _print_help(parser: argparse.ArgumentParser, _args: argparse.Namespace) -> int:
     parser.print_help()
     return 0
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import io
 import tempfile
 import threading
@@ -20,7 +19,7 @@ from urllib.parse import urlsplit
 from tools.reid import engine
 from tools.reid.engine.references import Person
 from tools.reid.errors import InvalidInput, ReIDError
-from tools.reid.fetch import fetch_to_file, is_url, safe_file_name
+from tools.reid.fetch import fetch_to_file, file_sha256, is_url, safe_file_name
 from tools.reid.logs import keep_urls_out_of_logs
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.remote import RemoteBackend, result_from_callback
@@ -75,7 +74,7 @@ class LocalBackend:
                 progress=progress,
                 enrolled=enrolled,
             )
-            result.media.sha256 = _sha256(media)
+            result.media.sha256 = file_sha256(media)
             return result
 
     def _cluster(self) -> contextlib.AbstractContextManager[ClusterSession | None]:
@@ -132,12 +131,9 @@ class _Stager:
         return fetched.rename(folder / safe_file_name(PurePosixPath(urlsplit(url).path).name, "download"))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _limits(settings: ReIDSettings) -> engine.Limits:
+    """The engine's limits, as the ``REID_MAX_*`` settings set them."""
+    return engine.Limits(settings.max_media_bytes, settings.max_duration_s, settings.max_pixels)
 
 
 _galleries: dict[Path, Gallery] = {}
@@ -154,11 +150,6 @@ def open_gallery(path: Path) -> Gallery:
         if key not in _galleries:
             _galleries[key] = Gallery(path)
         return _galleries[key]
-
-
-def _limits(settings: ReIDSettings) -> engine.Limits:
-    """The engine's limits, as the ``REID_MAX_*`` settings set them."""
-    return engine.Limits(settings.max_media_bytes, settings.max_duration_s, settings.max_pixels)
 
 
 def stop_engine_workers() -> None:
@@ -195,7 +186,13 @@ class ReIDTool:
         """The gallery's tables in the ``REID_DB_PATH`` file (beside the service's tasks), opened on first use."""
         if self._gallery is None:
             self._gallery = open_gallery(self.settings.db_path)
+            self._gallery.purge(self.settings.audit_retention_days * 86400)
         return self._gallery
+
+    @gallery.setter
+    def gallery(self, gallery: Gallery) -> None:
+        """A surface with a file of its own (the Slack bot's) keeps its gallery there."""
+        self._gallery = gallery
 
     def people(self, tenant: str) -> TenantGallery:
         """One tenant's gallery: enrol, list, show, remove, read the audit log."""

@@ -22,8 +22,7 @@ from PIL import Image
 from tools.reid.engine.decode import load_image
 from tools.reid.engine.detect import Detection, get_detector, photo_min_face
 from tools.reid.engine.embed import Descriptor
-from tools.reid.engine.geometry import area
-from tools.reid.engine.references import CLEAR_SCORE_RATIO, DOMINANCE
+from tools.reid.engine.references import largest_and_rivals
 from tools.reid.errors import InvalidInput, MediaError
 
 MIN_FACE_PX = 64
@@ -139,15 +138,7 @@ def _one_face(photo: str, faces: list[Detection]) -> Detection:
         raise PhotoRefused(
             photo, "no face was found. Send a clear photo of the person's face, looking roughly at the camera."
         )
-    largest = max(faces, key=lambda d: area(d.box))
-    best_score = max(d.score for d in faces)
-    rivals = [
-        d
-        for d in faces
-        if d is not largest
-        and area(d.box) * DOMINANCE > area(largest.box)
-        and d.score >= best_score * CLEAR_SCORE_RATIO
-    ]
+    largest, rivals = largest_and_rivals(faces)
     if rivals:
         raise PhotoRefused(
             photo,

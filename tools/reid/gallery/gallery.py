@@ -173,9 +173,10 @@ class Gallery:
     def tenant(self, tenant: str) -> TenantGallery:
         return TenantGallery(self, tenant)
 
-    def purge(self, audit_retention_s: float, results_retention_s: float) -> int:
-        now = time.time()
-        return self.store.purge(now - audit_retention_s, now - results_retention_s)
+    def purge(self, audit_retention_s: float) -> int:
+        """Delete audit entries older than the retention, and the links to results that old
+        (every surface keeps its results for less); returns the audit entries deleted."""
+        return self.store.purge(time.time() - audit_retention_s)
 
     def close(self) -> None:
         self.store.close()

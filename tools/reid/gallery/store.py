@@ -318,11 +318,10 @@ class GalleryStore:
             ).fetchall()
         return [AuditRow(**{**dict(row), "names": json.loads(row["names"])}) for row in rows]
 
-    def purge(self, audit_before: float, links_before: float) -> int:
-        """Delete audit entries older than ``audit_before`` and links to results older than
-        ``links_before`` (those results are gone by then); every tenant: retention is the
-        operator's. Returns the audit entries deleted."""
+    def purge(self, before: float) -> int:
+        """Delete audit entries and links to results older than ``before`` (unix s), in every
+        tenant: retention is the operator's. Returns the audit entries deleted."""
         with self._database.write() as db:
-            deleted = db.execute("DELETE FROM gallery_audit WHERE at < ?", (audit_before,)).rowcount
-            db.execute("DELETE FROM gallery_shown_in WHERE at < ?", (links_before,))
+            deleted = db.execute("DELETE FROM gallery_audit WHERE at < ?", (before,)).rowcount
+            db.execute("DELETE FROM gallery_shown_in WHERE at < ?", (before,))
         return deleted

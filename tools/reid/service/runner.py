@@ -259,9 +259,7 @@ class TaskRunner:
             removed = self.store.purge(time.time() - self.settings.retention_hours * 3600)
             if removed:
                 log.info("purged finished tasks count=%d", removed)
-            audited = self.tool.gallery.purge(
-                self.settings.audit_retention_days * 86400, self.settings.retention_hours * 3600
-            )
+            audited = self.tool.gallery.purge(self.settings.audit_retention_days * 86400)
             if audited:
                 log.info("purged audit entries count=%d", audited)
             if self._stop.wait(PURGE_INTERVAL_S):
