@@ -31,8 +31,6 @@ from fakes.slack import APP_ID, BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack
 
 from bot.naming import CONSENT_BLOCK, NAME_BLOCK, NAME_VIEW
 from tools.reid.facade import ReIDTool
-from tools.reid.gallery import Asker
-from tools.reid.schemas import ReIDRequest
 from tools.reid.settings import ReIDSettings
 
 pytest_plugins = ["bot_fixtures"]
@@ -138,27 +136,25 @@ def test_an_unknown_person_is_shown_named_from_the_thread_and_found_by_that_name
     assert "*Grace Hopper* (was Person 1)" in block_text(relabelled)
     assert "Grace Hopper (Person 1) for" in block_text(relabelled)
     assert "Name Person 1" not in block_text(relabelled) and "Find in other footage" in block_text(relabelled)
-    assert len(running.bot.store.audit()) == 1, "naming ran no new search"
+    assert len(running.bot.store.audit()) == 1, "naming ran no new analysis"
     gallery = tool.people(TEAM_ID)
     assert gallery.names() == ["Grace Hopper"]
     [named] = [e for e in gallery.audit_log() if e.action.startswith("named Person 1")]
     assert (named.actor, named.surface, named.names) == (USER_ID, "slack", ["Grace Hopper"])
 
-    # Asked again by that name (the workspace's gallery), she is found in other footage.
-    group = tmp_path / "group.jpg"
-    group.write_bytes(media.group_jpg)
-    by_name = tool.analyze(
-        ReIDRequest(media=str(group), enrolled=["Grace Hopper"]), asker=Asker(TEAM_ID, USER_ID, "slack")
-    )
-    assert [p.name for p in by_name.found()] == ["Grace Hopper"]
+    # Asked again by that name, with no photo, she is found in other footage (the workspace's gallery).
+    group = fake.add_file("group.jpg", media.group_jpg, "image/jpeg", "jpg")
+    again, _ = running.mention(f"<@{BOT_USER_ID}> is Grace Hopper in this photo?", [group])
+    assert finished(fake, again, ENGINE_TIMEOUT_S) == ["white_check_mark"]
+    assert "*Grace Hopper*: found" in block_text(reply_containing(fake, again, "Found: Grace Hopper"))
 
     # "Find in other footage": the request modal with her kept face as the reference.
     assert running.interaction(_click(relabelled, "Find in other footage")).status_code == 200
     request_view = _opened_view(fake, 2)
     assert "Looking for Grace Hopper" in json.dumps(request_view["blocks"])
-    footage = fake.add_file("group.jpg", media.group_jpg, "image/jpeg", "jpg")
+    footage = fake.add_file("group-2.jpg", media.group_jpg, "image/jpeg", "jpg")
     values = {"footage": {"value": {"type": "file_input", "files": [footage]}}}
     assert running.interaction(_submitted(request_view, values)).status_code == 200
-    [parent] = fake.wait_for(lambda: [m for m in fake.messages(CHANNEL) if "look for Grace Hopper" in m["text"]])
+    [parent] = fake.wait_for(lambda: [m for m in fake.messages(CHANNEL) if "look for Grace Hopper in" in m["text"]])
     assert finished(fake, parent["ts"], ENGINE_TIMEOUT_S) == ["white_check_mark"]
     assert "*Grace Hopper*: found" in block_text(reply_containing(fake, parent["ts"], "Found: Grace Hopper"))
