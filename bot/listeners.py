@@ -155,7 +155,7 @@ def register(app: AsyncApp, parts: Parts) -> None:
     async def on_remember(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         context = RememberContext.model_validate_json(view["private_metadata"])
         try:
-            form = parse_remember(view["state"]["values"], parts)
+            form = parse_remember(view["state"]["values"], parts, context)
         except FormErrors as exc:
             await ack(response_action="errors", errors=exc.errors)
             return
@@ -170,7 +170,8 @@ def register(app: AsyncApp, parts: Parts) -> None:
         """ "Remember this person" on an answer: the enrolment modal, their name filled in."""
         await ack()
         channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
-        view = remember_view(channel, action.get("value") or None)
+        request, _, name = (action.get("value") or "").partition(":")
+        view = remember_view(channel, name or None, request or None)
         parts.desk.submit(partial(_open_modal, parts, body["trigger_id"], view))
 
     @app.action(ANSWER_ACTIONS, middleware=allowed)

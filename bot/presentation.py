@@ -34,7 +34,8 @@ MAX_UNKNOWN_SHOWN = 5
 PICTURES_COMMENT = "Who appears when, and the moments they were seen:"
 
 REMEMBER_BUTTON = "remember_person"
-"""action_id of "Remember NAME" on an answer: opens the enrolment modal with the name filled in."""
+"""action_id of "Remember NAME" on an answer (value ``request_id:name``): opens the enrolment modal
+with the name filled in, the search's photos of them used unless others are added."""
 MAX_REMEMBER_BUTTONS = 5
 
 HOW_TO = (
@@ -218,8 +219,8 @@ def result_message(
         actions.append(_button("Show every appearance", APPEARANCES_BUTTON, request_id))
     if request_id is not None and buttons.look_again:
         actions.append(_button("Look again, less strict", LOOK_AGAIN_BUTTON, request_id))
-    for name in buttons.remember[:MAX_REMEMBER_BUTTONS]:
-        actions.append(_button(f"Remember {name}", REMEMBER_BUTTON, name))
+    for name in buttons.remember[:MAX_REMEMBER_BUTTONS] if request_id is not None else ():
+        actions.append(_button(f"Remember {name}", REMEMBER_BUTTON, f"{request_id}:{name}"))
     if actions:
         blocks.append({"type": "actions", "block_id": "answer_actions", "elements": actions})
     return Message(_clip(f"{header}. {result.text}"), blocks)

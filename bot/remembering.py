@@ -41,6 +41,8 @@ class RememberContext(BaseModel):
     """What the enrolment modal carries from its opening to its submission."""
 
     channel: str
+    request: str | None = None
+    """The answer "Remember NAME" was pressed on: its photos of NAME serve when none are added."""
 
 
 class RememberForm(BaseModel):
@@ -49,10 +51,13 @@ class RememberForm(BaseModel):
     consent: str
     more: bool = False
     accept_far: bool = False
+    request: str | None = None
+    """With no photos added: enrol from the photos of ``name`` this request searched with."""
 
 
-def remember_view(channel: str, name: str | None = None) -> dict[str, Any]:
-    """The enrolment modal; ``name`` pre-fills the name ("Remember this person")."""
+def remember_view(channel: str, name: str | None = None, request: str | None = None) -> dict[str, Any]:
+    """The enrolment modal; ``name`` pre-fills the name, and with ``request`` (the answer's "Remember
+    NAME") the photos may be left empty: the search's own photos of them are used."""
     name_input = _text_input(NAME_BLOCK, "Name", "The name searches will use", 80)
     name_input["optional"] = False
     if name:
@@ -70,6 +75,7 @@ def remember_view(channel: str, name: str | None = None) -> dict[str, Any]:
         {
             "type": "input",
             "block_id": PHOTOS_BLOCK,
+            "optional": request is not None,
             "label": _plain("Photos of their face, alone (2-4 from different days and angles are best)"),
             "element": {
                 "type": "file_input",
@@ -100,12 +106,12 @@ def remember_view(channel: str, name: str | None = None) -> dict[str, Any]:
         "title": _plain("Remember a person"),
         "submit": _plain("Enrol"),
         "close": _plain("Cancel"),
-        "private_metadata": RememberContext(channel=channel).model_dump_json(),
+        "private_metadata": RememberContext(channel=channel, request=request).model_dump_json(exclude_none=True),
         "blocks": blocks,
     }
 
 
-def parse_remember(values: Mapping[str, Mapping[str, Any]], parts: Parts) -> RememberForm:
+def parse_remember(values: Mapping[str, Mapping[str, Any]], parts: Parts, context: RememberContext) -> RememberForm:
     """The filled-in enrolment modal; problems are shown under the input concerned.
 
     Raises:
@@ -119,7 +125,7 @@ def parse_remember(values: Mapping[str, Mapping[str, Any]], parts: Parts) -> Rem
     errors = {}
     if not name:
         errors[NAME_BLOCK] = "Give the name searches will use."
-    if not photos:
+    if not photos and context.request is None:
         errors[PHOTOS_BLOCK] = "Add at least one photo of their face."
     for photo in photos:
         if problem := reference_problem(photo, parts.settings):
@@ -129,7 +135,12 @@ def parse_remember(values: Mapping[str, Mapping[str, Any]], parts: Parts) -> Rem
     if errors:
         raise FormErrors(errors)
     return RememberForm(
-        name=name, photos=photos, consent=consent, more="more" in choices, accept_far="accept_far" in choices
+        name=name,
+        photos=photos,
+        consent=consent,
+        more="more" in choices,
+        accept_far="accept_far" in choices,
+        request=None if photos else context.request,
     )
 
 
@@ -137,9 +148,8 @@ async def enrol(parts: Parts, form: RememberForm, *, team: str, user: str, chann
     """On the desk: download the photos, enrol, and tell the user how it went (ephemeral)."""
     folder = Path(tempfile.mkdtemp(prefix="reid-remember-"))
     try:
-        photos = [
-            (photo.name, await _download(parts, photo, folder / f"photo-{n}")) for n, photo in enumerate(form.photos)
-        ]
+        files = form.photos or _searched_with(parts, form)
+        photos = [(photo.name, await _download(parts, photo, folder / f"photo-{n}")) for n, photo in enumerate(files)]
         tool = parts.runner.tool
         enrolment = await asyncio.to_thread(
             tool.people(team).enrol,
@@ -159,6 +169,26 @@ async def enrol(parts: Parts, form: RememberForm, *, team: str, user: str, chann
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     await parts.client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+
+def _searched_with(parts: Parts, form: RememberForm) -> list[SlackFile]:
+    """The photos of ``form.name`` the answer's request searched with.
+
+    Raises:
+        InvalidInput: that request is gone, or had no photo of them.
+    """
+    stored = parts.store.get(form.request) if form.request else None
+    files = [
+        ref.file
+        for ref in (stored.submission.references if stored else [])
+        if ref.name.casefold() == form.name.casefold()
+    ]
+    if not files:
+        raise InvalidInput(
+            f"the search's photos of {form.name} are no longer at hand (or it had none under that name). "
+            "Open /reid remember again and add photos."
+        )
+    return files
 
 
 async def _download(parts: Parts, photo: SlackFile, dest: Path) -> Path:

@@ -43,12 +43,12 @@ def _views(fake: FakeSlack) -> list[dict[str, Any]]:
     ]
 
 
-def _ephemeral(fake: FakeSlack, needle: str) -> str:
+def _ephemeral(fake: FakeSlack, needle: str, timeout: float = ENGINE_TIMEOUT_S) -> str:
     def find() -> str | None:
         texts = [c.params["text"] for c in fake.calls_to("chat.postEphemeral")]
         return next((t for t in texts if needle in t), None)
 
-    return fake.wait_for(find, ENGINE_TIMEOUT_S)
+    return fake.wait_for(find, timeout)
 
 
 def _remember(running: RunningBot, view: dict[str, Any], name: str, photos: list[dict], consent: str) -> Any:
@@ -144,7 +144,7 @@ def test_remember_then_search_by_name_forget_and_audit(
     assert "enrol Eileen" in lines[-1] and f"<@{USER_ID}> (slack)" in lines[-1]
 
 
-def test_an_answer_offers_to_remember_who_was_found_by_photo(
+def test_an_answer_offers_to_remember_who_was_found_by_photo_from_that_photo(
     fake: FakeSlack, start_bot: StartBot, tool: ReIDTool, media: Media
 ) -> None:
     running = start_bot(tool)
@@ -176,6 +176,11 @@ def test_an_answer_offers_to_remember_who_was_found_by_photo(
     view = fake.wait_for(lambda: _views(fake))[-1]
     [name] = [b for b in view["blocks"] if b.get("block_id") == "name"]
     assert view["callback_id"] == "reid_remember" and name["element"]["initial_value"] == "Grace"
+    [photos] = [b for b in view["blocks"] if b.get("block_id") == "photos"]
+    assert photos["optional"], "the search's own photo of Grace serves: one click and the consent note"
+    assert _remember(running, view, "Grace", [], "asked on the day").status_code == 200
+    assert "Enrolled Grace: 1 photo added" in _ephemeral(fake, "Grace", 20)
+    assert [p.name for p in tool.people(TEAM_ID).people()] == ["Grace"]
 
 
 def _grey_png() -> bytes:

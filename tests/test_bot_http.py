@@ -92,8 +92,8 @@ def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
     [entry] = running.bot.store.audit()
     assert [(b["text"]["text"], b["value"]) for b in buttons] == [
         ("Show every appearance", entry.request_id),
-        ("Remember Lin-Manuel Miranda", "Lin-Manuel Miranda"),
-        ("Remember Zoë O'Brien", "Zoë O'Brien"),
+        ("Remember Lin-Manuel Miranda", f"{entry.request_id}:Lin-Manuel Miranda"),
+        ("Remember Zoë O'Brien", f"{entry.request_id}:Zoë O'Brien"),
     ]
 
     [upload] = fake.calls_to("files.completeUploadExternal")

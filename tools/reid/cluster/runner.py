@@ -14,7 +14,8 @@ from distributed import Client, Future, KilledWorker, as_completed
 from tools.reid.cluster import staging, version
 from tools.reid.cluster.connection import connect, no_workers
 from tools.reid.errors import ClusterUnavailable, EngineError
-from tools.reid.fetch import file_sha256, is_url
+from tools.reid.fetch.download import file_sha256
+from tools.reid.fetch.policy import is_url
 from tools.reid.settings import ReIDSettings
 
 T = TypeVar("T")

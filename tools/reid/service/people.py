@@ -16,10 +16,10 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from tools.reid.api_errors import BadRequest
-from tools.reid.api_schemas import Envelope
 from tools.reid.facade import ReIDTool
 from tools.reid.gallery import AuditEntry, EnrolledPerson, Enrolment, Removal, TenantGallery
+from tools.reid.remote.errors import BadRequest
+from tools.reid.remote.wire import Envelope
 from tools.reid.service.auth import Tenant, authenticated_tenant
 from tools.reid.service.intake import MAX_PHOTOS_PER_PERSON
 
