@@ -24,6 +24,7 @@ from bot_fixtures import (
     finished,
     reply_containing,
     share_video,
+    view_submission,
 )
 from fakes.slack import APP_ID, BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack
 
@@ -58,17 +59,7 @@ def _remember(running: RunningBot, view: dict[str, Any], name: str, photos: list
         "consent": {"value": {"type": "plain_text_input", "value": consent}},
         "choices": {"value": {"type": "checkboxes", "selected_options": []}},
     }
-    return running.interaction(
-        {
-            "type": "view_submission",
-            "team": {"id": TEAM_ID, "domain": "fake-team"},
-            "user": {"id": USER_ID, "username": "alice.user", "team_id": TEAM_ID},
-            "api_app_id": APP_ID,
-            "token": "fake-verification-token",
-            "trigger_id": "trigger-submit",
-            "view": {**view, "id": f"V{time.monotonic_ns()}", "team_id": TEAM_ID, "state": {"values": values}},
-        }
-    )
+    return running.interaction(view_submission(view, values))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ and the audit route."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -149,3 +150,30 @@ def _gallery_bytes(path: Path, name: str) -> tuple[bytes, bytes]:
             (name,),
         ).fetchone()
     return bytes(row[0]), bytes(row[1])
+
+
+def test_an_uploaded_image_searched_for_an_enrolled_name(
+    start_service: Callable[..., ServiceThread], footage: Footage
+) -> None:
+    service = start_service(api_keys=KEYS)
+    with _client(service, "alice-key") as alice:
+        assert _enrol(alice, footage, "Eileen", "alice.jpg")["code"] == "0000"
+        req = {"user_prompt": "Is Eileen here?", "persons": [{"name": "eileen"}]}
+        image = footage.path("test_image.png").read_bytes()
+        answer = envelope(
+            alice.post(
+                "/v1/understand/uploadImg",
+                data={"req": json.dumps(req)},
+                files=[("file", ("test_image.png", image, "image/png"))],
+            )
+        )
+        assert answer["code"] == "0000", answer
+        assert [(p["name"], p["found"]) for p in answer["data"]["persons"]] == [("Eileen", True)]
+        typo = envelope(
+            alice.post(
+                "/v1/understand/uploadImg",
+                data={"req": json.dumps({**req, "persons": [{"name": "Eilen"}]})},
+                files=[("file", ("test_image.png", image, "image/png"))],
+            )
+        )
+        assert typo["code"] == "0001" and "Did you mean Eileen?" in typo["msg"]
