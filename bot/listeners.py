@@ -11,6 +11,7 @@ bot's worker. Every listener that takes a request runs the allow-list middleware
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -19,11 +20,29 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
-from bot import handling, intake
+from bot import handling, intake, naming, remembering
 from bot.access import allow_list
-from bot.modal import REQUEST_VIEW, FormErrors, ModalContext, notice_view, parse_modal, request_view
+from bot.modal import (
+    REQUEST_VIEW,
+    FormErrors,
+    ModalContext,
+    UnknownReference,
+    notice_view,
+    parse_modal,
+    request_view,
+)
 from bot.parts import Parts
-from bot.presentation import APPEARANCES_BUTTON, LOOK_AGAIN_BUTTON, help_message
+from bot.presentation import (
+    APPEARANCES_BUTTON,
+    FIND_UNKNOWN,
+    LOOK_AGAIN_BUTTON,
+    NAME_UNKNOWN,
+    REMEMBER_BUTTON,
+    forgotten_text,
+    help_message,
+    parse_unknown_value,
+)
+from bot.remembering import REMEMBER_VIEW, RememberContext, parse_remember, remember_view
 from bot.submission import Source
 from tools.reid.errors import InvalidInput
 
@@ -32,6 +51,7 @@ log = logging.getLogger(__name__)
 COMMAND = "/reid"
 SHORTCUT = "find_people"
 ANSWER_ACTIONS = re.compile(f"^(?:{APPEARANCES_BUTTON}|{LOOK_AGAIN_BUTTON})$")
+UNKNOWN_ACTIONS = re.compile(f"^(?:{NAME_UNKNOWN}|{FIND_UNKNOWN})$")
 
 
 async def _from_a_person(event: dict[str, Any]) -> bool:
@@ -67,6 +87,10 @@ def register(app: AsyncApp, parts: Parts) -> None:
         if intake.asks_for_help(command.get("text") or ""):
             await ack(**help_message().as_kwargs())
             return
+        word, _, rest = (command.get("text") or "").strip().partition(" ")
+        if word.casefold() in GALLERY_COMMANDS:
+            await _gallery_command(parts, ack, command, word.casefold(), rest.strip())
+            return
         await ack()
         context = ModalContext(source="modal", channel=command["channel_id"])
         parts.desk.submit(partial(_open_modal, parts, command["trigger_id"], request_view(context)))
@@ -94,6 +118,62 @@ def register(app: AsyncApp, parts: Parts) -> None:
         await ack()
         handling.accept(parts, stored.id)
 
+    @app.action(UNKNOWN_ACTIONS, middleware=allowed)
+    async def on_unknown_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """An unknown person's buttons: the naming modal, or the request modal with their face as
+        the reference; opened on the desk right after the ack (the trigger lasts 3 seconds)."""
+        await ack()
+        channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
+        user, value = body["user"]["id"], action["value"]
+        if action["action_id"] == NAME_UNKNOWN:
+            parts.desk.submit(partial(naming.open_name_modal, parts, body["trigger_id"], value, channel, user))
+        else:
+            parts.desk.submit(partial(_open_find_modal, parts, body["trigger_id"], value, channel, user))
+
+    @app.view(naming.NAME_VIEW, middleware=allowed)
+    async def on_name_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Stored, then acknowledged (the modal closes); enrolling and re-labelling follow on the desk."""
+        try:
+            name, consent = naming.parse_name(view["state"]["values"])
+        except FormErrors as exc:
+            await ack(response_action="errors", errors=exc.errors)
+            return
+        meta = json.loads(view["private_metadata"])
+        payload = {
+            "request": meta["request"],
+            "person": meta["person"],
+            "channel": meta["channel"],
+            "user": body["user"]["id"],
+            "team": (body.get("team") or {}).get("id"),
+            "name": name,
+            "consent": consent,
+        }
+        handling.receive(parts, handling.NAME_UNKNOWN, payload)
+        await ack()
+
+    @app.view(REMEMBER_VIEW, middleware=allowed)
+    async def on_remember(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        context = RememberContext.model_validate_json(view["private_metadata"])
+        try:
+            form = parse_remember(view["state"]["values"], parts, context)
+        except FormErrors as exc:
+            await ack(response_action="errors", errors=exc.errors)
+            return
+        await ack()
+        team = (body.get("team") or {}).get("id") or "slack"
+        parts.desk.submit(
+            partial(remembering.enrol, parts, form, team=team, user=body["user"]["id"], channel=context.channel)
+        )
+
+    @app.action(REMEMBER_BUTTON, middleware=allowed)
+    async def on_remember_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """ "Remember this person" on an answer: the enrolment modal, their name filled in."""
+        await ack()
+        channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
+        request, _, name = (action.get("value") or "").partition(":")
+        view = remember_view(channel, name or None, request or None)
+        parts.desk.submit(partial(_open_modal, parts, body["trigger_id"], view))
+
     @app.action(ANSWER_ACTIONS, middleware=allowed)
     async def on_answer_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """The answer's buttons carry the request id; the store has its result, also after a restart."""
@@ -101,6 +181,29 @@ def register(app: AsyncApp, parts: Parts) -> None:
         channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
         handling.receive(parts, kind, {"request": action["value"], "channel": channel, "user": body["user"]["id"]})
         await ack()
+
+
+GALLERY_COMMANDS = frozenset({"remember", "people", "forget", "audit"})
+
+
+async def _gallery_command(parts: Parts, ack: AsyncAck, command: Mapping[str, Any], word: str, rest: str) -> None:
+    """``/reid remember [NAME]``, ``people``, ``forget NAME``, ``audit``: acknowledged at once; what
+    needs the Web API (a modal, the admin check) follows on the desk."""
+    team, user, channel = command.get("team_id") or "slack", command["user_id"], command["channel_id"]
+    if word == "people":
+        await ack(text=remembering.people_text(parts.runner.tool.people(team)))
+        return
+    if word == "forget" and not rest:
+        await ack(text="Say whom to remove: `/reid forget NAME` (`/reid people` lists who is enrolled).")
+        return
+    await ack()
+    if word == "remember":
+        job = partial(_open_modal, parts, command["trigger_id"], remember_view(channel, rest or None))
+    elif word == "forget":
+        job = partial(remembering.forget, parts, rest, team=team, user=user, channel=channel)
+    else:
+        job = partial(remembering.audit, parts, team=team, user=user, channel=channel)
+    parts.desk.submit(job)
 
 
 def _receive_message(
@@ -119,6 +222,18 @@ def _receive_message(
 async def _open_modal(parts: Parts, trigger_id: str, view: dict[str, Any]) -> None:
     """On the desk, right after the ack (the trigger is valid for 3 seconds: not worth storing)."""
     await parts.client.views_open(trigger_id=trigger_id, view=view)
+
+
+async def _open_find_modal(parts: Parts, trigger_id: str, value: str, channel: str, user: str) -> None:
+    """The request modal with an unknown person's face as the first reference; the user adds the footage."""
+    request_id, person_id = parse_unknown_value(value)
+    result = parts.store.result(request_id)
+    person = result.unknown_person(person_id) if result else None
+    if person is None or person_id not in parts.store.unknown_faces(request_id):
+        await parts.client.chat_postEphemeral(channel=channel, user=user, text=forgotten_text())
+        return
+    unknown = UnknownReference(request=request_id, person=person_id, name=person.shown_as)
+    await _open_modal(parts, trigger_id, request_view(ModalContext(source="modal", channel=channel, unknown=unknown)))
 
 
 async def _open_shortcut_modal(parts: Parts, shortcut: Mapping[str, Any]) -> None:

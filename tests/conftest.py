@@ -3,6 +3,7 @@ portraits, and the real photos of ../shared/fixtures/faces when that folder is p
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -12,6 +13,19 @@ from loopback import StaticFiles
 from tools.reid import synth
 
 SHARED_FACES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "faces"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _state_in_a_scratch_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every `reid` process the tests start keeps its gallery and audit log (REID_DB_PATH) in a
+    scratch folder, not in the checkout."""
+    previous = os.environ.get("REID_DB_PATH")
+    os.environ["REID_DB_PATH"] = str(tmp_path_factory.mktemp("state") / "reid.db")
+    yield
+    if previous is None:
+        os.environ.pop("REID_DB_PATH", None)
+    else:
+        os.environ["REID_DB_PATH"] = previous
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +76,22 @@ def two_people_clip(make_clip: ClipMaker) -> Path:
             synth.Actor(synth.hopper_portrait(), 3.0, 7.0, synth.still(0.78, height=0.5)),
         ],
         8.0,
+    )
+
+
+@pytest.fixture(scope="session")
+def grace_twice(make_clip: ClipMaker) -> Path:
+    """Eileen 0.5-4 s; Grace 1-4 s, then a cut at 5 s to another shot where Grace is back
+    6-9.5 s: asked for Eileen only, Grace is an unknown person seen in two shots. 10 s, 640x360."""
+    return make_clip(
+        "grace_twice",
+        [
+            synth.Actor(synth.astronaut_portrait(), 0.5, 4.0, synth.still(0.25, height=0.5)),
+            synth.Actor(synth.hopper_portrait(), 1.0, 4.0, synth.still(0.75, height=0.45)),
+            synth.Actor(synth.hopper_portrait(), 6.0, 9.5, synth.glide(0.3, 0.6, 3.5, height=0.4)),
+        ],
+        10.0,
+        cuts=[(5.0, (120, 96, 80))],
     )
 
 

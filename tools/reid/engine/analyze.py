@@ -10,15 +10,16 @@ from tools.reid.engine import decode, detect
 from tools.reid.engine.caption import caption
 from tools.reid.engine.embed import Descriptor, get_descriptor
 from tools.reid.engine.frames import FrameFaces, SegmentResult, SegmentSpec, every_face
-from tools.reid.engine.match import identify, person_result
+from tools.reid.engine.match import Identified, identify, person_result
 from tools.reid.engine.moments import keyframe_moments
 from tools.reid.engine.parallel import PoolRunner, Runner, analyse_video
-from tools.reid.engine.references import load_persons
-from tools.reid.engine.track import build_tracks
+from tools.reid.engine.references import Person, load_persons
+from tools.reid.engine.track import Track, build_tracks
+from tools.reid.engine.unknown import GROUP_DISTANCE, GroupingRules, unknown_people
 from tools.reid.errors import MediaError
 from tools.reid.limits import Limits
 from tools.reid.progress import ProgressFn, no_progress
-from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats
+from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats, UnknownPerson
 
 REFERENCES_SHARE = 0.05
 """Share of the progress bar spent on the reference photos."""
@@ -34,6 +35,7 @@ def analyze(
     workers: int = 1,
     runner: Runner | None = None,
     progress: ProgressFn = no_progress,
+    enrolled: Sequence[Person] = (),
 ) -> ReIDResult:
     """Finds the named persons in a video or an image.
 
@@ -46,6 +48,8 @@ def analyze(
         workers: processes to spread a video over (results do not depend on it).
         runner: where a video's segments run instead (a cluster); `workers` is then unused.
         progress: called with the fraction done.
+        enrolled: people described already (a gallery's), searched beside ``persons``, any
+            number of them; their descriptors must come from ``options.descriptor``.
 
     Raises:
         MediaError: the media is unreadable or over a limit.
@@ -58,7 +62,12 @@ def analyze(
     runner = runner or PoolRunner(workers)
     limits = limits or Limits()
     info = decode.probe(media, limits)
-    references = load_persons(persons, options.detector, options.descriptor, limits.max_pixels)
+    photographed = (
+        load_persons(persons, options.detector, options.descriptor, limits.max_pixels)
+        if persons or not enrolled
+        else []
+    )
+    references = photographed + list(enrolled)
     progress(REFERENCES_SHARE)
     scaled = _scaled(progress)
     if info.kind == "image":
@@ -75,13 +84,15 @@ def analyze(
         for p in references
     ]
     claimed = {id(i.track) for items in found.values() for i in items}
-    unknown = sum(1 for t in tracks if id(t) not in claimed)
+    unknown = [t for t in tracks if id(t) not in claimed]
+    others = _unknown_people(unknown, found, references, descriptor, options) if info.kind == "video" else []
     progress(1.0)
     return ReIDResult(
         media=info,
         persons=people,
-        unknown_faces=unknown,
-        text=caption(info, people, unknown),
+        unknown_faces=len(unknown),
+        unknown_people=others,
+        text=caption(info, people, len(unknown), others),
         prompt=prompt,
         stats=Stats(
             frames_decoded=sum(s.frames_decoded for s in segments),
@@ -95,6 +106,25 @@ def analyze(
         ),
         moments=keyframe_moments(frames, found, people),
     )
+
+
+def _unknown_people(
+    unknown: list[Track],
+    found: dict[str, list[Identified]],
+    references: list[Person],
+    descriptor: Descriptor,
+    options: AnalysisOptions,
+) -> list[UnknownPerson]:
+    """The unknown tracks grouped into people, in this process once every segment is in."""
+    rules = GroupingRules(
+        threshold=GROUP_DISTANCE[descriptor.name],
+        min_screen_s=options.unknown_min_s,
+        max_people=options.max_unknown_people,
+        gap_s=options.gap_s,
+        doubtful=options.effective_tolerance() + descriptor.scale.margin,
+    )
+    found_tracks = [item.track for items in found.values() for item in items]
+    return unknown_people(unknown, found_tracks, [p.descriptors for p in references], descriptor, rules)
 
 
 def _scaled(progress: ProgressFn) -> ProgressFn:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tools.reid.engine.embed import Descriptor, Scale
+from tools.reid.engine.nearest import References
 from tools.reid.engine.references import Person
 from tools.reid.engine.track import Sighting, Track
 from tools.reid.schemas import Appearance, Keyframe, PersonResult
@@ -58,8 +59,9 @@ def identify(
 ) -> dict[str, list[Identified]]:
     """Tracks per person name; a person is never given to two faces of one frame."""
     candidates: list[tuple[float, int, int, Sighting]] = []
+    nearest = References(persons).nearest_each([track.descriptors() for track in tracks], descriptor)
     for t, track in enumerate(tracks):
-        choice = _choose(track, persons, tolerance, descriptor, video=video)
+        choice = _choose(track, nearest[t], tolerance, descriptor, video=video)
         if choice:
             candidates.append((choice[1], t, choice[0], choice[2]))
     found: dict[str, list[Identified]] = {p.name: [] for p in persons}
@@ -72,16 +74,18 @@ def identify(
 
 
 def _choose(
-    track: Track, persons: list[Person], tolerance: float, descriptor: Descriptor, *, video: bool
+    track: Track, per_person: np.ndarray, tolerance: float, descriptor: Descriptor, *, video: bool
 ) -> tuple[int, float, Sighting] | None:
-    """(person index, distance, best sighting) when the track clearly is someone."""
-    deciding, weak = _deciding(track)
-    if not deciding:
+    """(person index, distance, best sighting) when the track clearly is someone;
+    ``per_person`` holds its described faces' distances to each person's nearest reference."""
+    described = track.described()
+    if not described:
         return None
-    vectors = np.stack([s.face.descriptor for s in deciding if s.face.descriptor is not None])
-    per_person = np.stack([descriptor.distances(vectors, p.descriptors).min(axis=1) for p in persons], axis=1)
-    nearest = np.sort(per_person, axis=0)[:BEST_FACES]
-    distances = nearest.mean(axis=0)
+    good = [s.face.quality is not None and s.face.quality.is_good() for s in described]
+    rows = np.flatnonzero(good) if any(good) else np.arange(len(described))
+    weak = sum(good) < MIN_GOOD_FACES
+    deciding = per_person[rows]
+    distances = np.sort(deciding, axis=0)[:BEST_FACES].mean(axis=0)
     order = np.argsort(distances)
     first = int(order[0])
     scale = descriptor.scale
@@ -91,15 +95,7 @@ def _choose(
         return None
     if len(order) > 1 and distances[order[1]] - distances[first] < scale.margin:
         return None
-    return first, float(distances[first]), deciding[int(np.argmin(per_person[:, first]))]
-
-
-def _deciding(track: Track) -> tuple[list[Sighting], bool]:
-    """The described sightings that decide, and whether they are weak evidence (fewer than
-    ``MIN_GOOD_FACES`` good faces)."""
-    described = track.described()
-    good = [s for s in described if s.face.quality is not None and s.face.quality.is_good()]
-    return (good or described), len(good) < MIN_GOOD_FACES
+    return first, float(distances[first]), described[int(rows[np.argmin(deciding[:, first])])]
 
 
 def person_result(name: str, identified: list[Identified], scale: Scale, gap_s: float) -> PersonResult:
