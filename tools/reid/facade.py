@@ -2,6 +2,8 @@
 
 `ReIDTool.analyze(request)` returns the same `ReIDResult` whether the engine runs in this
 process (`LocalBackend`, the default) or behind a compatible HTTP API (`RemoteBackend`).
+With the local backend the caption is then written by the configured writer (`tools.reid.captions`):
+the template by default, or a language model; a remote API writes its own.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import contextlib
 import io
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 from urllib.parse import urlsplit
 
 from tools.reid import engine
+from tools.reid.captions import CaptionAsk, CaptionWriter, chat_model_writer, writer_from_settings
 from tools.reid.errors import InvalidInput
 from tools.reid.fetch import fetch_to_file, is_url, safe_file_name
 from tools.reid.logs import keep_urls_out_of_logs
@@ -24,7 +27,11 @@ from tools.reid.schemas import AnalysisOptions, MediaInfo, Moment, ReIDRequest, 
 from tools.reid.settings import ReIDSettings, get_settings
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
     from tools.reid.cluster import ClusterSession
+
+    CaptionChoice: TypeAlias = CaptionWriter | BaseChatModel | None
 
 TIMELINE_FILE = "timeline.png"
 
@@ -37,17 +44,23 @@ class Backend(Protocol):
 
 class LocalBackend:
     """The embedded engine, in this process (and its worker pool), or with its video segments
-    on a Dask cluster when ``settings.cluster`` names one."""
+    on a Dask cluster when ``settings.cluster`` names one; then ``caption`` (by default the
+    writer the settings choose) writes the caption, with the media still at hand for its pictures.
 
-    def __init__(self, settings: ReIDSettings) -> None:
+    Raises:
+        MissingExtra, InvalidInput: the configured caption model cannot be set up.
+    """
+
+    def __init__(self, settings: ReIDSettings, caption: CaptionWriter | None = None) -> None:
         self.settings = settings
+        self.caption = caption or writer_from_settings(settings)
 
     def analyze(self, request: ReIDRequest, progress: ProgressFn) -> ReIDResult:
         with tempfile.TemporaryDirectory(prefix="reid-") as scratch, self._cluster() as cluster:
             stage = _Stager(Path(scratch), self.settings)
             media = stage.media(request.media)
             persons = {p.name: [stage.photo(p.name, loc) for loc in p.photos] for p in request.persons}
-            return engine.analyze(
+            result = engine.analyze(
                 media,
                 persons,
                 prompt=request.prompt,
@@ -57,6 +70,7 @@ class LocalBackend:
                 runner=cluster.runner(request.media, media) if cluster else None,
                 progress=progress,
             )
+            return self.caption.write(result, CaptionAsk.of(request), media).applied_to(result)
 
     def _cluster(self) -> contextlib.AbstractContextManager[ClusterSession | None]:
         """The request's session on the configured cluster, entered before any download so an
@@ -119,10 +133,12 @@ def stop_engine_workers() -> None:
     engine.shutdown_pool()
 
 
-def make_backend(settings: ReIDSettings) -> Backend:
+def make_backend(settings: ReIDSettings, caption: CaptionWriter | None = None) -> Backend:
+    """The backend the settings choose; ``caption`` writes a local backend's captions (a remote
+    API writes its own)."""
     if settings.backend == "remote":
         return RemoteBackend(settings)
-    return LocalBackend(settings)
+    return LocalBackend(settings, caption)
 
 
 class ReIDTool:
@@ -131,12 +147,25 @@ class ReIDTool:
     Args:
         settings: configuration; the process-wide `REID_*` settings by default.
         backend: overrides the backend the settings choose.
+        caption: who writes the caption with the local backend: a `CaptionWriter`, or any LangChain
+            chat model (with the ``REID_CAPTION_*`` deadline, budget and pictures); by default
+            the writer ``REID_CAPTION_MODEL`` chooses (the template when unset).
+
+    Raises:
+        MissingExtra, InvalidInput: the caption model cannot be set up.
     """
 
-    def __init__(self, settings: ReIDSettings | None = None, backend: Backend | None = None) -> None:
+    def __init__(
+        self, settings: ReIDSettings | None = None, backend: Backend | None = None, caption: CaptionChoice = None
+    ) -> None:
         keep_urls_out_of_logs()
         self.settings = settings or get_settings()
-        self.backend = backend or make_backend(self.settings)
+        self.backend = backend or make_backend(self.settings, self._writer(caption))
+
+    def _writer(self, caption: CaptionChoice) -> CaptionWriter | None:
+        if caption is None or isinstance(caption, CaptionWriter):
+            return caption
+        return chat_model_writer(caption, self.settings)
 
     def analyze(self, request: ReIDRequest, progress: ProgressFn | None = None) -> ReIDResult:
         return self.backend.analyze(request, progress or no_progress)

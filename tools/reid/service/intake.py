@@ -125,6 +125,9 @@ def _checked(sources: Sources, options: CaptionRequest, settings: ReIDSettings) 
                 "media": sources.media,
                 "persons": [{"name": name, "photos": photos} for name, photos in sources.photos.items()],
                 "prompt": options.user_prompt,
+                "system_prompt": options.system_prompt,
+                "thinking": options.thinking,
+                "reasoning_effort": options.reasoning_effort,
                 "options": options.options or settings.analysis_options(),
             }
         )
