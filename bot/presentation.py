@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.intake import FOOTAGE_BLOCK, QUESTION_BLOCK, VALUE_ACTION, ModalContext, name_block, photo_block
 from bot.submission import IMAGE_TYPES, VIDEO_TYPES, Submission
-from tools.reid.report import clock, duration, names, span
+from tools.reid.report import caption_note, clock, duration, names, span
 from tools.reid.schemas import MAX_PERSONS, Moment, PersonResult, ReIDResult
 
 Block = dict[str, Any]
@@ -186,10 +186,13 @@ def verdict(result: ReIDResult) -> str:
 def result_message(
     result: ReIDResult, submission: Submission, request_id: str | None = None, buttons: Buttons = Buttons()
 ) -> Message:
-    """The answer: the verdict as a header, the caption, a section per person, what was searched,
-    and the buttons that help. A less strict look says so in its header and under the caption."""
+    """The answer: the verdict as a header, the caption (and who wrote it, with the model's token
+    counts, when a model was asked), a section per person, what was searched, and the buttons
+    that help. A less strict look says so in its header and under the caption."""
     header = verdict(result)
     blocks = [_section(escape(result.text))]
+    if note := caption_note(result):
+        blocks.append(_context(f"{':warning:' if result.caption.warning else ':speech_balloon:'} {escape(note)}"))
     if submission.looser_than is not None and submission.tolerance is not None:
         header += " (less strict)"
         blocks.append(

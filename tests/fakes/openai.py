@@ -4,7 +4,8 @@
 It answers ``POST /v1/chat/completions`` as OpenAI, vLLM or Ollama do, with ``usage`` figures,
 and records every request it received (the messages, the pictures as data URLs, every other
 parameter), so tests assert on what the caption writer sent. Replies are scripted in order
-(`Answer`, `Slow`, `Fail`, `Refuse`); with none left it answers `default`.
+(`Answer`, `Slow`, `Fail`, `Refuse`); with none left it answers `default`, a reply or a
+function of the request (to answer from the findings it was sent).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -108,7 +110,7 @@ class _State:
 class FakeOpenAI:
     """The fake server on a free loopback port; ``base_url`` ends in ``/v1`` as clients expect."""
 
-    def __init__(self, default: Reply = Answer("Nothing to add.")) -> None:
+    def __init__(self, default: Reply | Callable[[Received], Reply] = Answer("Nothing to add.")) -> None:
         self.default = default
         self._state = _State()
         self._httpd = ThreadingHTTPServer((LOOPBACK, 0), _Handler)
@@ -134,7 +136,9 @@ class FakeOpenAI:
     def _next(self, request: Received) -> Reply:
         with self._state.lock:
             self._state.received.append(request)
-            return self._state.script.popleft() if self._state.script else self.default
+            if self._state.script:
+                return self._state.script.popleft()
+        return self.default(request) if callable(self.default) else self.default
 
 
 class _Handler(BaseHTTPRequestHandler):

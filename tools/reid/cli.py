@@ -22,9 +22,9 @@ from tools.reid.extras import require
 from tools.reid.fetch import is_url
 from tools.reid.names import name_from_file
 from tools.reid.progress import ProgressFn
-from tools.reid.report import summary, table
+from tools.reid.report import caption_note, summary, table
 from tools.reid.schemas import AnalysisOptions, MediaInfo, PersonSpec, ReIDRequest, ReIDResult
-from tools.reid.settings import ReIDSettings, get_settings
+from tools.reid.settings import ReIDSettings, get_settings, model_spec
 
 if TYPE_CHECKING:
     from tools.reid.facade import ReIDTool
@@ -121,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
         "(jane_doe.jpg: Jane Doe); repeat for more photos or persons, at most 5 persons",
     )
     analyze.add_argument("--prompt", help="the question to answer; kept in the result")
+    _add_caption_options(analyze, prompts=True)
     _add_engine_options(analyze)
     analyze.add_argument(
         "--keyframes",
@@ -152,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
+    _add_caption_options(serve)
     _add_cluster_option(serve)
     serve.set_defaults(command=_serve)
 
@@ -159,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     bot.add_argument("--host", default="0.0.0.0", help="address to listen on for Slack's HTTP requests")
     bot.add_argument("--port", type=int, default=3000, help="port to listen on for Slack's HTTP requests")
     bot.add_argument("--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)")
+    _add_caption_options(bot)
     bot.set_defaults(command=_bot)
     return parser
 
@@ -197,10 +200,36 @@ def _add_cluster_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_caption_options(parser: argparse.ArgumentParser, prompts: bool = False) -> None:
+    parser.add_argument(
+        "--caption-model",
+        type=_caption_model,
+        default=get_settings().caption_model,
+        metavar="PROVIDER:MODEL",
+        help="a chat model writes the caption, checked against the findings, e.g. openai:gpt-4o-mini (the [llm] "
+        "extra; REID_CAPTION_BASE_URL for Ollama, vLLM, llama.cpp or LM Studio); default: REID_CAPTION_MODEL, "
+        "unset: the template built from the findings",
+    )
+    if prompts:
+        parser.add_argument("--system-prompt", help="instructions for the caption model")
+        parser.add_argument(
+            "--thinking", action="store_true", help="let the caption model reason first, where its provider can"
+        )
+
+
+def _caption_model(value: str) -> str:
+    try:
+        provider, model = model_spec(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return f"{provider}:{model}"
+
+
 def _settings(args: argparse.Namespace) -> ReIDSettings:
-    """The process's settings, with the cluster the command line names (if it has the option)."""
-    settings = get_settings()
-    return settings.model_copy(update={"cluster": args.cluster}) if "cluster" in args else settings
+    """The process's settings, with the cluster and caption model the command line names (if it
+    has the options)."""
+    update = {key: getattr(args, key) for key in ("cluster", "caption_model") if key in args}
+    return get_settings().model_copy(update=update)
 
 
 def _options(args: argparse.Namespace) -> AnalysisOptions:
@@ -258,7 +287,9 @@ def _first_error(exc: ValueError) -> str:
 def _analyze(args: argparse.Namespace) -> int:
     from tools.reid.facade import ReIDTool
 
-    request = _request(args.media, _persons(args.person), args.prompt, _options(args))
+    request = _request(args.media, _persons(args.person), args.prompt, _options(args)).model_copy(
+        update={"system_prompt": args.system_prompt, "thinking": args.thinking}
+    )
     tool = ReIDTool(_settings(args))
     with tempfile.TemporaryDirectory(prefix="reid-") as scratch:
         media, info = _local_media(tool, args, Path(scratch))
@@ -322,6 +353,8 @@ def _print_report(result: ReIDResult, output: str, pictures: list[Path]) -> None
         print(FORMATS[output](result), end="")
     for path in pictures:
         print(f"picture: {path}", file=sys.stdout if output == "table" else sys.stderr)
+    if note := caption_note(result):
+        print(note, file=sys.stderr)
     print(summary(result), file=sys.stderr)
 
 
@@ -356,17 +389,19 @@ def _bot(args: argparse.Namespace) -> int:
 
     from bot.server import run_socket_mode, serve_http
     from bot.settings import BotSettings
+    from tools.reid.facade import ReIDTool
 
     try:
         settings = BotSettings()
     except ValidationError as exc:
         missing = ", ".join(str(e["loc"][0]) for e in exc.errors())
         raise InvalidInput(f"the bot is not configured: set {missing} (see the README's Slack section).") from exc
+    tool = ReIDTool(_settings(args))
     try:
         if args.socket:
-            run_socket_mode(settings)
+            run_socket_mode(settings, tool)
         else:
-            serve_http(args.host, args.port, settings)
+            serve_http(args.host, args.port, settings, tool)
     except ValueError as exc:
         raise InvalidInput(f"the bot cannot start: {exc}") from exc
     return 0
