@@ -320,3 +320,26 @@ def test_a_long_analysis_reports_progress_in_steps_not_in_a_flood(alice_args) ->
     recorder = ProgressRecorder()
     assert tool.invoke(tool_call(alice_args), {"callbacks": [recorder]}).status == "success"
     assert recorder.fractions() == [round(n * PROGRESS_STEP, 4) for n in range(round(1 / PROGRESS_STEP) + 1)]
+
+
+def test_a_caption_model_answers_the_question_and_the_artifact_carries_its_tokens(alice_args) -> None:
+    """With REID_CAPTION_MODEL the content is the model's caption (the real ChatOpenAI against the
+    loopback fake), and the artifact holds the same text, its token counts and who wrote it."""
+    from fakes.openai import Answer, FakeOpenAI
+
+    fake = FakeOpenAI(default=Answer("Alice stands still in the centre from 0:01 to 0:04.", 900, 40))
+    try:
+        settings = ReIDSettings(
+            workers=1, caption_model="openai:fake-agent", caption_base_url=fake.base_url, caption_frames=2
+        )
+        message = HumanReIDTool(reid=ReIDTool(settings)).invoke(tool_call(alice_args))
+    finally:
+        fake.close()
+    assert message.content == "Alice stands still in the centre from 0:01 to 0:04."
+    assert message.artifact["text"] == message.content
+    assert message.artifact["token"] == {"input": 900, "output": 40, "total": 940}
+    assert (
+        message.artifact["caption"]["writer"] == "model" and message.artifact["caption"]["model"] == "openai:fake-agent"
+    )
+    (sent,) = fake.received
+    assert "Question: When is Alice on screen?" in sent.text_of("user") and len(sent.images) == 1 + 2

@@ -11,6 +11,7 @@ function of the request (to answer from the findings it was sent).
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -192,3 +193,28 @@ def _completion(model: str, reply: Answer | Refuse) -> dict[str, Any]:
             "total_tokens": reply.input_tokens + reply.output_tokens,
         },
     }
+
+
+HONEST_USAGE = (1234, 56)
+"""The usage figures `honest` reports: input and output tokens."""
+
+
+def findings_sent(request: Received) -> dict[str, Any]:
+    """The findings JSON of the request's user message, as the caption writer sent it."""
+    match = re.search(r"Findings \(JSON\):\n(\{.*?\})(?:\n|$)", request.text_of("user"))
+    assert match, request.text_of("user")
+    return dict(json.loads(match.group(1)))
+
+
+def honest(request: Received) -> Reply:
+    """A caption written from the findings the fake was sent, as a well-behaved model writes one:
+    a word on the scene, each found person with their first appearance, who was not found."""
+    said = ["The footage shows a grey backdrop."]
+    for person in findings_sent(request)["persons"]:
+        if not person["found"]:
+            said.append(f"{person['name']} was not found.")
+        elif appearances := person.get("appearances"):
+            said.append(f"{person['name']} is on screen from {appearances[0]['from']} to {appearances[0]['to']}.")
+        else:
+            said.append(f"{person['name']} is in the image.")
+    return Answer(" ".join(said), *HONEST_USAGE)
