@@ -35,7 +35,7 @@ ALICE_BOB_CAROL = _templated(
 
 def _reply(text: str, used_in: int = 200, used_out: int = 50, **extra: Any) -> AIMessage:
     usage = {"input_tokens": used_in, "output_tokens": used_out, "total_tokens": used_in + used_out}
-    return AIMessage(content=text, usage_metadata=usage, **extra)  # type: ignore[arg-type]
+    return AIMessage(content=text, usage_metadata=usage, **extra)
 
 
 class Recording(GenericFakeChatModel):

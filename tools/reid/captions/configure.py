@@ -57,7 +57,7 @@ def openai_chat_model(settings: ReIDSettings) -> BaseChatModel:
         return ChatOpenAI(
             model=model,
             base_url=settings.caption_base_url,
-            api_key=key,  # type: ignore[arg-type]
+            api_key=key,
             timeout=settings.caption_timeout_s,
             max_retries=1,
             max_tokens=settings.caption_max_tokens,  # type: ignore[call-arg]
