@@ -235,8 +235,8 @@ class ServiceProcess:
             [sys.executable, "-m", "tools.reid.service", "--port", "0"],
             cwd=ROOT,
             env=os.environ | env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # uvicorn's access log goes to stdout: in `log` too
             text=True,
         )
         self.log: list[str] = []
@@ -245,8 +245,8 @@ class ServiceProcess:
         self.base_url = wait_until(lambda: self._address and self._address[0], 60, "the service process to listen")
 
     def _read_log(self) -> None:
-        assert self._process.stderr is not None
-        for line in self._process.stderr:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
             self.log.append(line)
             if match := _LISTENING.search(line):
                 self._address.append(match.group(1))

@@ -499,7 +499,7 @@ def test_finished_tasks_are_purged_after_retention(tmp_path: Path) -> None:
     store = TaskStore(tmp_path / "reid.db")
     request = {"media": "http://example.com/a.mp4", "persons": [{"name": "A", "photos": ["http://example.com/a.jpg"]}]}
     for task_id, callback in (("done", None), ("owes-callback", "http://example.com/cb"), ("queued", None)):
-        assert store.add(task_id, request, "callback" if callback else "poll", callback, max_queued=10)
+        assert store.add(task_id, "alice", request, "callback" if callback else "poll", callback, max_queued=10)
     store.finish("done", {"text": "A was not found."})
     store.fail("owes-callback", "no face", "invalid_input")
     assert store.get("done").request is None  # signed URLs are not kept once a task ends

@@ -111,7 +111,11 @@ class ReIDSettings(BaseSettings):
     )
 
     # The HTTP service
-    api_keys: str = Field("", description="Comma-separated keys the service accepts in the Authorization header.")
+    api_keys: SecretStr = Field(
+        SecretStr(""),
+        description="The keys the service accepts in the Authorization header, comma-separated, each with its "
+        "tenant's name: alice=<key>,bob=<key> (a bare key's tenant is named key-<hash prefix>).",
+    )
     db_path: Path = Path("reid.db")
     max_body_bytes: int = 64 * MiB
     header_timeout_s: float = Field(10.0, gt=0, description="A request head must arrive whole within this.")
@@ -149,9 +153,6 @@ class ReIDSettings(BaseSettings):
             descriptor=self.descriptor,
             gap_s=self.gap_s,
         )
-
-    def service_keys(self) -> set[str]:
-        return {k.strip() for k in self.api_keys.split(",") if k.strip()}
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -27,7 +28,8 @@ from tools.reid.service.routes import router
 from tools.reid.service.runner import TaskRunner
 from tools.reid.service.slow_clients import HeadDeadlineProtocol
 from tools.reid.service.spool import Spool
-from tools.reid.service.store import TaskStore
+from tools.reid.service.store import TaskStore, task_ref
+from tools.reid.service.tenants import ApiKeys
 from tools.reid.settings import ReIDSettings
 
 DESCRIPTION = """\
@@ -35,7 +37,8 @@ A self-hosted service compatible with the memories.ai Human Re-identification AP
 (`/v1/understand/upload` for videos by URL, `/v1/understand/uploadImg` for images).
 
 * **Auth**: `Authorization: <key>` (or `Bearer <key>`), checked against `REID_API_KEYS`;
-  the Authorize button sets it for the examples below.
+  the Authorize button sets it for the examples below. Each key belongs to a tenant, and a
+  task to the tenant that made it: another tenant's task id is answered as an unknown one.
 * **Envelope**: every answer is HTTP 200 with `{"code", "msg", "data", "success", "failed"}`;
   `0000` success, `0001` a bad or missing parameter (the message names it; also an unknown
   `task_id`), `0401` a bad key, `0429` the task queue is full (retry after `Retry-After`
@@ -66,6 +69,7 @@ TAGS = [
 
 def create_app(settings: ReIDSettings) -> FastAPI:
     """The service over the task database at ``settings.db_path``; tasks resume when it starts."""
+    keys = ApiKeys.parse(settings.api_keys.get_secret_value())
     store = TaskStore(settings.db_path)
     sender = CallbackSender(settings, store)
     runner = TaskRunner(settings, store, Spool.beside_db(settings), sender)
@@ -89,10 +93,10 @@ def create_app(settings: ReIDSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runner = runner
-    app.state.api_keys = settings.service_keys()
+    app.state.api_keys = keys
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     # Added last, so it runs first: a request without a valid key is answered before its body is read.
-    app.add_middleware(ApiKeyMiddleware, keys=settings.service_keys())
+    app.add_middleware(ApiKeyMiddleware, keys=keys)
     install_error_handlers(app)
     app.include_router(router)
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Extension: liveness", tags=["extensions"])
@@ -142,21 +146,41 @@ def serve(host: str, port: int, settings: ReIDSettings) -> None:
     """Run the service until interrupted.
 
     Raises:
-        InvalidInput: no API key is configured and ``host`` is not a loopback address.
+        InvalidInput: no API key is configured and ``host`` is not a loopback address, or
+            ``REID_API_KEYS`` cannot be read.
     """
-    if not settings.service_keys() and not _is_loopback(host):
+    if ApiKeys.parse(settings.api_keys.get_secret_value()).open and not _is_loopback(host):
         raise InvalidInput(
             f"Refusing to listen on {host} without an API key: anyone who can reach it could use it. "
-            "Set REID_API_KEYS=<key>[,<key>...] or listen on 127.0.0.1."
+            "Set REID_API_KEYS=<name>=<key>[,<name>=<key>...] or listen on 127.0.0.1."
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.Server(server_config(create_app(settings), host, port, settings)).run()
 
 
+TASK_PATH = re.compile(r"(/v1/understand/tasks/)([^/?#\s]+)")
+
+
+class _NoTaskIds(logging.Filter):
+    """uvicorn's access log prints each request's path beside the client's address, and the task
+    routes' paths hold the task id: the id becomes its log reference (`task_ref`) instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                TASK_PATH.sub(lambda m: m.group(1) + task_ref(m.group(2)), arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
 def server_config(app: FastAPI, host: str, port: int, settings: ReIDSettings) -> uvicorn.Config:
     """uvicorn's settings for the service: slow or idle clients are cut off (a deadline on the
     request head here, on the body in `BodyLimitMiddleware`); a shutdown waits a bounded time
-    for requests in flight."""
+    for requests in flight; task ids are kept out of the access log."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _NoTaskIds) for f in access.filters):
+        access.addFilter(_NoTaskIds())
     return uvicorn.Config(
         app,
         host=host,

@@ -24,7 +24,7 @@ import httpx
 
 from tools.reid.errors import FetchError
 from tools.reid.fetch import check_url, redact_url
-from tools.reid.service.store import Task, TaskStore
+from tools.reid.service.store import Task, TaskStore, task_ref
 from tools.reid.settings import ReIDSettings
 from tools.reid.signing import sign_callback
 
@@ -124,15 +124,15 @@ class CallbackSender:
         error, permanent = self._post(task.callback_url, payload_body(task))
         if error is None:
             self._store.record_delivery(task_id, "delivered", attempts, None)
-            log.info("callback delivered task_id=%s attempts=%d", task_id, attempts)
+            log.info("callback delivered task=%s attempts=%d", task_ref(task_id), attempts)
             return
         if self._stop.is_set():
             return  # Cut short by the shutdown: not counted, made again at the next start.
         gave_up = permanent or attempts >= limit
         self._store.record_delivery(task_id, "failed" if gave_up else "pending", attempts, error)
         log.warning(
-            "callback failed task_id=%s url=%s attempt=%d/%d error=%s%s",
-            task_id,
+            "callback failed task=%s url=%s attempt=%d/%d error=%s%s",
+            task_ref(task_id),
             redact_url(task.callback_url),
             attempts,
             limit,

@@ -26,7 +26,7 @@ from tools.reid.api_schemas import (
 from tools.reid.facade import ReIDTool
 from tools.reid.schemas import ReIDRequest, ReIDResult
 from tools.reid.service import intake
-from tools.reid.service.auth import require_api_key
+from tools.reid.service.auth import Tenant, authenticated_tenant
 from tools.reid.service.errors import envelope_error
 from tools.reid.service.runner import TaskRunner, new_task_id
 from tools.reid.service.store import Task
@@ -40,7 +40,7 @@ def _runner(request: Request) -> TaskRunner:
 
 Runner = Annotated[TaskRunner, Depends(_runner)]
 
-router = APIRouter(dependencies=[Depends(require_api_key)])
+router = APIRouter(dependencies=[Depends(authenticated_tenant)])
 
 
 def _result_delivered(body: CallbackPayload) -> None:
@@ -74,13 +74,13 @@ def _callback_docs(endpoint: str) -> list[BaseRoute]:
     summary="Find persons in a video given by URL",
     tags=["hosted API"],
 )
-async def upload_video(body: VideoRequest, runner: Runner) -> Envelope[Any]:
+async def upload_video(body: VideoRequest, runner: Runner, tenant: Tenant) -> Envelope[Any]:
     """Answers at once with ``data.task_id``. The result is POSTed to ``callback``; without a
     callback (an extension) poll ``GET /v1/understand/tasks/{task_id}``."""
     request = await run_in_threadpool(intake.video_request, body, runner.settings)
     task_id = new_task_id()
     reply = "callback" if body.callback else "poll"
-    await run_in_threadpool(runner.accept, task_id, request, reply, body.callback)
+    await run_in_threadpool(runner.accept, task_id, tenant, request, reply, body.callback)
     return Envelope.ok(TaskAccepted(task_id=task_id))
 
 
@@ -123,14 +123,14 @@ IMAGE_REQUEST_BODY: dict[str, Any] = {
     summary="Find persons in an image (multipart upload or JSON with a URL)",
     tags=["hosted API"],
 )
-async def upload_image(http: Request, runner: Runner) -> JSONResponse:
+async def upload_image(http: Request, runner: Runner, tenant: Tenant) -> JSONResponse:
     """Without ``callback`` the result is the answer's ``data`` (``text``, ``token`` and the
     structured fields). With one, the answer holds ``data.task_id`` and the result is POSTed."""
     task_id = new_task_id()
     try:
         options, request = await _image_request(http, task_id, runner)
         reply = "callback" if options.callback else "inline"
-        finished = await run_in_threadpool(runner.accept, task_id, request, reply, options.callback)
+        finished = await run_in_threadpool(runner.accept, task_id, tenant, request, reply, options.callback)
     except BaseException:
         runner.spool.remove(task_id)
         raise
@@ -160,11 +160,12 @@ def _inline_answer(task: Task) -> JSONResponse:
     summary="Extension: a task's state, progress and result",
     tags=["extensions"],
 )
-async def get_task(task_id: TaskId, runner: Runner) -> Envelope[Any]:
+async def get_task(task_id: TaskId, runner: Runner, tenant: Tenant) -> Envelope[Any]:
     """For clients that cannot receive callbacks. ``state`` is queued, running, done (``result``
     holds the callback's data) or failed (``error`` says why). An unknown id answers code 0001
-    ("unknown task_id"); finished tasks are deleted after ``REID_RETENTION_HOURS``."""
-    return Envelope.ok((await _known_task(task_id, runner)).status())
+    ("unknown task_id"), and so does another tenant's task: a task is read only with a key of
+    the tenant that made it. Finished tasks are deleted after ``REID_RETENTION_HOURS``."""
+    return Envelope.ok((await _known_task(task_id, tenant, runner)).status())
 
 
 @router.get(
@@ -174,12 +175,12 @@ async def get_task(task_id: TaskId, runner: Runner) -> Envelope[Any]:
     summary="Extension: the timeline picture of a finished video task",
     tags=["extensions"],
 )
-async def get_timeline(task_id: TaskId, runner: Runner) -> Response:
+async def get_timeline(task_id: TaskId, runner: Runner, tenant: Tenant) -> Response:
     """A PNG, one row per person looked for, a bar where each is on screen, shaded where several
     are together. Drawn from the stored result, so it is there as long as the task is. An
-    unknown id, a task not done yet, or a photo's task (its picture is the annotated photo,
+    unknown id (or another tenant's), a task not done yet, or a photo's task (its picture is the annotated photo,
     which needs the photo this service does not keep) answers code 0001 saying which."""
-    task = await _known_task(task_id, runner)
+    task = await _known_task(task_id, tenant, runner)
     if task.state != "done" or task.result is None:
         raise BadRequest(f"task {task_id!r} is {task.state}; its timeline exists once it is done.")
     result = ReIDResult.model_validate(task.result)
@@ -188,8 +189,9 @@ async def get_timeline(task_id: TaskId, runner: Runner) -> Response:
     return Response(await run_in_threadpool(ReIDTool.timeline_png, result), media_type="image/png")
 
 
-async def _known_task(task_id: str, runner: TaskRunner) -> Task:
-    task = await run_in_threadpool(runner.store.get, task_id)
+async def _known_task(task_id: str, tenant: str, runner: TaskRunner) -> Task:
+    """The tenant's task; another tenant's is answered exactly as an id nobody has."""
+    task = await run_in_threadpool(runner.store.owned, task_id, tenant)
     if task is None:
         raise BadRequest(
             f"unknown task_id {task_id!r}: no task has this id here. Finished tasks are kept "

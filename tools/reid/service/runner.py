@@ -30,7 +30,7 @@ from tools.reid.schemas import ReIDRequest
 from tools.reid.service.callbacks import CallbackSender
 from tools.reid.service.cluster_gate import ClusterGate
 from tools.reid.service.spool import Spool
-from tools.reid.service.store import Reply, Task, TaskStore
+from tools.reid.service.store import Reply, Task, TaskStore, task_ref
 from tools.reid.settings import ReIDSettings
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,10 @@ class TaskRunner:
         if requeued:
             log.info("stopping: %d running tasks left queued for the next start", requeued)
 
-    def accept(self, task_id: str, request: ReIDRequest, reply: Reply, callback_url: str | None) -> Future[Task]:
-        """Store the task, then queue it. The returned future resolves with the finished task
+    def accept(
+        self, task_id: str, tenant: str, request: ReIDRequest, reply: Reply, callback_url: str | None
+    ) -> Future[Task]:
+        """Store the task as ``tenant``'s, then queue it. The returned future resolves with the finished task
         (used for inline replies; others may ignore it).
 
         Raises:
@@ -100,7 +102,7 @@ class TaskRunner:
         with self._waiters_lock:
             self._waiters[task_id] = waiter
         stored = self.store.add(
-            task_id, request.model_dump(mode="json"), reply, callback_url, self.settings.max_queued_tasks
+            task_id, tenant, request.model_dump(mode="json"), reply, callback_url, self.settings.max_queued_tasks
         )
         if not stored:
             self._resolve(task_id, None)
@@ -108,7 +110,13 @@ class TaskRunner:
                 f"The task queue is full ({self.settings.max_queued_tasks} tasks are waiting). "
                 "Send the request again in a little while."
             )
-        log.info("task accepted task_id=%s reply=%s persons=%d", task_id, reply, len(request.persons))
+        log.info(
+            "task accepted tenant=%s task=%s reply=%s persons=%d",
+            tenant,
+            task_ref(task_id),
+            reply,
+            len(request.persons),
+        )
         self._queue.put(task_id)
         return waiter
 
@@ -132,27 +140,27 @@ class TaskRunner:
         task = self.store.claim(task_id)
         if task is None or task.request is None:
             return
-        log.info("task running task_id=%s run=%d alone=%s", task_id, task.runs, task.alone)
+        log.info("task running task=%s run=%d alone=%s", task_ref(task_id), task.runs, task.alone)
         started = time.monotonic()
         try:
             request = ReIDRequest.model_validate(task.request)
             result = self._tool.analyze(request, self._progress(task_id))
         except ClusterUnavailable as exc:
-            log.warning("task queued again, the cluster failed task_id=%s: %s", task_id, exc)
+            log.warning("task queued again, the cluster failed task=%s: %s", task_ref(task_id), exc)
             self.store.requeue(task_id)
             self._queue.put(task_id)
             return
         except Exception as exc:
             if self._stop.is_set():
                 # The engine was stopped under it (SIGTERM): the task stays queued for the next start.
-                log.info("task interrupted by the shutdown task_id=%s", task_id)
+                log.info("task interrupted by the shutdown task=%s", task_ref(task_id))
                 return
             self._record_failure(task_id, exc)
         else:
             self.store.finish(task_id, result_data(result))
             log.info(
-                "task done task_id=%s found=%d/%d wall_s=%.2f",
-                task_id,
+                "task done task=%s found=%d/%d wall_s=%.2f",
+                task_ref(task_id),
                 len(result.found()),
                 len(result.persons),
                 time.monotonic() - started,
@@ -165,7 +173,7 @@ class TaskRunner:
         elif isinstance(exc, ReIDError):
             self._fail(task_id, str(exc), "engine_error")
         else:
-            log.error("task crashed task_id=%s", task_id, exc_info=exc)
+            log.error("task crashed task=%s", task_ref(task_id), exc_info=exc)
             self._fail(task_id, _crash_message(task_id), "engine_error")
 
     def _progress(self, task_id: str) -> ProgressFn:
@@ -181,7 +189,7 @@ class TaskRunner:
 
     def _fail(self, task_id: str, message: str, kind: ErrorKind) -> None:
         self.store.fail(task_id, message, kind)
-        log.info("task failed task_id=%s kind=%s", task_id, kind)
+        log.info("task failed task=%s kind=%s", task_ref(task_id), kind)
 
     def _ended(self, task_id: str) -> None:
         """Clean up after a task that reached done or failed, and tell whoever waits."""
@@ -209,7 +217,7 @@ class TaskRunner:
             if problem is None:
                 self.store.requeue(task.task_id)
                 self._queue.put(task.task_id)
-                log.info("task resumed task_id=%s state_was=%s", task.task_id, task.state)
+                log.info("task resumed task=%s state_was=%s", task_ref(task.task_id), task.state)
             else:
                 self._fail(task.task_id, problem, "engine_error")
                 self._ended(task.task_id)
@@ -280,5 +288,5 @@ def _missing_uploads(request: dict) -> bool:
 def _crash_message(task_id: str) -> str:
     return (
         "The analysis failed unexpectedly. Send the request again; if it fails again, "
-        f"report task {task_id} to the service's operator."
+        f"report task {task_id} (reference {task_ref(task_id)} in the logs) to the service's operator."
     )

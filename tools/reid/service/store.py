@@ -10,6 +10,7 @@ and a single connection keeps the WAL file and its checkpoints simple.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -62,7 +63,21 @@ def _add_crash_columns(db: sqlite3.Connection) -> None:
             db.execute(f"ALTER TABLE tasks ADD COLUMN {column} {kind}")
 
 
-_MIGRATIONS: list[Migration] = [_SCHEMA, _add_crash_columns]
+_ADD_TENANT = """
+ALTER TABLE tasks ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+"""
+"""The tenant that made the task: only it can read the task. Tasks stored before tenants
+were recorded get '' (no tenant): they still run and call back, but no key reads them."""
+
+_MIGRATIONS: list[Migration] = [_SCHEMA, _add_crash_columns, _ADD_TENANT]
+
+
+def task_ref(task_id: str) -> str:
+    """How the logs name a task: a digest of its id. A task id is what a client polls with, and
+    a log line beside a tenant name would tie the two together for anyone who reads the logs;
+    the reference ties nothing, yet an operator given a task id (or the reference, which error
+    messages quote) finds its lines."""
+    return "t-" + hashlib.sha256(task_id.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,8 @@ class Task:
     """Times the service died while this task ran alone, so that it alone can be to blame."""
     alone: bool
     """Run with no other task beside it: it was running when the service died."""
+    tenant: str
+    """The name of the tenant whose key made the task (``tools.reid.service.tenants``)."""
 
     def status(self) -> TaskStatus:
         """The task as the task endpoint shows it (callback URL left out: it may carry a token)."""
@@ -132,7 +149,7 @@ class TaskStore:
     """The task table and the few transitions the service makes on it."""
 
     def __init__(self, path: Path) -> None:
-        self._database = Database(path, _MIGRATIONS)
+        self._database = Database(path, _MIGRATIONS, store="tasks")
 
     def _one(self, sql: str, *args: Any) -> Task | None:
         with self._database.read() as db:
@@ -145,22 +162,41 @@ class TaskStore:
         return [_task(row) for row in rows]
 
     def add(
-        self, task_id: str, request: dict[str, Any], reply: Reply, callback_url: str | None, max_queued: int
+        self,
+        task_id: str,
+        tenant: str,
+        request: dict[str, Any],
+        reply: Reply,
+        callback_url: str | None,
+        max_queued: int,
     ) -> bool:
-        """Store a new queued task; False (nothing stored) when ``max_queued`` tasks already wait."""
+        """Store a new queued task of ``tenant``; False (nothing stored) when ``max_queued`` tasks already wait."""
         with self._database.write() as db:
             (queued,) = db.execute("SELECT COUNT(*) FROM tasks WHERE state = 'queued'").fetchone()
             if queued >= max_queued:
                 return False
             db.execute(
-                "INSERT INTO tasks (task_id, reply, state, request, callback_url, created_at, cb_state)"
-                " VALUES (?, ?, 'queued', ?, ?, ?, ?)",
-                (task_id, reply, json.dumps(request), callback_url, time.time(), "pending" if callback_url else "none"),
+                "INSERT INTO tasks (task_id, tenant, reply, state, request, callback_url, created_at, cb_state)"
+                " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
+                (
+                    task_id,
+                    tenant,
+                    reply,
+                    json.dumps(request),
+                    callback_url,
+                    time.time(),
+                    "pending" if callback_url else "none",
+                ),
             )
         return True
 
     def get(self, task_id: str) -> Task | None:
+        """Any tenant's task: for the service's own work, never for answering a client."""
         return self._one("SELECT * FROM tasks WHERE task_id = ?", task_id)
+
+    def owned(self, task_id: str, tenant: str) -> Task | None:
+        """The task if ``tenant`` made it; None for another tenant's task, as for an unknown id."""
+        return self._one("SELECT * FROM tasks WHERE task_id = ? AND tenant = ?", task_id, tenant)
 
     def claim(self, task_id: str) -> Task | None:
         """Mark a queued task running and count the run; None if it is not queued."""
