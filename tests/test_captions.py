@@ -185,6 +185,11 @@ def test_a_reasoning_block_is_not_the_caption() -> None:
     assert ModelWriter(model).write(ALICE_BOB_CAROL, ASK, None).text == "Alice and Bob appear; Carol does not."
 
 
+def test_control_characters_do_not_reach_terminals_or_slack() -> None:
+    model = _model(_reply("Alice and Bob appear.\x1b[2J\nCarol does not.\u202e"))
+    assert ModelWriter(model).write(ALICE_BOB_CAROL, ASK, None).text == "Alice and Bob appear. [2J Carol does not."
+
+
 def test_thinking_reaches_the_provider_in_its_terms() -> None:
     thinking, plain = CaptionAsk(thinking=True, reasoning_effort="high"), CaptionAsk()
     model = _model()

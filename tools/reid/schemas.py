@@ -38,14 +38,17 @@ TOLERANCES: dict[str, ToleranceScale] = {
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def _printable_name(value: Any) -> Any:
-    """A name with control characters (newlines, NUL, ANSI escape sequences' ESC, bidi
-    overrides) turned into single spaces: names are echoed to terminals and Slack, where such
-    characters would forge lines, colours or reading order. Done here, once, for every surface."""
-    if not isinstance(value, str):
-        return value
-    cleaned = "".join(" " if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS else char for char in value)
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines, NUL, ANSI escape sequences' ESC, bidi
+    overrides) turned into single spaces: names and a model's captions are echoed to terminals
+    and Slack, where such characters would forge lines, colours or reading order."""
+    cleaned = "".join(" " if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS else char for char in text)
     return re.sub(r"\s{2,}", " ", cleaned).strip()
+
+
+def _printable_name(value: Any) -> Any:
+    """A name made `printable`: done here, once, for every surface."""
+    return printable(value) if isinstance(value, str) else value
 
 
 PersonName = Annotated[

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 
 from tools.reid.captions.facts import unknown_people
 from tools.reid.report import clock, names, span
-from tools.reid.schemas import ReIDResult
+from tools.reid.schemas import ReIDResult, printable
 
 TOLERANCE_S = 1.5
 """Slack on stated times: half a second of rounding, a second of sampling (2 frames a second)."""
@@ -45,8 +45,9 @@ _THINKING = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 
 
 def clean(text: str) -> str:
-    """The caption without a reasoning model's ``<think>…</think>`` block and outer whitespace."""
-    return _THINKING.sub("", text).strip()
+    """The caption without a reasoning model's ``<think>…</think>`` block, on one line, without
+    control characters (it is printed in terminals and Slack, as names are)."""
+    return printable(_THINKING.sub("", text))
 
 
 def problems(text: str, result: ReIDResult) -> list[str]:

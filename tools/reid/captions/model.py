@@ -10,6 +10,7 @@ is used and ``caption.warning`` says why; writing a caption never fails a task.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from concurrent.futures import Future
@@ -24,9 +25,10 @@ from tools.reid.captions.honesty import clean, problems
 from tools.reid.captions.pictures import Picture, pictures
 from tools.reid.captions.prompt import correction, system_text, user_content
 from tools.reid.captions.writer import Caption, CaptionAsk, template
-from tools.reid.errors import ReIDError
 from tools.reid.schemas import CaptionInfo, ReIDResult, TokenUsage
 from tools.reid.settings import ReIDSettings, ThinkingStyle
+
+log = logging.getLogger(__name__)
 
 _OPENAI_REASONING = re.compile(r"^(o\d|gpt-5)", re.IGNORECASE)
 """OpenAI's models that take ``reasoning_effort`` (and refuse it: the others)."""
@@ -166,8 +168,8 @@ class _Attempts:
             return []
         try:
             return pictures(media, self.result, self.writer.frames, self.writer.image_px)
-        except ReIDError as exc:
-            self.note = f"the pictures could not be drawn ({exc}); the model was asked without them"
+        except Exception as exc:  # the pictures are a help to the caption, never a reason to fail the task
+            self.note = f"the pictures could not be drawn ({_describe(exc)}); the model was asked without them"
             return []
 
     def _messages(self) -> list[BaseMessage]:
@@ -189,6 +191,7 @@ class _Attempts:
         )
 
     def _template(self, warning: str) -> Caption:
+        log.warning("caption model %s not used: %s", self.writer.name, warning)
         return template(self.result, self._info("template", warning), self.spent)
 
 
