@@ -16,7 +16,7 @@ from results import person, result_of
 from tools.reid.captions import CaptionAsk, TemplateWriter, problems, writer_from_settings
 from tools.reid.captions.model import ModelWriter
 from tools.reid.engine.caption import caption
-from tools.reid.errors import MissingExtra
+from tools.reid.errors import InvalidInput, MissingExtra
 from tools.reid.facade import LocalBackend, ReIDTool
 from tools.reid.schemas import ReIDResult, TokenUsage
 from tools.reid.settings import ReIDSettings
@@ -241,3 +241,9 @@ def test_a_missing_llm_extra_names_its_pip_install(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(extras, "find_spec", lambda name: None if name == "langchain_openai" else real(name))
     with pytest.raises(MissingExtra, match=r'pip install "reid-footage\[llm\]"'):
         writer_from_settings(ReIDSettings(caption_model="openai:gpt-4o-mini", caption_base_url="http://127.0.0.1:9/v1"))
+
+
+def test_openai_without_a_key_says_which_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(InvalidInput, match="cannot be set up: .* Set REID_CAPTION_API_KEY, or REID_CAPTION_BASE_URL"):
+        ReIDTool(ReIDSettings(caption_model="openai:gpt-4o-mini"))
