@@ -20,6 +20,10 @@ from fakes.openai import HONEST_USAGE, Answer, Fail, FakeOpenAI, Refuse, Reply, 
 from loopback import API_KEY, ROOT, CallbackReceiver, Footage, ServiceThread, envelope
 from PIL import Image
 
+from tools.reid.facade import ReIDTool
+from tools.reid.schemas import PersonSpec, ReIDRequest
+from tools.reid.settings import ReIDSettings
+
 pytest_plugins = ["service_fixtures"]
 
 SPEC_USER_PROMPT = "Summarize the video and identify known persons."
@@ -215,3 +219,25 @@ def test_a_bad_caption_model_is_a_usage_error(photos: dict[str, Path]) -> None:
     )
     assert done.returncode == 2
     assert "write openai:<model>, e.g. openai:gpt-4o-mini" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_remote_backend_passes_the_prompts_and_thinking_to_the_service(
+    captioning: Callable[..., ServiceThread], openai_fake: FakeOpenAI, footage: Footage
+) -> None:
+    """`ReIDTool` over our service (REID_BACKEND=remote): the caption the service's model wrote,
+    its tokens and writer come back in the one result; the system prompt and thinking got there."""
+    service = captioning(caption_thinking="chat_template")
+    remote = ReIDTool(ReIDSettings(backend="remote", api_url=service.base_url, api_key=API_KEY))
+    request = ReIDRequest(
+        media=footage.url("test_image.png"),
+        persons=[PersonSpec(name="Alice", photos=[footage.url("alice.jpg")])],
+        prompt="Is Alice here?",
+        system_prompt="Answer in one sentence.",
+        thinking=True,
+    )
+    result = remote.analyze(request)
+    (sent,) = openai_fake.received
+    assert result.text == honest(sent).text  # type: ignore[union-attr]
+    assert result.token.model_dump() == USAGE and result.caption.writer == "model"
+    assert sent.text_of("system").startswith("Answer in one sentence.")
+    assert sent.parameters["chat_template_kwargs"] == {"enable_thinking": True}

@@ -68,7 +68,7 @@ class RemoteBackend:
             _prompt(request),
             callback=callback_url,
             options=_options(request),
-            **_system_prompt(request),
+            **_caption_fields(request),
         )
 
     def _image(self, request: ReIDRequest, callback_url: str | None) -> dict[str, Any]:
@@ -78,7 +78,7 @@ class RemoteBackend:
             _prompt(request),
             callback=callback_url,
             options=_options(request),
-            **_system_prompt(request),
+            **_caption_fields(request),
         )
 
 
@@ -118,9 +118,11 @@ def _prompt(request: ReIDRequest) -> str:
     return request.prompt or DEFAULT_PROMPT
 
 
-def _system_prompt(request: ReIDRequest) -> dict[str, str]:
-    """The request's system prompt, when it has one (the client has the spec's defaults)."""
-    return {"system_prompt": request.system_prompt} if request.system_prompt else {}
+def _caption_fields(request: ReIDRequest) -> dict[str, Any]:
+    """The request's system prompt, when it has one (the client has the spec's defaults), and
+    how hard the caption model may think."""
+    prompt = {"system_prompt": request.system_prompt} if request.system_prompt else {}
+    return prompt | {"thinking": request.thinking, "reasoning_effort": request.reasoning_effort}
 
 
 def _options(request: ReIDRequest) -> dict[str, Any] | None:
