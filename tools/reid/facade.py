@@ -174,6 +174,12 @@ class ReIDTool:
         """The same, off the event loop: the engine is CPU-bound and blocking."""
         return await asyncio.to_thread(self.analyze, request, progress)
 
+    def caption_sees_pictures(self) -> bool:
+        """Whether a language model writes the captions looking at the frames too, so an answer
+        can say what people do; False for the template and for a remote API (whose we cannot know)."""
+        writer = getattr(self.backend, "caption", None)
+        return bool(getattr(writer, "images", False))
+
     def local_copy(self, location: str, folder: Path) -> Path:
         """The media as a local file: a path as it is, a URL fetched into ``folder`` under the
         same policy and limits as an analysis. Pictures need the frames, so a caller that wants
