@@ -168,7 +168,7 @@ def run_socket_mode(settings: BotSettings, tool: ReIDTool | None = None) -> None
     _app_token(settings)
     _configure_logging()
     bot = ReIDBot(settings, tool)
-    if bot.runner.remote is not None:
+    if bot.runner.by_callback:
         uvicorn.run(http_app(bot, socket_mode=True), host=settings.http_host, port=settings.http_port, access_log=False)
     else:
         asyncio.run(_serve_forever(bot))

@@ -139,7 +139,8 @@ def test_tasks_stored_before_tenants_are_read_by_no_key(tmp_path: Path) -> None:
         db.execute("INSERT INTO tasks (task_id, reply, state, created_at) VALUES ('old', 'poll', 'queued', 0)")
     older.close()
     store = TaskStore(path)
-    assert store.get("old") is not None and store.get("old").tenant == ""
+    old = store.get("old")
+    assert old is not None and old.tenant == ""
     assert store.owned("old", "alice") is None and store.owned("old", "local") is None
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT version FROM schema_versions WHERE store = 'tasks'").fetchone()[0] == len(_MIGRATIONS)

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tools.reid.limits import Limits
 from tools.reid.schemas import AnalysisOptions, DescriptorName, DetectorName
 
 MiB = 1024 * 1024
@@ -100,11 +101,11 @@ class ReIDSettings(BaseSettings):
         "OpenAI's o-series and gpt-5 models, off otherwise.",
     )
 
-    # Limits on input
-    max_media_bytes: int = 1024 * MiB
+    # Limits on input (the engine's defaults, `tools.reid.limits`)
+    max_media_bytes: int = Limits.max_bytes
     max_photo_bytes: int = 15 * MiB
-    max_duration_s: float = 4 * 3600.0
-    max_pixels: int = 40_000_000
+    max_duration_s: float = Limits.max_duration_s
+    max_pixels: int = Limits.max_pixels
     fetch_timeout_s: float = 120.0
     allow_private_urls: bool = Field(
         False, description="Let URLs reach loopback and private networks (tests, on-premises footage servers)."
@@ -143,6 +144,17 @@ class ReIDSettings(BaseSettings):
             return None
         provider, model = model_spec(value)
         return f"{provider}:{model}"
+
+    def with_caption_model(self, value: str | None) -> ReIDSettings:
+        """These settings with another caption model (a command line's ``--caption-model``); None keeps theirs.
+
+        Raises:
+            ValueError: ``value`` is not provider:model with a known provider (the message says what to write).
+        """
+        if value is None:
+            return self
+        provider, model = model_spec(value)
+        return self.model_copy(update={"caption_model": f"{provider}:{model}"})
 
     def analysis_options(self) -> AnalysisOptions:
         """The engine options these settings choose when a request names none."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.reid.report import clock
 from tools.reid.schemas import PersonResult, ReIDResult
+from tools.reid.wording import clock
 
 
 def findings(result: ReIDResult) -> dict[str, Any]:

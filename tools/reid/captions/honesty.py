@@ -18,8 +18,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 from tools.reid.captions.facts import unknown_people
-from tools.reid.report import clock, names, span
 from tools.reid.schemas import ReIDResult, printable
+from tools.reid.wording import clock, names, span
 
 TOLERANCE_S = 1.5
 """Slack on stated times: half a second of rounding, a second of sampling (2 frames a second)."""

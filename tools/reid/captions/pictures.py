@@ -16,8 +16,8 @@ from pathlib import Path
 from PIL import Image
 
 from tools.reid import engine
-from tools.reid.report import clock, names
 from tools.reid.schemas import ReIDResult
+from tools.reid.wording import clock, names
 
 MAX_KEYFRAMES = 4
 """Keyframes shown at most (the fullest moments come first); each found person has one."""
