@@ -32,7 +32,7 @@ def test_engine_exported_names() -> None:
         "analyze",
         "draw_moment",
         "drawn_moments",
-        "frame_at",
+        "frames_at",
         "probe",
         "render_keyframes",
         "render_timeline",

@@ -34,26 +34,25 @@ class Picture:
 
 def pictures(media: Path, result: ReIDResult, frames: int, max_px: int) -> list[Picture]:
     """The keyframes, then ``frames`` frames sampled across a video (none for a photo, whose one
-    frame is its keyframe or, when nobody was found, itself)."""
+    frame is its keyframe or, when nobody was found, itself). The frames are decoded together."""
+    moments = engine.drawn_moments(result)[:MAX_KEYFRAMES]
+    video = result.media.kind == "video"
+    samples = [(i + 0.5) * result.media.duration_s / frames for i in range(frames)] if video else []
+    if not moments and not video:
+        samples = [0.0]
+    decoded = iter(engine.frames_at(media, [m.time for m in moments] + samples))
     confidence = {p.name: p.confidence for p in result.persons}
     shown = []
-    for moment in engine.drawn_moments(result)[:MAX_KEYFRAMES]:
-        image = Image.fromarray(engine.frame_at(media, moment.time))
+    for moment in moments:
+        image = Image.fromarray(next(decoded))
         engine.draw_moment(image, moment, confidence)
         who = names([face.name for face in moment.faces if face.name])
-        when = f" at {clock(moment.time)}" if result.media.kind == "video" else ""
-        shown.append(
-            Picture(f"Keyframe{when}, boxed and named by the face recognition: {who}", _data_url(image, max_px))
-        )
-    if result.media.kind == "image":
-        if not shown:
-            shown.append(Picture("The image", _data_url(Image.fromarray(engine.frame_at(media, 0.0)), max_px)))
-        return shown
-    duration = result.media.duration_s
-    for i in range(frames):
-        at = (i + 0.5) * duration / frames
-        image = Image.fromarray(engine.frame_at(media, at))
-        shown.append(Picture(f"Frame at {clock(at)}", _data_url(image, max_px)))
+        when = f" at {clock(moment.time)}" if video else ""
+        label = f"Keyframe{when}, boxed and named by the face recognition: {who}"
+        shown.append(Picture(label, _data_url(image, max_px)))
+    for at in samples:
+        label = f"Frame at {clock(at)}" if video else "The image"
+        shown.append(Picture(label, _data_url(Image.fromarray(next(decoded)), max_px)))
     return shown
 
 

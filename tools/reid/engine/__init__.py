@@ -5,7 +5,7 @@ It knows nothing of HTTP, Slack or LangChain; every surface reaches it through t
 """
 
 from tools.reid.engine.analyze import analyze
-from tools.reid.engine.decode import frame_at, probe
+from tools.reid.engine.decode import frames_at, probe
 from tools.reid.engine.keyframes import draw_moment, drawn_moments, render_keyframes
 from tools.reid.engine.parallel import shutdown_pool
 from tools.reid.engine.timeline import render_timeline, timeline_image
@@ -16,7 +16,7 @@ __all__ = [
     "analyze",
     "draw_moment",
     "drawn_moments",
-    "frame_at",
+    "frames_at",
     "probe",
     "render_keyframes",
     "render_timeline",
