@@ -31,7 +31,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from bot.app import ReIDBot
 from bot.settings import BotSettings
 from tools.reid.facade import ReIDTool
-from tools.reid.signing import verify_callback
+from tools.reid.remote.signing import verify_callback
 
 MAX_CALLBACK_BYTES = 4 * 1024 * 1024
 """A result with many appearances is tens of kilobytes; this leaves room and bounds abuse."""

@@ -17,7 +17,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tools.reid.api_errors import BadRequest
+from tools.reid.remote.errors import BadRequest
 from tools.reid.service.errors import BodyTooLarge, BodyTooSlow, body_too_large_message, envelope_error
 
 DRAIN_FACTOR = 4
