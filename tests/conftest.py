@@ -3,6 +3,7 @@ portraits, and the real photos of ../shared/fixtures/faces when that folder is p
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -12,6 +13,19 @@ from loopback import StaticFiles
 from tools.reid import synth
 
 SHARED_FACES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "faces"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _state_in_a_scratch_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every `reid` process the tests start keeps its gallery and audit log (REID_DB_PATH) in a
+    scratch folder, not in the checkout."""
+    previous = os.environ.get("REID_DB_PATH")
+    os.environ["REID_DB_PATH"] = str(tmp_path_factory.mktemp("state") / "reid.db")
+    yield
+    if previous is None:
+        os.environ.pop("REID_DB_PATH", None)
+    else:
+        os.environ["REID_DB_PATH"] = previous
 
 
 @pytest.fixture(scope="session")

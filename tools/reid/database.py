@@ -30,8 +30,12 @@ _VERSIONS = "CREATE TABLE IF NOT EXISTS schema_versions (store TEXT PRIMARY KEY,
 
 
 class Database:
-    def __init__(self, path: Path, migrations: Sequence[Migration], *, store: str) -> None:
-        """Opens (creating) the file and brings ``store``'s tables up to its last migration."""
+    def __init__(self, path: Path, migrations: Sequence[Migration], *, store: str, secure_delete: bool = False) -> None:
+        """Opens (creating) the file and brings ``store``'s tables up to its last migration.
+
+        ``secure_delete``: rows this connection deletes are overwritten with zeros in the file,
+        not left in free pages (stores of biometric data and of who was searched for turn it on).
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)
@@ -41,6 +45,7 @@ class Database:
         with self._lock:
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=FULL")
+            self._connection.execute(f"PRAGMA secure_delete={'ON' if secure_delete else 'OFF'}")
         self._migrate(store, migrations)
 
     def _migrate(self, store: str, migrations: Sequence[Migration]) -> None:
@@ -78,6 +83,12 @@ class Database:
                 self._connection.execute("ROLLBACK")
                 raise
             self._connection.execute("COMMIT")
+
+    def truncate_log(self) -> None:
+        """Copy the write-ahead log into the file and empty it: after a deletion, the deleted
+        rows' old pages must not live on in the log."""
+        with self._lock:
+            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         with self._lock:

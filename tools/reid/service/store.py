@@ -149,7 +149,7 @@ class TaskStore:
     """The task table and the few transitions the service makes on it."""
 
     def __init__(self, path: Path) -> None:
-        self._database = Database(path, _MIGRATIONS, store="tasks")
+        self._database = Database(path, _MIGRATIONS, store="tasks", secure_delete=True)
 
     def _one(self, sql: str, *args: Any) -> Task | None:
         with self._database.read() as db:
@@ -271,6 +271,18 @@ class TaskStore:
         return self._many(
             "SELECT * FROM tasks WHERE state IN ('done', 'failed') AND cb_state = 'pending' ORDER BY finished_at"
         )
+
+    def forget(self, task_ids: list[str]) -> int:
+        """Delete these tasks (a removed person's results), overwriting their bytes in the file
+        and its write-ahead log; returns how many were deleted."""
+        if not task_ids:
+            return 0
+        with self._database.write() as db:
+            deleted = db.execute(
+                f"DELETE FROM tasks WHERE task_id IN ({','.join('?' * len(task_ids))})", task_ids
+            ).rowcount
+        self._database.truncate_log()
+        return deleted
 
     def purge(self, finished_before: float) -> int:
         """Delete tasks that ended before ``finished_before`` (unix s) and owe no callback."""
