@@ -14,18 +14,20 @@ from pydantic import Field, ValidationError
 from results import person, result_of
 
 from tools.reid.captions import CaptionAsk, TemplateWriter, problems, writer_from_settings
+from tools.reid.captions.facts import findings
 from tools.reid.captions.model import ModelWriter
 from tools.reid.engine.caption import caption
 from tools.reid.errors import InvalidInput, MissingExtra
 from tools.reid.facade import LocalBackend, ReIDTool
-from tools.reid.schemas import ReIDResult, TokenUsage
+from tools.reid.schemas import Keyframe, ReIDResult, TokenUsage, UnknownAppearance, UnknownPerson
 from tools.reid.settings import ReIDSettings
 
 ASK = CaptionAsk("Summarize the video and identify known persons.", "You are a video understanding system.")
 
 
 def _templated(result: ReIDResult) -> ReIDResult:
-    return result.model_copy(update={"text": caption(result.media, result.persons, result.unknown_faces)})
+    text = caption(result.media, result.persons, result.unknown_faces, result.unknown_people)
+    return result.model_copy(update={"text": text})
 
 
 ALICE_BOB_CAROL = _templated(
@@ -102,6 +104,31 @@ def test_the_template_passes_its_own_check(result: ReIDResult) -> None:
 def test_the_check_reads_names_and_times(text: str, wrong: list[str]) -> None:
     found = problems(text, ALICE_BOB_CAROL)
     assert len(found) == len(wrong) and all(f.startswith(w) for f, w in zip(found, wrong, strict=True)), found
+
+
+def _with_a_stranger(result: ReIDResult) -> ReIDResult:
+    seen = UnknownAppearance(start=12.0, end=20.0, keyframe=Keyframe(time=14.0, box=(0, 0, 10, 10)))
+    stranger = UnknownPerson(
+        id="person-1", label="Person 1", first_seen_s=12.0, last_seen_s=20.0, total_s=8.0,
+        appearances=[seen], keyframe=seen.keyframe, tracks=2,
+    )  # fmt: skip
+    return _templated(result.model_copy(update={"unknown_people": [stranger], "unknown_faces": 2}))
+
+
+def test_unknown_people_are_facts_by_label_and_their_times_are_checked() -> None:
+    result = _with_a_stranger(ALICE_BOB_CAROL)
+    assert problems(result.text, result) == [], result.text
+    assert findings(result)["unknown_people"] == [
+        {
+            "label": "Person 1",
+            "on_screen_s": 8.0,
+            "appearances": [{"start_s": 12.0, "end_s": 20.0, "from": "0:12", "to": "0:20"}],
+        }
+    ]
+    assert problems("Alice and Bob appear; Carol does not. Person 1 lingers from 0:12 to 0:20.", result) == []
+    assert problems("Alice and Bob appear; Carol does not. Person 1 arrives at 0:50.", result) == [
+        "it states 0:50, but Person 1 is on screen 0:12–0:20"
+    ]
 
 
 def test_a_longer_name_is_not_its_shorter_neighbour() -> None:

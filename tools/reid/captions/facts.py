@@ -60,14 +60,13 @@ def _together(found: list[PersonResult]) -> list[dict[str, Any]]:
 
 
 def unknown_people(result: ReIDResult) -> list[dict[str, Any]]:
-    """The people nobody asked for whom the result groups (issue 18's ``unknown_people``), by label,
-    with the spans they are on screen; empty when the result has none (or no such field)."""
-    people = getattr(result, "unknown_people", None) or []
+    """The people nobody asked for whom the result groups, by the name someone gave them or their
+    label (Person 1, ...), with the spans they are on screen; never their face descriptors."""
     return [
         {
-            "label": person.label,
+            "label": person.shown_as,
             "on_screen_s": round(person.total_s, 1),
             "appearances": [_span(a.start, a.end) for a in person.appearances],
         }
-        for person in people
+        for person in result.unknown_people
     ]

@@ -5,6 +5,7 @@ It knows nothing of HTTP, Slack or LangChain; every surface reaches it through t
 """
 
 from tools.reid.engine.analyze import analyze
+from tools.reid.engine.crops import render_unknown_crops
 from tools.reid.engine.decode import frames_at, probe
 from tools.reid.engine.keyframes import draw_moment, drawn_moments, render_keyframes
 from tools.reid.engine.parallel import shutdown_pool
@@ -20,6 +21,7 @@ __all__ = [
     "probe",
     "render_keyframes",
     "render_timeline",
+    "render_unknown_crops",
     "shutdown_pool",
     "timeline_image",
 ]
