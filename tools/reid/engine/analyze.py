@@ -19,7 +19,7 @@ from tools.reid.engine.unknown import GROUP_DISTANCE, GroupingRules, unknown_peo
 from tools.reid.errors import MediaError
 from tools.reid.limits import Limits
 from tools.reid.progress import ProgressFn, no_progress
-from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats, UnknownPerson
+from tools.reid.schemas import TOLERANCES, AnalysisOptions, MediaInfo, ReIDResult, Stats, UnknownPerson
 
 REFERENCES_SHARE = 0.05
 """Share of the progress bar spent on the reference photos."""
@@ -122,6 +122,7 @@ def _unknown_people(
         max_people=options.max_unknown_people,
         gap_s=options.gap_s,
         doubtful=options.effective_tolerance() + descriptor.scale.margin,
+        like_photo=TOLERANCES[descriptor.name].loosest + descriptor.scale.margin,
     )
     found_tracks = [item.track for items in found.values() for item in items]
     return unknown_people(unknown, found_tracks, [p.descriptors for p in references], descriptor, rules)
