@@ -43,8 +43,11 @@ BLAZEFACE_MIN_FACE_INPUT_PX = 20
 TILE_OVERLAP = 0.2
 DUPLICATE_IOU = 0.3
 DUPLICATE_CONTAINMENT = 0.6
-FULL_PASS_INTERVAL_S = 1.0
-"""Footage is searched whole at least this often; in between only around known faces."""
+FULL_PASS_INTERVAL_S = 0.0
+"""Footage is searched whole at least this often; in between only around known faces (0: every
+sample whole). Off by default: every 1 s it cost 16% less CPU on the crowded 1080p street with
+the same recall, but in the corridor it lost the unknown group of a woman who enters mid-shot
+(``tests/test_unknown_real_footage.py``); ``bench.levers_bench`` measures it."""
 REGION_CONTEXT = 1.5
 """A region around a known face adds this many face sizes on every side: between two samples
 a face moves at most 0.8 of its size and still counts as the same (``geometry.FOLLOW_DISTANCE``)."""
