@@ -154,20 +154,20 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def serve_http(host: str, port: int, settings: BotSettings) -> None:
+def serve_http(host: str, port: int, settings: BotSettings, tool: ReIDTool | None = None) -> None:
     """``reid bot``: serve HTTP mode until interrupted. No access log: the paths of the callback
-    and staged-file routes carry per-request secrets."""
+    and staged-file routes carry per-request secrets. ``tool`` as `ReIDBot` takes it."""
     _configure_logging()
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False)
+    uvicorn.run(create_app(settings, tool), host=host, port=port, access_log=False)
 
 
-def run_socket_mode(settings: BotSettings) -> None:
+def run_socket_mode(settings: BotSettings, tool: ReIDTool | None = None) -> None:
     """``reid bot --socket``: connect over Socket Mode until interrupted. With the remote backend
     the HTTP routes are served too (on ``REID_BOT_HOST``:``REID_BOT_PORT``), for the service's
-    callbacks and file fetches."""
+    callbacks and file fetches. ``tool`` as `ReIDBot` takes it."""
     _app_token(settings)
     _configure_logging()
-    bot = ReIDBot(settings)
+    bot = ReIDBot(settings, tool)
     if bot.runner.by_callback:
         uvicorn.run(http_app(bot, socket_mode=True), host=settings.http_host, port=settings.http_port, access_log=False)
     else:
