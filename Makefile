@@ -45,8 +45,10 @@ test: $(STAMP)
 install-check: $(STAMP)
 	$(BIN)/python -m pytest -m install tests/test_install.py
 
+# The calibration bench writes the plot the README shows (build/calibration.png).
 bench: $(STAMP)
 	$(BIN)/python -m bench.engine_bench
+	$(BIN)/python -m bench.calibration_bench --plot build/calibration.png
 
 # Refreshes constraints.txt: the newest releases that pyproject.toml allows, in a fresh venv.
 constraints:

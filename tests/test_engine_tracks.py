@@ -11,10 +11,12 @@ from tools.reid import engine, synth
 from tools.reid.engine import parallel
 from tools.reid.engine.embed import get_descriptor
 from tools.reid.engine.frames import Face, FrameFaces, SegmentSpec, analyse_segment
+from tools.reid.engine.quality import Quality
 from tools.reid.engine.track import build_tracks
 from tools.reid.schemas import AnalysisOptions
 
 SFACE = get_descriptor("sface")
+GOOD = Quality(height=100, score=0.95, yaw=0.0, sharpness=200.0)
 
 
 def unit(seed: int) -> np.ndarray:
@@ -44,12 +46,36 @@ def test_walking_face_keeps_its_track_when_another_takes_its_place() -> None:
 
 def test_described_strangers_are_never_linked_by_position() -> None:
     frames = [
-        FrameFaces(0, 0.0, [Face((100, 100, 200, 200), 0.9, unit(1))]),
-        FrameFaces(1, 0.5, [Face((105, 100, 205, 200), 0.9, unit(2))]),
-        FrameFaces(2, 1.0, [Face((110, 100, 210, 200), 0.9, None)]),
+        FrameFaces(0, 0.0, [Face((100, 100, 200, 200), 0.95, unit(1), GOOD)]),
+        FrameFaces(1, 0.5, [Face((105, 100, 205, 200), 0.95, unit(2), GOOD)]),
+        FrameFaces(2, 1.0, [Face((110, 100, 210, 200), 0.95, None)]),
     ]
     tracks = build_tracks(frames, 2.0, SFACE)
     assert [[s.index for s in t.sightings] for t in tracks] == [[0], [1, 2]]
+
+
+def test_a_poor_face_never_splits_a_track() -> None:
+    """A small, unsure face's descriptor sits far from its own person's (the calibration
+    bench), so only good faces can say that a face in the same place is someone else."""
+    poor = Quality(height=36, score=0.7, yaw=0.0, sharpness=20.0)
+    frames = [
+        FrameFaces(0, 0.0, [Face((100, 100, 136, 136), 0.7, unit(1), poor)]),
+        FrameFaces(1, 0.5, [Face((103, 100, 139, 136), 0.95, unit(2), GOOD)]),
+    ]
+    tracks = build_tracks(frames, 2.0, SFACE)
+    assert [[s.index for s in t.sightings] for t in tracks] == [[0, 1]]
+
+
+def test_faces_shaken_by_a_hand_held_camera_keep_their_tracks() -> None:
+    """Three faces all jump by more than their size (the phone moved): each keeps its track."""
+    boxes = [(100, 100, 160, 160), (300, 90, 350, 140), (500, 120, 560, 180)]
+    frames = [
+        FrameFaces(0, 0.0, [Face(box, 0.9, None) for box in boxes]),
+        FrameFaces(1, 0.5, [Face((b[0] + 40, b[1] + 55, b[2] + 40, b[3] + 55), 0.9, None) for b in boxes]),
+    ]
+    tracks = build_tracks(frames, 2.0, SFACE)
+    assert sorted(len(t.sightings) for t in tracks) == [2, 2, 2]
+    assert all(t.sightings[0].face.box[0] + 40 == t.sightings[1].face.box[0] for t in tracks)
 
 
 def test_no_track_crosses_a_cut() -> None:

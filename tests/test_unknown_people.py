@@ -18,7 +18,7 @@ from tools.reid.engine.unknown import GroupingRules, embedding_vectors, group_tr
 from tools.reid.schemas import AnalysisOptions, ReIDResult
 
 SFACE = get_descriptor("sface")
-RULES = GroupingRules(threshold=0.6, min_screen_s=1.0, max_people=10, gap_s=2.0, doubtful=0.63)
+RULES = GroupingRules(threshold=0.6, min_screen_s=1.0, max_people=10, gap_s=2.0, doubtful=0.63, like_photo=0.78)
 
 
 def unit(seed: int, near: np.ndarray | None = None, spread: float = 0.0) -> np.ndarray:
@@ -70,7 +70,7 @@ def test_group_count_stays_bounded_on_a_crowd() -> None:
     assert len(people) == RULES.max_people
     assert [p.total_s for p in people] == sorted((p.total_s for p in people), reverse=True)
     assert all(p.total_s >= RULES.min_screen_s for p in people)
-    assert unknown_people(crowd, [], [], SFACE, GroupingRules(0.6, 1.0, 0, 2.0, 0.63)) == []
+    assert unknown_people(crowd, [], [], SFACE, GroupingRules(0.6, 1.0, 0, 2.0, 0.63, 0.78)) == []
 
 
 def test_a_group_like_someone_asked_for_is_not_shown_as_a_stranger() -> None:

@@ -205,7 +205,7 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         "--tolerance",
         type=float,
         default=defaults.tolerance,
-        help="largest matching face distance (default: the descriptor's own, 0.55 for sface, 0.6 for dlib)",
+        help="largest matching face distance (default: the descriptor's own, 0.6 for sface, 0.6 for dlib)",
     )
     parser.add_argument("--sample-fps", type=float, default=defaults.sample_fps, help="video frames analysed a second")
     parser.add_argument(

@@ -29,7 +29,7 @@ class ToleranceScale(NamedTuple):
 
 
 TOLERANCES: dict[str, ToleranceScale] = {
-    "sface": ToleranceScale(default=0.55, strictest=0.3, loosest=0.8),
+    "sface": ToleranceScale(default=0.6, strictest=0.3, loosest=0.7),
     "dlib": ToleranceScale(default=0.6, strictest=0.4, loosest=0.8),
 }
 """Per descriptor: SFace's cosine distances and dlib's Euclidean ones read differently."""
@@ -66,7 +66,7 @@ class AnalysisOptions(BaseModel):
     tolerance: float | None = Field(
         None,
         description="Largest face distance that still counts as a match, on the descriptor's scale "
-        "(sface: 0.3-0.8, default 0.55; dlib: 0.4-0.8, default 0.6); null for the descriptor's default.",
+        "(sface: 0.3-0.7, default 0.6; dlib: 0.4-0.8, default 0.6); null for the descriptor's default.",
     )
     sample_fps: float = Field(2.0, gt=0.0, le=30.0, description="Video frames analysed per second of footage.")
     detector: DetectorName = Field(
@@ -208,6 +208,11 @@ class PersonResult(BaseModel):
     last_seen_s: float | None = None
     total_s: float = 0.0
     appearances: list[Appearance] = Field(default_factory=list)
+    reference_notes: list[str] = Field(
+        default_factory=list,
+        description="What to know about this person's reference photos: one that adds nothing (nearly the "
+        "same picture as another) or that looks like someone else (left out when the others agree).",
+    )
 
     def best_appearance(self) -> Appearance | None:
         """The appearance whose keyframe is most certainly this person."""

@@ -19,7 +19,7 @@ from tools.reid.engine.unknown import GROUP_DISTANCE, GroupingRules, unknown_peo
 from tools.reid.errors import MediaError
 from tools.reid.limits import Limits
 from tools.reid.progress import ProgressFn, no_progress
-from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats, UnknownPerson
+from tools.reid.schemas import TOLERANCES, AnalysisOptions, MediaInfo, ReIDResult, Stats, UnknownPerson
 
 REFERENCES_SHARE = 0.05
 """Share of the progress bar spent on the reference photos."""
@@ -77,8 +77,12 @@ def analyze(
     frames = [frame for segment in segments for frame in segment.frames]
     tracks = build_tracks(frames, options.sample_fps, descriptor)
     found = identify(tracks, references, tolerance, descriptor, video=info.kind == "video")
-    spread = descriptor.scale.spread
-    people = [person_result(p.name, found[p.name], tolerance, spread, options.gap_s) for p in references]
+    people = [
+        person_result(p.name, found[p.name], descriptor.scale, options.gap_s).model_copy(
+            update={"reference_notes": list(p.notes)}
+        )
+        for p in references
+    ]
     claimed = {id(i.track) for items in found.values() for i in items}
     unknown = [t for t in tracks if id(t) not in claimed]
     others = _unknown_people(unknown, found, references, descriptor, options) if info.kind == "video" else []
@@ -118,6 +122,7 @@ def _unknown_people(
         max_people=options.max_unknown_people,
         gap_s=options.gap_s,
         doubtful=options.effective_tolerance() + descriptor.scale.margin,
+        like_photo=TOLERANCES[descriptor.name].loosest + descriptor.scale.margin,
     )
     found_tracks = [item.track for items in found.values() for item in items]
     return unknown_people(unknown, found_tracks, [p.descriptors for p in references], descriptor, rules)

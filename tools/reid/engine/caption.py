@@ -33,6 +33,7 @@ def caption(
         parts.append(f"{count(unknown_faces, 'other face')} {verb} seen but not recognised.")
     if unknown_people:
         parts.append(repeated_sentence(unknown_people))
+    parts += [note[0].upper() + note[1:] for p in persons for note in p.reference_notes]
     return " ".join(parts)
 
 

@@ -50,8 +50,10 @@ class Scale:
     """Faces this close are one person even when their boxes do not overlap."""
     split: float
     """Faces this far apart are never one track, however their boxes overlap."""
+    confidence_centre: float
+    """The distance given a confidence of 50% (calibrated on the bench, not the tolerance)."""
     spread: float
-    """Width of the confidence logistic around the tolerance."""
+    """Width of the confidence logistic around ``confidence_centre``."""
     embed_interval_s: float
     """A followed face is described again this often (descriptors cost time)."""
 
@@ -78,7 +80,8 @@ class SFaceDescriptor:
         lone_strictness=0.08,
         link=0.4,
         split=0.75,
-        spread=0.05,
+        confidence_centre=0.645,
+        spread=0.041,
         embed_interval_s=2.0,
     )
 
@@ -110,6 +113,7 @@ class DlibDescriptor:
         lone_strictness=0.05,
         link=0.45,
         split=0.8,
+        confidence_centre=0.6,
         spread=0.06,
         embed_interval_s=3.0,
     )

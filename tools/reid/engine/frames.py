@@ -2,8 +2,10 @@
 
 Descriptors cost time, so a face that continues one from the previous sampled frame of the
 same shot (moved a little, ``geometry.follow_distance``) is described only every
-``embed_every`` grid points;
-after a shot cut every face is described. The rule looks only at the previous grid point
+``embed_every`` grid points, or when it has just become a face that can decide who it is
+(``quality.detection_is_good``) while the one it continues was not: a walker's first good
+face is described, not only his first, far and small one. After a shot cut every face is
+described. The rule looks only at the previous grid point
 and at the frames decoded since it, so a segment of the grid processed alone (one extra
 frame of context) gives exactly what one pass over the whole video gives.
 """
@@ -17,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from tools.reid.engine.decode import sampled_frames
-from tools.reid.engine.detect import DetectorName, FaceDetector, get_detector
+from tools.reid.engine.detect import Detection, DetectorName, FaceDetector, get_detector
 from tools.reid.engine.embed import Descriptor, DescriptorName, get_descriptor
 from tools.reid.engine.geometry import follow_distance
+from tools.reid.engine.quality import Quality, detection_is_good, measure
 from tools.reid.schemas import Box
 
 
@@ -28,6 +31,10 @@ class Face:
     box: Box
     score: float
     descriptor: np.ndarray | None
+    quality: Quality | None = None
+    """Measured for described faces: what their descriptor is worth (``quality``)."""
+    landmarks: np.ndarray | None = None
+    """The detector's five landmarks, when it gives them."""
 
 
 @dataclass(frozen=True)
@@ -63,19 +70,28 @@ def describe_faces(
     detector: FaceDetector,
     descriptor: Descriptor,
     min_face_px: float,
-    should_embed: Callable[[Box], bool],
+    should_embed: Callable[[Detection], bool],
 ) -> list[Face]:
-    """Faces of one frame; ``should_embed(box)`` says which get a descriptor (one batch)."""
+    """Faces of one frame; ``should_embed(detection)`` says which get a descriptor (one batch)."""
     detections = detector.detect(rgb, min_face_px)
-    chosen = [d for d in detections if should_embed(d.box)]
+    chosen = [d for d in detections if should_embed(d)]
     vectors = dict(zip((id(d) for d in chosen), descriptor.describe(rgb, chosen), strict=True))
-    return [Face(d.box, d.score, vectors.get(id(d))) for d in detections]
+    return [
+        Face(d.box, d.score, vectors[id(d)], measure(rgb, d.box, d.score, d.landmarks), d.landmarks)
+        if id(d) in vectors
+        else Face(d.box, d.score, None, None, d.landmarks)
+        for d in detections
+    ]
 
 
-def continues(box: Box, previous: list[Box]) -> bool:
-    """Whether ``box`` can be a face of the previous sample that moved a little (the tracker
-    links such faces by the same rule, ``geometry.follow_distance``)."""
-    return any(follow_distance(box, other) is not None for other in previous)
+def needs_description(detection: Detection, k: int, embed_every: int, previous: list[Detection]) -> bool:
+    """Whether a face of grid point ``k`` is described, given the faces of the previous one."""
+    if k % embed_every == 0:
+        return True
+    followed = [d for d in previous if follow_distance(detection.box, d.box) is not None]
+    if not followed:
+        return True
+    return detection_is_good(detection) and not any(detection_is_good(d) for d in followed)
 
 
 def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None) -> SegmentResult:
@@ -85,22 +101,22 @@ def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None)
     result = SegmentResult()
     counter = [0]
     previous_index = -2
-    previous_boxes: list[Box] = []
+    previous: list[Detection] = []
     for frame in sampled_frames(path, spec.sample_fps, max(0, first - 1), stop, counter):
         same_shot = previous_index == frame.index - 1 and not frame.cut_before
-        boxes_before = previous_boxes if same_shot else []
+        before: list[Detection] = previous if same_shot else []
 
-        def should_embed(box: Box, k: int = frame.index, before: list[Box] = boxes_before) -> bool:
-            return k % spec.embed_every == 0 or not continues(box, before)
+        def should_embed(detection: Detection, k: int = frame.index, before: list[Detection] = before) -> bool:
+            return needs_description(detection, k, spec.embed_every, before)
 
         if frame.index < first:  # context only: where faces were just before the segment
             previous_index = frame.index
-            previous_boxes = [d.box for d in detector.detect(frame.rgb, spec.min_face_px)]
+            previous = detector.detect(frame.rgb, spec.min_face_px)
             continue
         faces = describe_faces(frame.rgb, detector, descriptor, spec.min_face_px, should_embed)
         result.frames.append(FrameFaces(frame.index, frame.time, faces, frame.cut_before))
         result.faces_described += sum(f.descriptor is not None for f in faces)
         result.last_time = frame.time
-        previous_index, previous_boxes = frame.index, [f.box for f in faces]
+        previous_index, previous = frame.index, [Detection(f.box, f.score, f.landmarks) for f in faces]
     result.frames_decoded = counter[0]
     return result

@@ -65,21 +65,55 @@ def ious(box: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 
 FOLLOW_DISTANCE = 0.8
-"""A face moves at most this share of its size between samples to be the same face: a
-walker at 2 fps in 1080p moves ~0.7 of his face's size."""
+"""A face moves at most this share of its size (the mean of both boxes' sizes: a face walking up
+to the camera grows) between samples to be the same face: a walker at 2 fps in 1080p moves
+~0.7 of his face's size."""
 FOLLOW_SIZE_RATIO = 1.5
 """...and keeps its size within this ratio (a face behind him is usually much smaller)."""
 
 
-def follow_distance(box: Box, before: Box) -> float | None:
+def follow_distance(box: Box, before: Box, shift: tuple[float, float] = (0.0, 0.0)) -> float | None:
     """How far ``box`` moved from ``before``, in face sizes, when it can be the same face
-    one sample later; None when it is too far or too different in size."""
+    one sample later; None when it is too far or too different in size. ``shift`` is how far
+    the camera moved the whole picture meanwhile (``camera_shift``)."""
     ratio = max(area(box), 1) / max(area(before), 1)
     if not 1 / FOLLOW_SIZE_RATIO**2 <= ratio <= FOLLOW_SIZE_RATIO**2:
         return None
-    size = max(area(before), 1) ** 0.5
-    moved = ((centre_x(box) - centre_x(before)) ** 2 + (centre_y(box) - centre_y(before)) ** 2) ** 0.5 / size
+    size = (max(area(before), 1) ** 0.5 + max(area(box), 1) ** 0.5) / 2
+    dx = centre_x(box) - centre_x(before) - shift[0]
+    dy = centre_y(box) - centre_y(before) - shift[1]
+    moved = (dx**2 + dy**2) ** 0.5 / size
     return moved if moved <= FOLLOW_DISTANCE else None
+
+
+SHIFT_AGREEMENT = 0.3
+"""Two faces moved alike when their moves differ by at most this share of the face's size."""
+
+
+def camera_shift(boxes: list[Box], before: list[Box]) -> tuple[float, float]:
+    """How far a hand-held camera moved the picture since the previous sample: the move that
+    at least two faces share (each from some face before to a box now), when more faces share
+    it than stood still; else none. A shaking phone moves every face further than a walker
+    moves in half a second, and all of them alike."""
+    if len(boxes) < 2 or len(before) < 2:
+        return (0.0, 0.0)
+    now = np.array([(centre_x(b), centre_y(b)) for b in boxes])
+    then = np.array([(centre_x(b), centre_y(b)) for b in before])
+    sizes = np.array([max(area(b), 1) ** 0.5 for b in before])
+    moves = (now[:, None, :] - then[None, :, :]).reshape(-1, 2)
+    scale = np.tile(sizes, len(boxes))
+    candidates = np.vstack([np.zeros((1, 2)), moves])
+    residual = np.linalg.norm(moves[None, :, :] - candidates[:, None, :], axis=2) / scale[None, :]
+    agree = residual <= SHIFT_AGREEMENT
+    # each face now, and each face before, counts once for a candidate move
+    support = np.minimum(
+        agree.reshape(len(candidates), len(boxes), len(before)).any(axis=2).sum(axis=1),
+        agree.reshape(len(candidates), len(boxes), len(before)).any(axis=1).sum(axis=1),
+    )
+    best = int(np.argmax(support))
+    if best == 0 or support[best] < 2 or support[best] <= support[0]:
+        return (0.0, 0.0)
+    return (float(candidates[best][0]), float(candidates[best][1]))
 
 
 def centre_y(box: Box) -> float:

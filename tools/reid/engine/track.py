@@ -6,8 +6,10 @@ between samples than the gap to the face behind it, so likeness beats overlap. A
 face joins the track whose last face it is nearest to, when it can be that face moved a
 little (``geometry.follow_distance``), unless both are described and their
 descriptors say they are different people (``Scale.split``): a person walking into the
-place another just left is not that person. A track survives a few missed detections (a
-turned head, a passer-by in front), never a shot cut.
+place another just left is not that person (judged on good faces only, ``quality``). A
+track survives a few missed detections (a turned head, a passer-by in front), never a shot
+cut. Faces that all moved alike since the previous sample moved with the camera (a hand-held
+phone shakes): ``geometry.camera_shift`` is taken off their moves.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import numpy as np
 
 from tools.reid.engine.embed import Descriptor
 from tools.reid.engine.frames import Face, FrameFaces
-from tools.reid.engine.geometry import follow_distance
+from tools.reid.engine.geometry import camera_shift, follow_distance
 
-MAX_MISSED_S = 1.5
+MAX_MISSED_S = 1.0
 
 
 @dataclass
@@ -46,9 +48,6 @@ class Track:
     @property
     def end(self) -> float:
         return self.sightings[-1].time
-
-    def last_descriptor(self) -> np.ndarray | None:
-        return next((s.face.descriptor for s in reversed(self.sightings) if s.face.descriptor is not None), None)
 
     def described(self) -> list[Sighting]:
         return [s for s in self.sightings if s.face.descriptor is not None]
@@ -81,8 +80,9 @@ def build_tracks(frames: Iterable[FrameFaces], sample_fps: float, descriptor: De
 def _link_by_position(frame: FrameFaces, faces: list[Face], live: list[Track], descriptor: Descriptor) -> list[Face]:
     """Links faces to the tracks whose last face they follow, nearest pairs first."""
     free = [t for t in live if t.last.index != frame.index]
+    shift = camera_shift([face.box for face in faces], [track.last.face.box for track in free])
     moves = (
-        (follow_distance(face.box, track.last.face.box), i, j)
+        (follow_distance(face.box, track.last.face.box, shift), i, j)
         for i, face in enumerate(faces)
         for j, track in enumerate(free)
     )
@@ -99,11 +99,18 @@ def _link_by_position(frame: FrameFaces, faces: list[Face], live: list[Track], d
 
 
 def _unlike(face: Face, track: Track, descriptor: Descriptor) -> bool:
-    """Both described, and too far apart to be one person."""
-    before = track.last_descriptor()
-    if face.descriptor is None or before is None:
+    """Both good faces (``quality``), and too far apart to be one person: a small, blurred
+    or turned face sits far from its own person's other faces, so it never splits a track."""
+    if face.descriptor is None or face.quality is None or not face.quality.is_good():
         return False
-    return float(descriptor.distances(face.descriptor[None], before[None])[0, 0]) > descriptor.scale.split
+    before = next((s.face for s in reversed(track.sightings) if _good(s.face)), None)
+    if before is None or before.descriptor is None:
+        return False
+    return float(descriptor.distances(face.descriptor[None], before.descriptor[None])[0, 0]) > descriptor.scale.split
+
+
+def _good(face: Face) -> bool:
+    return face.descriptor is not None and face.quality is not None and face.quality.is_good()
 
 
 def _link_by_likeness(frame: FrameFaces, faces: list[Face], live: list[Track], descriptor: Descriptor) -> list[Face]:

@@ -9,8 +9,11 @@ passes the constraint on.
 
 A group is not shown as somebody else when it may be a person asked for: when one of its
 tracks is within the tolerance plus the margin (``GroupingRules.doubtful``) of one of that
-person's found tracks (never in a frame with it), or its faces are, at the median, that near
-that person's photos: too like them to call a stranger, too unsure to name. Showing an asked
+person's found tracks (never in a frame with it), or any of its faces is within the loosest
+tolerance plus the margin of that person's photos (``GroupingRules.like_photo``: a face a less
+strict look could nearly name; the matcher decides from a track's good faces, and a person's
+small, unsure faces at the far end of a corridor sat 0.67-0.96 from their photo): too like
+them to call a stranger, too unsure to name. Showing an asked
 person as a stranger is the worse mistake, so this distance is looser than the grouping's. A group
 whose clearest face the detector scores below ``MIN_FACE_SCORE`` is left out too: on real
 footage those were prints and patterns, not faces.
@@ -52,7 +55,9 @@ class GroupingRules:
     max_people: int
     gap_s: float
     doubtful: float
-    """Median distance to an asked person's photos up to which a group may be them."""
+    """Distance of a group's track to a found person's track up to which the group may be them."""
+    like_photo: float
+    """Distance of any of a group's faces to an asked person's photos up to which it may be them."""
 
 
 def unknown_people(
@@ -142,9 +147,7 @@ def _may_be_asked(
         if near.min() <= rules.doubtful:
             return True
     faces = np.concatenate([t.descriptors() for t in group])
-    return any(
-        float(np.median(descriptor.distances(faces, photos).min(axis=1))) <= rules.doubtful for photos in references
-    )
+    return any(float(descriptor.distances(faces, photos).min()) <= rules.like_photo for photos in references)
 
 
 def _person(tracks: list[Track], gap_s: float, descriptor: Descriptor) -> UnknownPerson:
