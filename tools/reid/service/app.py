@@ -16,12 +16,13 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from pydantic.json_schema import models_json_schema
+from starlette.types import Scope
 
 from tools.reid.api_schemas import CaptionRequest, ImageRequest
 from tools.reid.errors import InvalidInput
 from tools.reid.facade import stop_engine_workers
 from tools.reid.service.auth import ApiKeyMiddleware
-from tools.reid.service.body_limit import BodyLimitMiddleware
+from tools.reid.service.body_limit import BodyLimitMiddleware, header
 from tools.reid.service.callbacks import CallbackSender
 from tools.reid.service.errors import install_error_handlers
 from tools.reid.service.routes import router
@@ -90,7 +91,7 @@ def create_app(settings: ReIDSettings) -> FastAPI:
     )
     app.state.runner = runner
     app.state.api_keys = keys
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(BodyLimitMiddleware, cap=partial(body_cap, settings), timeout_s=settings.body_timeout_s)
     # Added last, so it runs first: a request without a valid key is answered before its body is read.
     app.add_middleware(ApiKeyMiddleware, keys=keys)
     install_error_handlers(app)
@@ -98,6 +99,19 @@ def create_app(settings: ReIDSettings) -> FastAPI:
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Extension: liveness", tags=["extensions"])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+UPLOAD_ROUTES = frozenset({"/v1/understand/uploadImg"})
+"""The routes that take files (multipart): up to ``REID_MAX_BODY_BYTES``. Every other body is
+JSON, up to ``REID_MAX_JSON_BYTES``, so a large JSON body is refused before it is parsed (a
+parsed JSON document costs many times its size in memory)."""
+
+
+def body_cap(settings: ReIDSettings, scope: Scope) -> int:
+    """The body limit of one request: by route and content type."""
+    if scope["path"] in UPLOAD_ROUTES and header(scope, b"content-type").startswith("multipart/form-data"):
+        return settings.max_body_bytes
+    return settings.max_json_bytes
 
 
 async def _healthz(request: Request) -> dict[str, Any]:

@@ -45,9 +45,16 @@ class BodyTooSlow(HTTPException):
 
 def body_too_large_message(limit: int) -> str:
     return (
-        f"body: the request is larger than this service accepts ({limit / 2**20:.1f} MiB). "
+        f"body: the request is larger than this service accepts ({size_text(limit)}). "
         "Send large media by URL instead of uploading it."
     )
+
+
+def size_text(size: int) -> str:
+    """``256 KiB``, ``64 MiB``, ``1.5 MiB``: a byte count as the README states limits."""
+    if size < 2**20:
+        return f"{size / 2**10:g} KiB"
+    return f"{size / 2**20:.1f} MiB".replace(".0 MiB", " MiB")
 
 
 def envelope_error(code: str, msg: str, *, close: bool = False) -> JSONResponse:

@@ -9,6 +9,8 @@ the file name without its extension (``alice.png`` -> ``alice``).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -17,12 +19,13 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 
 from tools.reid.api_errors import BadRequest
 from tools.reid.api_schemas import CaptionRequest, ImageRequest, PersonRef, VideoRequest
 from tools.reid.fetch import SNIFF_BYTES, check_url, safe_file_name, sniff_kind
 from tools.reid.schemas import MAX_PERSONS, ReIDRequest
-from tools.reid.service.errors import describe_validation_errors
+from tools.reid.service.errors import describe_validation_errors, size_text
 from tools.reid.settings import ReIDSettings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -84,8 +87,8 @@ def image_json_request(body: ImageRequest, settings: ReIDSettings) -> ReIDReques
 async def image_form_request(http: Request, folder: Path, settings: ReIDSettings) -> tuple[CaptionRequest, ReIDRequest]:
     """The options and engine request of the multipart form; uploads are saved into ``folder``."""
     sources = Sources()
-    async with http.form(max_files=MAX_FILE_PARTS, max_fields=MAX_FILE_PARTS + 1) as form:
-        options = parse(CaptionRequest, await _req_part(form), prefix="req")
+    async with _form(http, settings) as form:
+        options = parse(CaptionRequest, await _req_part(form, settings.max_json_bytes), prefix="req")
         image, *references = _file_parts(form)
         sources.media = str(await _save(image, _spool_path(folder, 0, image, "image")))
         for index, upload in enumerate(references):
@@ -132,14 +135,38 @@ def _checked(sources: Sources, options: CaptionRequest, settings: ReIDSettings) 
         raise BadRequest(describe_validation_errors(exc.errors())) from None
 
 
-async def _req_part(form: FormData) -> bytes:
+@asynccontextmanager
+async def _form(http: Request, settings: ReIDSettings) -> AsyncIterator[FormData]:
+    """The multipart form, its fields (``req``) read within the JSON cap; a form Starlette
+    cannot read (a field over the cap, too many parts, a broken boundary) is a 0001 saying why."""
+    try:
+        form = await http.form(
+            max_files=MAX_FILE_PARTS, max_fields=MAX_FILE_PARTS + 1, max_part_size=settings.max_json_bytes
+        )
+    except HTTPException as exc:
+        raise BadRequest(f"The multipart form cannot be read: {str(exc.detail).rstrip('.')}. {_REQ_CAP_HINT}") from None
+    try:
+        yield form
+    finally:
+        await form.close()
+
+
+_REQ_CAP_HINT = "The `req` part holds the JSON options only (at most REID_MAX_JSON_BYTES); files go in `file` parts."
+
+
+async def _req_part(form: FormData, cap: int) -> bytes:
     part = form.get("req")
     if part is None:
         raise BadRequest(
             "req is required: the multipart form needs a `req` part holding the JSON options "
             "(user_prompt, system_prompt, persons, callback)."
         )
-    return await part.read() if isinstance(part, UploadFile) else part.encode()
+    raw = await part.read(cap + 1) if isinstance(part, UploadFile) else part.encode()
+    if len(raw) > cap:
+        raise BadRequest(
+            f"req: the JSON options are larger than this service accepts ({size_text(cap)}). {_REQ_CAP_HINT}"
+        )
+    return raw
 
 
 def _file_parts(form: FormData) -> list[UploadFile]:
