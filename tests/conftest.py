@@ -65,6 +65,16 @@ def two_people_clip(make_clip: ClipMaker) -> Path:
     )
 
 
+@pytest.fixture(scope="session")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A minute of the astronaut: long enough that the engine spreads it over its process pool."""
+    path = tmp_path_factory.mktemp("long") / "minute.mp4"
+    synth.write_clip(
+        path, [synth.Actor(synth.astronaut_portrait(), 0.0, 60.0, synth.still(0.4))], 60.0, size=(320, 240)
+    )
+    return path
+
+
 @pytest.fixture
 def two_people_clip_url(two_people_clip: Path) -> Iterator[str]:
     """The `two_people_clip` served over loopback HTTP: its URL."""

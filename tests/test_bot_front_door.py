@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,8 +21,8 @@ import pytest
 pytest.register_assert_rewrite("bot_fixtures")
 
 from bot_fixtures import SIGNING_SECRET, RunningBot
+from bot_process import BotServer
 from fakes.slack import FakeSlack, sign_request
-from loopback import ROOT, wait_until
 
 from tools.reid.facade import ReIDTool
 
@@ -91,57 +88,9 @@ def test_a_malformed_signed_body_gets_400_not_a_traceback(
 # --- The bot as a process ---------------------------------------------------------------------
 
 
-class BotServer:
-    """``reid bot`` in HTTP mode on a free loopback port, with one-second deadlines."""
-
-    def __init__(self, fake: FakeSlack, folder: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        env = os.environ | {
-            "SLACK_BOT_TOKEN": fake.bot_token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.base_url,
-            "REID_BOT_DB_PATH": str(folder / "bot.db"),
-            "REID_BOT_WORK_DIR": str(folder / "work"),
-            "REID_HEADER_TIMEOUT_S": "1",
-            "REID_BODY_TIMEOUT_S": "1",
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tools.reid.cli", "bot", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-        wait_until(self.healthy, 60, "the bot to listen")
-
-    def healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def peak_rss(self) -> int:
-        """The process's peak resident memory so far (VmHWM), in bytes."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        (line,) = [line for line in status.splitlines() if line.startswith("VmHWM:")]
-        return int(line.split()[1]) * 1024
-
-    def connect(self) -> socket.socket:
-        return socket.create_connection(("127.0.0.1", self.port), timeout=10)
-
-    def close(self) -> str:
-        self.process.terminate()
-        _, stderr = self.process.communicate(timeout=30)
-        return stderr
-
-
 @pytest.fixture
 def bot_server(fake: FakeSlack, tmp_path: Path) -> Iterator[BotServer]:
-    server = BotServer(fake, tmp_path)
+    server = BotServer(fake, tmp_path, REID_HEADER_TIMEOUT_S="1", REID_BODY_TIMEOUT_S="1")
     yield server
     if server.process.poll() is None:
         server.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
@@ -37,14 +38,16 @@ class Backend(Protocol):
 
 class LocalBackend:
     """The embedded engine, in this process (and its worker pool), or with its video segments
-    on a Dask cluster when ``settings.cluster`` names one."""
+    on a Dask cluster when ``settings.cluster`` names one. Fetched files go to a private folder
+    per request, under ``scratch_root`` (the service's and the bot's work folder,
+    `tools.reid.workdir`) or the system's temp folder."""
 
-    def __init__(self, settings: ReIDSettings) -> None:
+    def __init__(self, settings: ReIDSettings, scratch_root: Path | None = None) -> None:
         self.settings = settings
+        self.scratch_root = scratch_root
 
     def analyze(self, request: ReIDRequest, progress: ProgressFn) -> ReIDResult:
-        with tempfile.TemporaryDirectory(prefix="reid-") as scratch, self._cluster() as cluster:
-            stage = _Stager(Path(scratch), self.settings)
+        with _Stager(self.scratch_root, self.settings) as stage, self._cluster() as cluster:
             media = stage.media(request.media)
             persons = {p.name: [stage.photo(p.name, loc) for loc in p.photos] for p in request.persons}
             return engine.analyze(
@@ -73,12 +76,27 @@ class LocalBackend:
 
 
 class _Stager:
-    """Turns each location of a request into a local file: URLs are fetched into scratch,
-    paths are checked to exist. Scratch is deleted with the request."""
+    """Turns each location of a request into a local file: URLs are fetched into a scratch
+    folder (made private under ``root`` on the first download), paths are checked to exist.
+    Scratch is deleted with the request."""
 
-    def __init__(self, scratch: Path, settings: ReIDSettings) -> None:
-        self.scratch = scratch
+    def __init__(self, root: Path | None, settings: ReIDSettings) -> None:
+        self.root = root
         self.settings = settings
+        self._scratch: Path | None = None
+
+    def __enter__(self) -> _Stager:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+    @property
+    def scratch(self) -> Path:
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="reid-", dir=self.root))
+        return self._scratch
 
     def media(self, location: str) -> Path:
         return self._local(location, "footage", self.settings.max_media_bytes, "media")

@@ -32,6 +32,7 @@ from tools.reid.service.spool import Spool
 from tools.reid.service.store import TaskStore, task_ref
 from tools.reid.service.tenants import ApiKeys
 from tools.reid.settings import ReIDSettings
+from tools.reid.workdir import ProcessFolder
 
 DESCRIPTION = """\
 A self-hosted service compatible with the memories.ai Human Re-identification API
@@ -65,11 +66,14 @@ TAGS = [
 
 
 def create_app(settings: ReIDSettings) -> FastAPI:
-    """The service over the task database at ``settings.db_path``; tasks resume when it starts."""
+    """The service over the task database at ``settings.db_path``; tasks resume when it starts.
+    Its downloads go to its own work folder beside the database (``reid.db.work/<process>``),
+    and the folders of services that died are deleted."""
     keys = ApiKeys.parse(settings.api_keys.get_secret_value())
     store = TaskStore(settings.db_path)
     sender = CallbackSender(settings, store)
-    runner = TaskRunner(settings, store, Spool.beside_db(settings), sender)
+    work = ProcessFolder(settings.db_path.with_name(settings.db_path.name + ".work"))
+    runner = TaskRunner(settings, store, Spool.beside_db(settings), sender, work.path)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -78,6 +82,7 @@ def create_app(settings: ReIDSettings) -> FastAPI:
         runner.stop()
         stop_engine_workers()  # a task in flight fails under it; runner.stop() left it queued
         sender.close()
+        work.close()
 
     # FastAPIOffline serves Swagger UI and ReDoc from files inside its wheel: /docs works air-gapped.
     # Without a validatorUrl Swagger UI would show a badge fetched from swagger.io, sending it our spec's URL.

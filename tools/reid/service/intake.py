@@ -27,6 +27,7 @@ from tools.reid.fetch import SNIFF_BYTES, check_url, safe_file_name, sniff_kind
 from tools.reid.schemas import MAX_PERSONS, ReIDRequest
 from tools.reid.service.errors import describe_validation_errors, size_text
 from tools.reid.settings import ReIDSettings
+from tools.reid.workdir import private_file, private_folder
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -195,8 +196,7 @@ def _spool_path(folder: Path, index: int, upload: UploadFile, default: str) -> P
     sub-folder, so two parts may share a name), so the engine's messages name the file the
     client sent rather than a spool name."""
     part = folder / f"{index:02d}"
-    part.mkdir(mode=0o700, exist_ok=True)
-    return part / safe_file_name(upload.filename or "", default)
+    return private_folder(part) / safe_file_name(upload.filename or "", default)
 
 
 async def _save(upload: UploadFile, dest: Path, person: str | None = None) -> Path:
@@ -214,7 +214,7 @@ async def _save(upload: UploadFile, dest: Path, person: str | None = None) -> Pa
         else:
             advice = "Upload a JPEG or PNG photo."
         raise BadRequest(f"file: {upload.filename!r}, {what}, is {found}, not an image. {advice}")
-    with dest.open("wb") as out:
+    with private_file(dest) as out:
         out.write(head)
         while chunk := await upload.read(CHUNK):
             out.write(chunk)

@@ -52,12 +52,14 @@ class TaskRunner:
     """Accepts tasks into the store and runs them on ``REID_MAX_CONCURRENT_TASKS`` threads
     (``REID_CLUSTER_CONCURRENT_TASKS`` with a cluster: the threads then mostly wait for it)."""
 
-    def __init__(self, settings: ReIDSettings, store: TaskStore, spool: Spool, sender: CallbackSender) -> None:
+    def __init__(
+        self, settings: ReIDSettings, store: TaskStore, spool: Spool, sender: CallbackSender, scratch: Path
+    ) -> None:
         self.settings = settings
         self.store = store
         self.spool = spool
         self._sender = sender
-        self._tool = ReIDTool(settings, backend=LocalBackend(settings))
+        self._tool = ReIDTool(settings, backend=LocalBackend(settings, scratch_root=scratch))
         self.cluster = ClusterGate(settings) if settings.cluster else None
         self._concurrency = settings.cluster_concurrent_tasks if settings.cluster else settings.max_concurrent_tasks
         self._queue: queue.Queue[str | None] = queue.Queue()
