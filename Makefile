@@ -31,8 +31,12 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	@$(BIN)/reid $(ARGS)
 
+# The same checks run before each commit with `pre-commit install` (.pre-commit-config.yaml).
 test: $(STAMP)
 	$(BIN)/ruff check tools bot tests bench
+	$(BIN)/ruff format --check tools bot tests bench
+	$(BIN)/mypy
+	$(BIN)/mypy bench
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 

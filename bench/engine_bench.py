@@ -47,13 +47,16 @@ def looped(source: Path, target: Path, seconds: float) -> Path:
     with av.open(str(source)) as reader, av.open(str(target), "w") as writer:
         stream_in = reader.streams.video[0]
         stream_out = writer.add_stream_from_template(stream_in)
-        packets = [p for p in reader.demux(stream_in) if p.dts is not None]
-        span = max(p.pts + p.duration for p in packets) - min(p.pts for p in packets)
+        # (pts, dts, packet) of every packet with timestamps; the demuxer's flush packet has none.
+        timed = [(p.pts, p.dts, p) for p in reader.demux(stream_in) if p.pts is not None and p.dts is not None]
+        span = max(pts + (packet.duration or 0) for pts, _, packet in timed) - min(pts for pts, _, _ in timed)
+        time_base = stream_in.time_base
+        assert time_base is not None, "a demuxed stream has a time base"
         loop = 0
-        while loop * span * stream_in.time_base < seconds:
-            for packet in packets:
+        while loop * span * time_base < seconds:
+            for pts, dts, packet in timed:
                 copy = av.Packet(bytes(packet))
-                copy.pts, copy.dts = packet.pts + loop * span, packet.dts + loop * span
+                copy.pts, copy.dts = pts + loop * span, dts + loop * span
                 copy.duration, copy.is_keyframe = packet.duration, packet.is_keyframe
                 copy.time_base, copy.stream = packet.time_base, stream_out
                 writer.mux(copy)

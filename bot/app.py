@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
 
 import httpx
 from slack_bolt.async_app import AsyncApp
@@ -22,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import handling, listeners
+from bot.parts import Parts
 from bot.run import Runner
 from bot.settings import BotSettings
 from bot.store import Store
@@ -96,7 +96,15 @@ class ReIDBot:
             process_before_response=True,
             logger=BOLT_LOG,
         )
-        listeners.register(self.bolt, self)
+        self.parts = Parts(
+            settings=settings,
+            client=self.client,
+            store=self.store,
+            runner=self.runner,
+            desk=self.desk,
+            enqueue=self.enqueue,
+        )
+        listeners.register(self.bolt, self.parts)
 
     async def start(self) -> None:
         """Learn who the bot is, start the workers, and take up what a previous process left:
@@ -105,12 +113,12 @@ class ReIDBot:
         self.worker.start()
         self.desk.start()
         for entry_id in self.store.inbox():
-            self.desk.submit(partial(handling.handle, self, entry_id))
+            self.desk.submit(partial(handling.handle, self.parts, entry_id))
         resumed = self.store.resume()
         if resumed:
             log.info("resuming %d unfinished requests", len(resumed))
         for request_id in resumed:
-            self.desk.submit(partial(handling.announce, self, request_id, resumed=True))
+            handling.accept(self.parts, request_id, resumed=True)
 
     async def stop(self) -> None:
         """Cancel the work in flight (its requests resume at the next start), then end the
@@ -121,15 +129,6 @@ class ReIDBot:
         await self.runner.close()
         await self.http.aclose()
         self.store.close()
-
-    def receive(self, kind: handling.Kind, payload: dict[str, Any]) -> None:
-        """Store a delivery, to be handled on the desk once Slack has its acknowledgement."""
-        entry_id = self.store.receive(kind, payload)
-        self.desk.submit(partial(handling.handle, self, entry_id))
-
-    def announce(self, request_id: str) -> None:
-        """A stored request: show it is seen (on the desk), then queue its analysis."""
-        self.desk.submit(partial(handling.announce, self, request_id))
 
     def enqueue(self, request_id: str) -> None:
         self.worker.submit(partial(self.runner.run, request_id))

@@ -18,7 +18,7 @@ import httpx
 from bot.submission import SlackFile
 from tools.reid.errors import FetchError
 from tools.reid.fetch import SNIFF_BYTES, sniff_kind
-from tools.reid.report import byte_size
+from tools.reid.wording import byte_size
 from tools.reid.workdir import private_file
 
 log = logging.getLogger(__name__)

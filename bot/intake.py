@@ -1,5 +1,5 @@
 """Intake: a Slack message or modal submission becomes a `Submission`, or a precise account of
-what is missing (`IncompleteRequest`, `FormErrors`) that the user can act on.
+what is missing (`IncompleteRequest`) that the user can act on. The modal is `bot.modal`.
 
 Rules for a message (a mention, or a direct message to the bot):
 
@@ -15,9 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -25,12 +24,9 @@ from bot.settings import BotSettings
 from bot.submission import Reference, SlackFile, Source, Submission
 from tools.reid.errors import FetchError, InvalidInput
 from tools.reid.names import name_from_file
-from tools.reid.report import byte_size
 from tools.reid.schemas import MAX_PERSONS
+from tools.reid.wording import byte_size
 
-FOOTAGE_BLOCK = "footage"
-QUESTION_BLOCK = "question"
-VALUE_ACTION = "value"
 HELP_WORDS = frozenset({"help", "?", "usage"})
 
 _LINK = re.compile(r"<(?:https?://|mailto:)(?P<target>[^|>]*)(?:\|(?P<label>[^>]*))?>")
@@ -42,33 +38,6 @@ _SENTENCE_ENDS = (".", "?", "!", ":", ")")
 
 class IncompleteRequest(InvalidInput):
     """The request cannot run as sent; the message says what to send instead."""
-
-
-class FormErrors(Exception):
-    """Problems with a modal's inputs, by block id, as Slack shows them under each input."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
-class ModalContext(BaseModel):
-    """What the modal carries in ``private_metadata`` from its opening to its submission."""
-
-    source: Literal["modal", "shortcut"]
-    channel: str
-    thread_ts: str | None = None
-    message_ts: str | None = None
-    footage: SlackFile | None = None
-    """The shortcut's message file, chosen before the modal opens (file inputs cannot be pre-filled)."""
-
-
-def photo_block(slot: int) -> str:
-    return f"photo_{slot}"
-
-
-def name_block(slot: int) -> str:
-    return f"name_{slot}"
 
 
 # --- Files ------------------------------------------------------------------------------------
@@ -290,63 +259,3 @@ def footage_of_shortcut(files: Sequence[SlackFile], settings: BotSettings) -> Sl
         )
     _raise_if(footage_problem(candidates[0], settings))
     return candidates[0]
-
-
-# --- The /reid modal --------------------------------------------------------------------------
-
-
-def parse_modal(
-    values: Mapping[str, Mapping[str, Any]],
-    context: ModalContext,
-    *,
-    user: str,
-    team: str | None,
-    settings: BotSettings,
-) -> Submission:
-    """The submission a filled-in modal makes. A name without a photo, a photo of the wrong
-    kind or size, or no photo at all is shown under the input concerned.
-
-    Raises:
-        FormErrors: block id -> what to change.
-    """
-    errors: dict[str, str] = {}
-    footage = context.footage or next(iter(_files(values, FOOTAGE_BLOCK)), None)
-    if footage is None:
-        errors[FOOTAGE_BLOCK] = "Choose the video or photo to search."
-    elif problem := footage_problem(footage, settings):
-        errors[FOOTAGE_BLOCK] = problem
-    references = []
-    for slot in range(1, MAX_PERSONS + 1):
-        photos, name = _files(values, photo_block(slot)), _text(values, name_block(slot))
-        if name and not photos:
-            errors[photo_block(slot)] = f"Add a photo of {name}, or clear the name."
-        for photo in photos:
-            if problem := reference_problem(photo, settings):
-                errors[photo_block(slot)] = problem
-            references.append(Reference(name=name or person_name(photo), file=photo))
-    if not references and photo_block(1) not in errors:
-        errors[photo_block(1)] = "Add a photo of at least one person to look for."
-    if errors or footage is None:
-        raise FormErrors(errors)
-    return Submission(
-        source=context.source,
-        team=team,
-        channel=context.channel,
-        thread_ts=context.thread_ts,
-        message_ts=context.message_ts,
-        user=user,
-        prompt=_text(values, QUESTION_BLOCK),
-        footage=footage,
-        references=references,
-    )
-
-
-def _files(values: Mapping[str, Mapping[str, Any]], block: str) -> list[SlackFile]:
-    """A ``file_input``'s files, as Slack sends them: ``{"type": "file_input", "files": [...]}``."""
-    state = values.get(block, {}).get(VALUE_ACTION) or {}
-    return [SlackFile.from_slack(file) for file in state.get("files") or []]
-
-
-def _text(values: Mapping[str, Mapping[str, Any]], block: str) -> str | None:
-    state = values.get(block, {}).get(VALUE_ACTION) or {}
-    return (state.get("value") or "").strip() or None

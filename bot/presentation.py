@@ -1,4 +1,4 @@
-"""Presentation: what the bot says, as Block Kit. No Slack calls here, only messages and views.
+"""Presentation: what the bot says, as Block Kit. No Slack calls here, only messages (the modal is `bot.modal`).
 
 Every message carries top-level ``text`` beside its blocks (notifications and screen readers read
 it), user-provided strings are escaped, and blocks stay inside Slack's limits (50 blocks, 3,000
@@ -12,22 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.intake import FOOTAGE_BLOCK, QUESTION_BLOCK, VALUE_ACTION, ModalContext, name_block, photo_block
-from bot.submission import IMAGE_TYPES, VIDEO_TYPES, Submission
-from tools.reid.report import clock, duration, names, span
+from bot.submission import Submission
 from tools.reid.schemas import MAX_PERSONS, Moment, PersonResult, ReIDResult
+from tools.reid.wording import clock, count, duration, names, span
 
 Block = dict[str, Any]
 
-REQUEST_VIEW = "reid_request"
-"""callback_id of the request modal."""
 SECTION_CHARS = 3000
 MAX_BLOCKS = 50
 HEADER_CHARS = 150
 MAX_RANGES = 8
 """Appearances the answer lists per person; the rest are "+N more", and "Show every appearance" lists them all."""
-SHOW_APPEARANCES = "reid_show_appearances"
-LOOK_AGAIN = "reid_look_again"
+APPEARANCES_BUTTON = "reid_show_appearances"
+LOOK_AGAIN_BUTTON = "reid_look_again"
 """action_ids of the answer's buttons; their value is the request id."""
 PICTURES_COMMENT = "Who appears when, and the moments they were seen:"
 
@@ -85,13 +82,8 @@ def _plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def _listing(names: Sequence[str]) -> str:
-    """``Alice``, ``Alice and Bob``, ``Alice, Bob and Carol``."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
 def _what(submission: Submission) -> str:
-    return f"{_listing(submission.names())} in {submission.footage.name}"
+    return f"{names(submission.names())} in {submission.footage.name}"
 
 
 # --- Help, refusals, problems -----------------------------------------------------------------
@@ -203,9 +195,9 @@ def result_message(
     blocks.append(_context(_media_line(result, submission)))
     actions = []
     if request_id is not None and buttons.appearances:
-        actions.append(_button("Show every appearance", SHOW_APPEARANCES, request_id))
+        actions.append(_button("Show every appearance", APPEARANCES_BUTTON, request_id))
     if request_id is not None and buttons.look_again:
-        actions.append(_button("Look again, less strict", LOOK_AGAIN, request_id))
+        actions.append(_button("Look again, less strict", LOOK_AGAIN_BUTTON, request_id))
     if actions:
         blocks.append({"type": "actions", "block_id": "answer_actions", "elements": actions})
     return Message(_clip(f"{header}. {result.text}"), blocks)
@@ -217,16 +209,12 @@ def appearances_message(result: ReIDResult, submission: Submission) -> Message:
     title = f"Every appearance in {submission.footage.name}"
     blocks: list[Block] = [_header(title)]
     for person in result.found():
-        lines = [f"*{escape(person.name)}*: {_count(len(person.appearances), 'appearance')}"]
+        lines = [f"*{escape(person.name)}*: {count(len(person.appearances), 'appearance')}"]
         lines += [f"• {span(a.start, a.end)} · {a.confidence:.0%} confidence" for a in person.appearances]
         blocks += [_section(chunk) for chunk in _chunks(lines, SECTION_CHARS)]
     if len(blocks) > MAX_BLOCKS:
         blocks = [*blocks[: MAX_BLOCKS - 1], _context("That is more than one message can hold; the list stops here.")]
     return Message(title, blocks)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _chunks(lines: Sequence[str], limit: int) -> list[str]:
@@ -294,74 +282,3 @@ def _media_line(result: ReIDResult, submission: Submission) -> str:
     if submission.prompt:
         parts.append(f"question: {escape(submission.prompt)}")
     return " · ".join(parts)
-
-
-# --- Views ------------------------------------------------------------------------------------
-
-
-def request_view(context: ModalContext) -> dict[str, Any]:
-    """The /reid and shortcut modal: footage (unless the shortcut chose it), five people, a question."""
-    blocks: list[Block] = []
-    if context.footage is not None:
-        blocks.append(_section(f"*Footage:* {escape(context.footage.name)} (from the message)"))
-    else:
-        blocks.append(
-            _file_input(
-                FOOTAGE_BLOCK,
-                "Footage: a video or a photo",
-                VIDEO_TYPES | IMAGE_TYPES,
-                hint="Files of up to 10 MB can be added here. For a larger video, upload it to a channel and choose "
-                "Find people in this footage in the message's ⋯ menu.",
-            )
-        )
-    for slot in range(1, MAX_PERSONS + 1):
-        blocks.append(
-            _file_input(photo_block(slot), f"Person {slot}: photo of the face", IMAGE_TYPES, optional=slot > 1)
-        )
-        blocks.append(_text_input(name_block(slot), f"Person {slot}: name", "Taken from the photo's name if empty", 80))
-    blocks.append(_text_input(QUESTION_BLOCK, "Question", "e.g. When is Alice on screen?", 4000, multiline=True))
-    return {
-        "type": "modal",
-        "callback_id": REQUEST_VIEW,
-        "title": _plain("Find people"),
-        "submit": _plain("Search"),
-        "close": _plain("Cancel"),
-        "private_metadata": context.model_dump_json(exclude_none=True),
-        "blocks": blocks,
-    }
-
-
-def notice_view(text: str) -> dict[str, Any]:
-    """A modal that only tells the user something (a shortcut on a message it cannot use)."""
-    return {"type": "modal", "title": _plain("Find people"), "close": _plain("OK"), "blocks": [_section(escape(text))]}
-
-
-def _file_input(
-    block_id: str, label: str, filetypes: frozenset[str], *, optional: bool = False, hint: str | None = None
-) -> Block:
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": _plain(label),
-        "element": {"type": "file_input", "action_id": VALUE_ACTION, "filetypes": sorted(filetypes), "max_files": 1},
-    }
-    if hint:
-        block["hint"] = _plain(hint)
-    return block
-
-
-def _text_input(block_id: str, label: str, placeholder: str, max_length: int, *, multiline: bool = False) -> Block:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "optional": True,
-        "label": _plain(label),
-        "element": {
-            "type": "plain_text_input",
-            "action_id": VALUE_ACTION,
-            "placeholder": _plain(placeholder),
-            "max_length": max_length,
-            "multiline": multiline,
-        },
-    }

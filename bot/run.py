@@ -33,7 +33,6 @@ from bot.submission import SlackFile, Submission
 from bot.thread import DONE, FAILED, SEEN, RequestThread
 from tools.reid.errors import EngineError, ReIDError
 from tools.reid.facade import ReIDTool
-from tools.reid.remote import RemoteBackend, result_from_callback
 from tools.reid.schemas import TOLERANCES, AnalysisOptions, DescriptorName, PersonSpec, ReIDRequest, ReIDResult
 from tools.reid.workdir import ProcessFolder, private_folder
 
@@ -88,11 +87,11 @@ class Runner:
         self.client = client
         self.store = store
         self.http = http
-        self.remote = tool.backend if isinstance(tool.backend, RemoteBackend) else None
+        self.by_callback = tool.answers_by_callback
         self._watchdogs: set[asyncio.Task[None]] = set()
         self.work = ProcessFolder(settings.work_root())
         """This process's private folder of downloads; those of dead bots are deleted here."""
-        if self.remote is not None and not settings.public_url:
+        if self.by_callback and not settings.public_url:
             raise ValueError(
                 "REID_BACKEND=remote needs PUBLIC_URL: the URL at which the ReID service reaches this bot "
                 "(to fetch the Slack files and to call back with the result)."
@@ -104,13 +103,13 @@ class Runner:
         """Run a pending request; nothing happens if it is not pending (done, or another worker has it)."""
         stored = self.store.start(request_id)
         if stored is not None:
-            await self._guarded(stored, self._submit if self.remote is not None else self._analyze)
+            await self._guarded(stored, self._submit if self.by_callback else self._analyze)
 
     async def complete(self, stored: StoredRequest, payload: Mapping[str, Any]) -> None:
         """Finish a remote run with the service's callback payload (the request already claimed)."""
 
         async def finish(stored: StoredRequest, thread: RequestThread) -> bool:
-            result = result_from_callback(payload, stored.submission.names())
+            result = self.tool.result_from_callback(payload, stored.submission.names())
             await self._answer(stored, thread, result, self._footage_path(stored))
             return True
 
@@ -161,7 +160,7 @@ class Runner:
         return True
 
     async def _submit(self, stored: StoredRequest, thread: RequestThread) -> bool:
-        assert self.remote is not None and self.settings.public_url is not None
+        assert self.settings.public_url is not None, "checked at start"
         staged = await self._stage(stored, thread)
         media_token, callback_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self.store.open_remote(stored.id, media_token, callback_token)
@@ -173,7 +172,7 @@ class Runner:
         request = self._request(stored.submission, staged, locate, options=None)
         # Said before submitting: the callback may finish the request before submit returns.
         await thread.status(presentation.SUBMITTED)
-        task_id = await asyncio.to_thread(self.remote.submit, request, f"{base}/reid/callback/{callback_token}")
+        task_id = await asyncio.to_thread(self.tool.submit, request, f"{base}/reid/callback/{callback_token}")
         self.store.submitted(stored.id, task_id)
         log.info("request %s submitted as task %s", stored.reference, task_id)
         watchdog = asyncio.create_task(self._expire(stored, self.tool.settings.api_task_timeout_s))
@@ -220,7 +219,7 @@ class Runner:
         choose their options: a remote service keeps its own (and the hosted one knows none)."""
         tolerance = stored.submission.tolerance if stored.submission.tolerance is not None else self.tolerance
         return (
-            self.remote is None
+            not self.by_callback
             and len(result.found()) < len(result.persons)
             and looser_tolerance(tolerance, self.descriptor) is not None
         )

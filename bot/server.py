@@ -161,7 +161,7 @@ def run_socket_mode(settings: BotSettings) -> None:
     _app_token(settings)
     _configure_logging()
     bot = ReIDBot(settings)
-    if bot.runner.remote is not None:
+    if bot.runner.by_callback:
         app = http_app(bot, socket_mode=True)
         uvicorn.Server(front_door.server_config(app, settings.http_host, settings.http_port, bot.tool.settings)).run()
     else:

@@ -123,7 +123,7 @@ class Store:
     """The SQLite file at ``path`` (created on first use)."""
 
     def __init__(self, path: Path) -> None:
-        self._database = Database(path, [_SCHEMA])
+        self._database = Database(path, [_SCHEMA], store="bot")
 
     def close(self) -> None:
         self._database.close()

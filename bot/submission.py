@@ -46,8 +46,10 @@ class SlackFile(BaseModel):
     def kind(self) -> FileKind | None:
         """Video, image, or None for anything else (documents, audio, archives)."""
         major = self.mimetype.partition("/")[0]
-        if major == "video" or major == "image":
-            return major
+        if major == "video":
+            return "video"
+        if major == "image":
+            return "image"
         # Slack labels what it does not recognise application/octet-stream; the name may still tell.
         types = {self.filetype, self.name.rpartition(".")[2].lower()}
         if types & VIDEO_TYPES:

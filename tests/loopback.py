@@ -33,6 +33,8 @@ from tools.reid import synth
 from tools.reid.service import create_app
 from tools.reid.settings import ReIDSettings
 
+Files = list[tuple[str, tuple[str, Any] | tuple[str, Any, str]]]
+"""httpx's multipart ``files``: (field, (file name, content[, content type]))."""
 T = TypeVar("T")
 
 LOOPBACK = "127.0.0.1"
@@ -242,7 +244,9 @@ class ServiceProcess:
         self.log: list[str] = []
         self._address: list[str] = []
         threading.Thread(target=self._read_log, daemon=True).start()
-        self.base_url = wait_until(lambda: self._address and self._address[0], 60, "the service process to listen")
+        self.base_url = wait_until(
+            lambda: self._address[0] if self._address else None, 60, "the service process to listen"
+        )
 
     def _read_log(self) -> None:
         assert self._process.stdout is not None

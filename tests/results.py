@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Literal
+
 from tools.reid.schemas import Appearance, Box, Keyframe, MediaInfo, Moment, PersonResult, ReIDResult, Stats
 
 
-def person(name: str, spans: list[tuple[float, float]], box: Box = (0, 0, 10, 10)) -> PersonResult:
+def person(name: str, spans: Sequence[tuple[float, float]], box: Box = (0, 0, 10, 10)) -> PersonResult:
     """A person found over ``spans`` (s), keyframe at the first span's start; not found without spans."""
     if not spans:
         return PersonResult(name=name, found=False, confidence=0.0)
@@ -21,7 +24,9 @@ def person(name: str, spans: list[tuple[float, float]], box: Box = (0, 0, 10, 10
     )
 
 
-def result_of(persons: list[PersonResult], *, kind: str = "video", moments: list[Moment] | None = None) -> ReIDResult:
+def result_of(
+    persons: list[PersonResult], *, kind: Literal["video", "image"] = "video", moments: list[Moment] | None = None
+) -> ReIDResult:
     media = MediaInfo(kind=kind, duration_s=60.0 if kind == "video" else 0.0, width=640, height=360)
     return ReIDResult(
         media=media,

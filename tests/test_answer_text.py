@@ -13,8 +13,9 @@ from results import person, result_of
 from tools.reid.engine.caption import caption
 from tools.reid.exports import CSV_COLUMNS, MIN_CUE_S, appearances_csv, appearances_vtt
 from tools.reid.names import name_from_file
-from tools.reid.report import count, duration, place, table
+from tools.reid.report import table
 from tools.reid.schemas import MediaInfo
+from tools.reid.wording import count, duration, place
 
 VIDEO = MediaInfo(kind="video", duration_s=60.0, width=640, height=360, fps=25.0)
 PHOTO = MediaInfo(kind="image", duration_s=0.0, width=900, height=600)

@@ -35,6 +35,7 @@ from bot_fixtures import (
 from fakes.slack import APP_ID, BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack, sign_request
 
 from bot.app import ReIDBot
+from bot.modal import ModalContext, request_view
 from bot.run import looser_tolerance
 from bot.settings import BotSettings
 from bot.store import Store
@@ -117,7 +118,9 @@ def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
         ["Lin-Manuel Miranda", "Zoë O'Brien"],
         "done",
     )
-    assert fake.wait_for(lambda: not any(bot_settings.work_dir.iterdir())), "downloads go when the request ends"
+    work_dir = bot_settings.work_dir
+    assert work_dir is not None
+    assert fake.wait_for(lambda: not any(work_dir.iterdir())), "downloads go when the request ends"
 
     assert running.interaction(_button_click(answer, "Show every appearance")).status_code == 200
     listing = reply_containing(fake, ts, "Every appearance in clip.mp4")
@@ -380,6 +383,27 @@ def test_allow_lists_refuse_politely(
     assert ephemeral.params["user"] == USER_ID and "not enabled" in ephemeral.params["text"]
     assert "not enabled" in running.command().text
     assert running.bot.store.audit() == [] and fake.calls_to("views.open") == []
+
+
+def test_a_modal_submitted_where_the_bot_is_not_enabled_is_refused(
+    fake: FakeSlack,
+    start_bot: StartBot,
+    canned_tool: ReIDTool,
+    canned: CannedBackend,
+    media: Media,
+    bot_settings: BotSettings,
+) -> None:
+    """A modal opened before the allow-lists narrowed (or a forged submission) is checked again."""
+    running = start_bot(canned_tool, bot_settings.model_copy(update={"allowed_users": frozenset({"U0OTHER"})}))
+    view = request_view(ModalContext(source="modal", channel=CHANNEL))
+    alice, _ = share_alice_and_bob(fake, media)
+    response = running.interaction(
+        _submission(view, {"footage": _files_value(share_video(fake, media)), "photo_1": _files_value(alice)})
+    )
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["response_action"] == "update" and "not enabled" in json.dumps(answer["view"])
+    assert running.bot.store.audit() == [] and canned.requests == []
 
 
 def test_a_channel_without_the_bot_gets_a_direct_message_instead(

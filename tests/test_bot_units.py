@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from bot.intake import IncompleteRequest, ModalContext, parse_message, parse_modal, person_name
+from bot.intake import IncompleteRequest, parse_message, person_name
 from bot.listeners import COMMAND, SHORTCUT
+from bot.modal import ModalContext, parse_modal
 from bot.presentation import MAX_RANGES, appearances_message, result_message
 from bot.run import LOOSEN_STEP, looser_tolerance
 from bot.settings import BotSettings
 from bot.store import Store
 from bot.submission import SlackFile, Submission
-from tools.reid.schemas import AnalysisOptions, Appearance, Keyframe, MediaInfo, PersonResult, ReIDResult, Stats
+from tools.reid.schemas import (
+    AnalysisOptions,
+    Appearance,
+    DescriptorName,
+    Keyframe,
+    MediaInfo,
+    PersonResult,
+    ReIDResult,
+    Stats,
+)
 
 SETTINGS = BotSettings(slack_bot_token="xoxb-unit", max_photo_bytes=1000)
 
@@ -91,7 +102,7 @@ def test_a_repeated_name_in_the_modal_is_one_person_with_two_photos() -> None:
     def slot(file: SlackFile) -> dict[str, dict[str, object]]:
         return {"value": {"type": "file_input", "files": [file.model_dump() | {"url_private": file.url}]}}
 
-    values = {
+    values: dict[str, dict[str, Any]] = {
         "photo_1": slot(ALICE),
         "name_1": {"value": {"value": "Alice"}},
         "photo_2": slot(_file("alice2.jpg", "image/jpeg")),
@@ -182,7 +193,7 @@ def test_the_manifest_names_what_the_listeners_handle() -> None:
 
 
 @pytest.mark.parametrize("descriptor", ["sface", "dlib"])
-def test_looking_again_loosens_in_steps_up_to_the_limit_the_options_allow(descriptor: str) -> None:
+def test_looking_again_loosens_in_steps_up_to_the_limit_the_options_allow(descriptor: DescriptorName) -> None:
     steps = [AnalysisOptions(descriptor=descriptor).effective_tolerance()]
     while (looser := looser_tolerance(steps[-1], descriptor)) is not None:
         assert looser > steps[-1] and AnalysisOptions(descriptor=descriptor, tolerance=looser).tolerance == looser

@@ -309,7 +309,7 @@ def test_service_keeps_tasks_queued_until_the_cluster_is_reachable(tmp_path: Pat
             assert [_task(api, t)["state"] for t in task_ids] == ["queued", "queued"]
 
             cluster = LoopbackCluster(tmp_path / "dask", workers=2, port=port)
-            finished = [wait_until(lambda t=t: _done(api, t), 180, f"task {t}") for t in task_ids]
+            finished = [wait_until(functools.partial(_done, api, t), 180, f"task {t}") for t in task_ids]
             assert api.get("/healthz").json() == {
                 "status": "ok",
                 "cluster": {"address": address, "usable": True, "workers": 2},

@@ -106,5 +106,5 @@ def test_he_is_found_again_after_the_cut_by_his_face(cut_clip: Path, walker_phot
     result = engine.analyze(cut_clip, {"Walker": [walker_photo]})
     walker = result.persons[0]
     cut_time = CUT_AT_FRAME / 25
-    assert walker.found
+    assert walker.found and walker.first_seen_s is not None and walker.last_seen_s is not None
     assert walker.first_seen_s < cut_time < cut_time + 1.0 < walker.last_seen_s

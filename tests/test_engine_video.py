@@ -144,7 +144,9 @@ def test_keyframes_box_and_name_each_found_person(two_people_clip, photos, tmp_p
             assert image.format == "JPEG" and image.size == (640, 360)
             left, top, right, bottom = find(result, path.stem[3:].title()).appearances[0].keyframe.box
             # The box outline is drawn in the highlight colour.
-            r, g, b = image.convert("RGB").getpixel((left + 1, (top + bottom) // 2))
+            pixel = image.convert("RGB").getpixel((left + 1, (top + bottom) // 2))
+            assert isinstance(pixel, tuple)
+            r, g, b = pixel
             assert r > 200 and g > 150 and b < 90
 
 

@@ -80,3 +80,16 @@ def test_errors_name_the_fetched_file_as_the_url_does(
         tool.analyze(request(f"{file_server}/broken.mp4?token=secret", Grace=str(photos["grace"])))
     assert "secret" not in str(caught.value)
     assert "secret" not in caplog.text, "a URL's query (it may hold a token) reached the logs"
+
+
+def test_only_a_remote_tool_answers_by_callback(photos) -> None:
+    """The bot asks the tool, not its backend, whether to submit with a callback URL."""
+    request = ReIDRequest(media=str(photos["grace"]), persons=[PersonSpec(name="Grace", photos=[str(photos["grace"])])])
+    local = ReIDTool(ReIDSettings())
+    assert not local.answers_by_callback
+    with pytest.raises(ValueError, match="takes no callback"):
+        local.submit(request, "http://127.0.0.1:9/callback")
+    assert ReIDTool(ReIDSettings(backend="remote", api_url="http://127.0.0.1:9")).answers_by_callback
+    payload = {"status": 0, "task_id": "t1", "data": {"text": "Nobody here."}}
+    result = ReIDTool.result_from_callback(payload, ["Grace"])
+    assert result.text == "Nobody here." and [p.found for p in result.persons] == [False]

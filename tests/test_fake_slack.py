@@ -23,6 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient as AiohttpSocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.builtin import SocketModeClient as BuiltinSocketModeClient
+from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -337,7 +338,7 @@ def test_disconnect_message_makes_the_client_reconnect(fake: FakeSlack) -> None:
 def test_builtin_client_acks_a_slash_command_with_a_payload(fake: FakeSlack) -> None:
     requests: list[SocketModeRequest] = []
 
-    def on_request(client: BuiltinSocketModeClient, request: SocketModeRequest) -> None:
+    def on_request(client: BaseSocketModeClient, request: SocketModeRequest) -> None:
         requests.append(request)
         client.send_socket_mode_response(SocketModeResponse(request.envelope_id, {"text": "On it"}))
 

@@ -16,11 +16,11 @@ import httpx
 import psutil
 import pytest
 from bombs import jpeg_claiming, png_of
-from loopback import API_KEY, ROOT, Footage, ServiceProcess, envelope, service_settings, settings_env
+from loopback import API_KEY, ROOT, Files, Footage, ServiceProcess, envelope, service_settings, settings_env
 
 from tools.reid.engine.decode import load_image, probe
-from tools.reid.engine.limits import Limits
 from tools.reid.errors import MediaError
+from tools.reid.limits import Limits
 
 pytest_plugins = ["service_fixtures"]
 
@@ -123,7 +123,10 @@ def test_service_answers_0001_for_an_uploaded_bomb(
 ) -> None:
     name = bombs[case].name
     req = json.dumps({"user_prompt": "Who?", "persons": [{"name": "Alice", "url": footage.url("alice.jpg")}]})
-    files = [("req", ("req.json", req, "application/json")), ("file", (name, bombs[case].read_bytes(), "image/png"))]
+    files: Files = [
+        ("req", ("req.json", req, "application/json")),
+        ("file", (name, bombs[case].read_bytes(), "image/png")),
+    ]
     answer = envelope(api.post("/v1/understand/uploadImg", files=files))
     assert answer["code"] == "0001" and "megapixels" in answer["msg"], answer
     assert name in answer["msg"] and "00-image" not in answer["msg"]
@@ -152,7 +155,10 @@ def test_a_service_process_stays_small_through_bombs(tmp_path: Path, footage: Fo
         req = json.dumps({"user_prompt": "Who?", "persons": [{"name": "A", "url": footage.url("alice.jpg")}]})
         with httpx.Client(base_url=service.base_url, headers={"Authorization": API_KEY}, timeout=60) as api:
             for path in bombs.values():
-                files = [("req", ("req.json", req, "application/json")), ("file", (path.name, path.read_bytes()))]
+                files: Files = [
+                    ("req", ("req.json", req, "application/json")),
+                    ("file", (path.name, path.read_bytes())),
+                ]
                 answer = envelope(api.post("/v1/understand/uploadImg", files=files))
                 assert answer["code"] == "0001" and "megapixels" in answer["msg"], answer
     finally:

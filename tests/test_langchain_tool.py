@@ -190,6 +190,7 @@ def test_agent_round_trip_brings_the_answer_back_to_the_model_and_progress_to_th
     assert_alice_found_on_time(answer)
     # The model's second turn was shown the tool's caption, and its reply ends the run.
     assert model.seen[1][-1] is answer
+    assert isinstance(final, AIMessage)
     assert final.content == "Alice is on screen from 0:01 to 0:04." and not final.tool_calls
 
 

@@ -25,8 +25,24 @@ from tools.reid.engine.timeline import (
 )
 from tools.reid.engine.track import Sighting, Track
 from tools.reid.schemas import Moment, MomentFace
+from tools.reid.settings import ReIDSettings
 
 RGB = tuple[int, int, int]
+
+
+def rgb_at(image: Image.Image, xy: tuple[int, int]) -> RGB:
+    """A pixel of an RGB image (Pillow types ``getpixel`` for every mode at once)."""
+    value = image.getpixel(xy)
+    assert isinstance(value, tuple), value
+    r, g, b = value
+    return (r, g, b)
+
+
+def colours(image: Image.Image) -> list[tuple[int, tuple[int, ...]]]:
+    """(count, colour) of every colour of an RGB image."""
+    found = image.getcolors(2**16)
+    assert found is not None, "more colours than asked for"
+    return [(n, rgb) for n, rgb in found if isinstance(rgb, tuple)]
 
 
 def near(pixel: tuple[int, ...], colour: tuple[int, ...], slack: int = 60) -> bool:
@@ -51,22 +67,22 @@ def test_timeline_draws_a_row_per_person_bars_not_found_and_together(tmp_path: P
 
     def pixel(seconds: float, row: int, dy: int | None = None) -> RGB:
         top = layout.row_top(row)
-        return image.getpixel((layout.x(seconds), top + (layout.row_height // 2 if dy is None else dy)))
+        return rgb_at(image, (layout.x(seconds), top + (layout.row_height // 2 if dy is None else dy)))
 
     # Bars where each is on screen, in the row's colour; nothing elsewhere.
     assert pixel(10, 0) == PALETTE[0] and pixel(45, 0) == PALETTE[0]
     assert pixel(30, 0) == BACKGROUND and pixel(55, 0) == BACKGROUND
     assert pixel(20, 1) == PALETTE[1] and pixel(10, 1) == BACKGROUND
     carol = image.crop((layout.x(0), layout.row_top(2), layout.x(60), layout.row_top(3) - 1))
-    assert not set(PALETTE) & {colour for _, colour in carol.getcolors(2**16)}
+    assert not set(PALETTE) & {colour for _, colour in colours(carol)}
     # "not found" is written in Carol's row, at the start of the axis.
-    assert len(carol.crop((0, 0, 150, layout.row_height - 2)).getcolors(2**16)) > 2
+    assert len(colours(carol.crop((0, 0, 150, layout.row_height - 2)))) > 2
     # The band behind the rows marks 15-20 s, when Alice and Bob are both on screen.
     assert pixel(17, 0, dy=3) == TOGETHER and pixel(17, 2, dy=3) == TOGETHER
     assert pixel(25, 0, dy=3) == BACKGROUND and pixel(45, 0, dy=3) == BACKGROUND
     # Each row's name is drawn in the label column, and the names differ.
     labels = [image.crop((0, layout.row_top(r), layout.label_width, layout.row_top(r + 1) - 1)) for r in range(3)]
-    assert all(len(label.getcolors(2**16)) > 2 for label in labels)
+    assert all(len(colours(label)) > 2 for label in labels)
     assert labels[0].tobytes() != labels[1].tobytes() != labels[2].tobytes()
 
 
@@ -74,7 +90,7 @@ def test_timeline_marks_a_lone_sighting_and_says_a_photo_has_none(tmp_path: Path
     result = result_of([person("Alice", [(30, 30)])])
     image = Image.open(render_timeline(result, tmp_path / "t.png")).convert("RGB")
     layout = timeline_layout(result)
-    assert image.getpixel((layout.x(30) + 1, layout.row_top(0) + layout.row_height // 2)) == PALETTE[0]
+    assert rgb_at(image, (layout.x(30) + 1, layout.row_top(0) + layout.row_height // 2)) == PALETTE[0]
     with pytest.raises(ValueError, match="photo has no timeline"):
         render_timeline(result_of([person("Alice", [(0, 0)])], kind="image"), tmp_path / "p.png")
 
@@ -107,7 +123,7 @@ def three_faces(tmp_path: Path, names: tuple[str, str] = ("Alice", "Bob")) -> li
 
 
 def pixels(image: Image.Image) -> list[RGB]:
-    return [image.getpixel((x, y)) for y in range(image.height) for x in range(image.width)]
+    return [rgb_at(image, (x, y)) for y in range(image.height) for x in range(image.width)]
 
 
 def highlight(pixel: RGB) -> bool:
@@ -124,7 +140,7 @@ def runs(image: Image.Image, y: int, matches: Callable[[RGB], bool]) -> list[tup
     """Horizontal stretches of pixels that ``match`` along row ``y``: (first x, length)."""
     found: list[tuple[int, int]] = []
     for x in range(image.width):
-        if matches(image.getpixel((x, y))):
+        if matches(rgb_at(image, (x, y))):
             if found and found[-1][0] + found[-1][1] == x:
                 found[-1] = (found[-1][0], found[-1][1] + 1)
             else:
@@ -208,7 +224,7 @@ def test_obama_and_biden_together_make_one_picture(shared_faces: Path, tmp_path:
     result = engine.analyze(photo, {"Obama": [shared_faces / "obama.jpg"], "Biden": [shared_faces / "biden.jpg"]})
     (moment,) = result.moments
     assert [f.name for f in moment.faces] == ["Obama", "Biden"]
-    (path,) = ReIDTool.render_pictures(photo, result, tmp_path)
+    (path,) = ReIDTool(ReIDSettings()).render_pictures(photo, result, tmp_path)
     assert path.name == "01-obama-biden.jpg"
     with Image.open(path) as image, Image.open(photo) as original:
         assert image.size == original.size
@@ -220,9 +236,9 @@ def test_video_pictures_are_the_timeline_then_a_keyframe_per_moment(
     result = engine.analyze(two_people_clip, {"Eileen": [photos["eileen"]], "Grace": [photos["grace"]]})
     named = {f.name for m in result.moments for f in m.faces if f.name}
     assert named == {"Eileen", "Grace"}
-    keyframe_times = {p.best_appearance().keyframe.time for p in result.found()}
+    keyframe_times = {best.keyframe.time for p in result.found() if (best := p.best_appearance()) is not None}
     assert {m.time for m in result.moments} <= keyframe_times
-    pictures = ReIDTool.render_pictures(two_people_clip, result, tmp_path)
+    pictures = ReIDTool(ReIDSettings()).render_pictures(two_people_clip, result, tmp_path)
     assert pictures[0] == tmp_path / "timeline.png" and len(pictures) == 1 + len(result.moments)
     assert all(p.suffix == ".jpg" for p in pictures[1:])
     assert Image.open(pictures[0]).size == (timeline_layout(result).width, timeline_layout(result).height)

@@ -39,17 +39,3 @@ def test_engine_exported_names() -> None:
     ]
     for name in engine.__all__:
         assert getattr(engine, name).__name__ == name
-
-
-def test_the_tool_draws_every_picture() -> None:
-    """The surfaces (CLI, bot, agent tool, service) draw through these, never the engine."""
-    for name in (
-        "render_pictures",
-        "render_keyframes",
-        "keyframe_moments",
-        "render_timeline",
-        "timeline_png",
-        "local_copy",
-        "media_info",
-    ):
-        assert callable(getattr(tools.reid.ReIDTool, name))

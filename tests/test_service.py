@@ -17,6 +17,7 @@ from loopback import (
     API_KEY,
     CALLBACK_SECRET,
     CallbackReceiver,
+    Files,
     Footage,
     ServiceProcess,
     ServiceThread,
@@ -97,7 +98,7 @@ def test_spec_image_example(service: ServiceThread, footage: Footage) -> None:
         "thinking": False,
     }
     with footage.path("test_image.png").open("rb") as image, footage.path("alice.png").open("rb") as alice:
-        files = [
+        files: Files = [
             ("req", ("req.json", json.dumps(data), "application/json")),
             ("file", ("test_image.png", image, "image/png")),
             ("file", ("alice.png", alice, "image/png")),
@@ -133,7 +134,7 @@ def test_multipart_persons_name_the_files_by_position(
         "callback": receiver.url,
         "persons": [{"name": "Eileen"}, {"name": "Grace", "url": footage.url("bob.jpg")}],
     }
-    files = [
+    files: Files = [
         ("req", ("req.json", json.dumps(req), "application/json")),
         ("file", ("scene.png", footage.path("test_image.png").read_bytes(), "image/png")),
         ("file", ("whoever.png", footage.path("alice.png").read_bytes(), "image/png")),
@@ -483,7 +484,7 @@ def test_killed_service_resumes_every_task(
 
     second = service_process()
     expected = {*videos, image}
-    callbacks = wait_until(lambda: expected <= set(receiver.payloads_by_task()) and receiver.payloads_by_task(), 90)
+    callbacks = wait_until(lambda: payloads if expected <= set(payloads := receiver.payloads_by_task()) else None, 90)
     assert set(callbacks) == expected
     for task_id in videos:
         assert callbacks[task_id]["status"] == 0
@@ -502,7 +503,8 @@ def test_finished_tasks_are_purged_after_retention(tmp_path: Path) -> None:
         assert store.add(task_id, "alice", request, "callback" if callback else "poll", callback, max_queued=10)
     store.finish("done", {"text": "A was not found."})
     store.fail("owes-callback", "no face", "invalid_input")
-    assert store.get("done").request is None  # signed URLs are not kept once a task ends
+    done = store.get("done")
+    assert done is not None and done.request is None  # signed URLs are not kept once a task ends
     assert store.purge(finished_before=time.time() - 3600) == 0
     assert store.purge(finished_before=time.time() + 1) == 1
     assert store.get("done") is None

@@ -17,6 +17,7 @@ import pytest
 from loopback import (
     API_KEY,
     CallbackReceiver,
+    Files,
     Footage,
     HangingReceiver,
     ServiceProcess,
@@ -57,7 +58,7 @@ def test_messages_end_with_one_period(api: httpx.Client, footage: Footage) -> No
 
 def test_multipart_errors_name_the_uploaded_file(api: httpx.Client, footage: Footage) -> None:
     req = json.dumps({"user_prompt": "Who?", "persons": [{"name": "Alice", "url": footage.url("alice.jpg")}]})
-    files = [
+    files: Files = [
         ("req", ("req.json", req, "application/json")),
         ("file", ("holiday.png", b"\x89PNG\r\n\x1a\n" + b"x" * 99)),
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 import httpx
-from loopback import API_KEY, CallbackReceiver, Footage, ServiceThread, envelope, wait_until
+from loopback import API_KEY, CallbackReceiver, Files, Footage, ServiceThread, envelope, wait_until
 from PIL import Image
 
 from tools.reid.engine.timeline import PALETTE, timeline_layout
@@ -72,7 +72,7 @@ def test_timeline_errors_are_envelopes_like_the_task_routes(
 def test_names_are_kept_exactly_as_given(service: ServiceThread, footage: Footage) -> None:
     name = "Zoë O'Brien-Smith"
     with footage.path("test_image.png").open("rb") as image, footage.path("alice.png").open("rb") as alice:
-        files = [
+        files: Files = [
             (
                 "req",
                 (

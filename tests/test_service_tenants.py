@@ -134,15 +134,16 @@ def test_serve_refuses_unreadable_keys_in_one_line(tmp_path: Path, keys: str) ->
 def test_tasks_stored_before_tenants_are_read_by_no_key(tmp_path: Path) -> None:
     """A database of the previous schema is migrated; its tasks get no tenant, so no key can read them."""
     path = tmp_path / "reid.db"
-    older = Database(path, _MIGRATIONS[:2])
+    older = Database(path, _MIGRATIONS[:2], store="tasks")
     with older.write() as db:
         db.execute("INSERT INTO tasks (task_id, reply, state, created_at) VALUES ('old', 'poll', 'queued', 0)")
     older.close()
     store = TaskStore(path)
-    assert store.get("old") is not None and store.get("old").tenant == ""
+    old = store.get("old")
+    assert old is not None and old.tenant == ""
     assert store.owned("old", "alice") is None and store.owned("old", "local") is None
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == len(_MIGRATIONS)
+        assert db.execute("SELECT version FROM schema_versions WHERE store = 'tasks'").fetchone()[0] == len(_MIGRATIONS)
 
 
 def test_logs_name_tenants_and_never_keys_nor_task_ids(

@@ -222,7 +222,7 @@ class FakeSlack:
         """How many Socket Mode connections were ever accepted (reconnects count)."""
         return self._socket.connect_count
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+    def wait_for(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:
         """Return the predicate's first truthy value, re-checked whenever the fake records
         something; raise AssertionError after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
@@ -236,7 +236,7 @@ class FakeSlack:
             with self._cond:
                 self._cond.wait(min(remaining, 0.05))
 
-    async def wait_for_async(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+    async def wait_for_async(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:
         """``wait_for`` without blocking the event loop the client under test runs on."""
         return await asyncio.to_thread(self.wait_for, predicate, timeout)
 
@@ -551,8 +551,9 @@ class FakeSlack:
         entries = _json_param(params, "files")
         if not isinstance(entries, list) or not entries:
             raise SlackError("invalid_arguments")
-        pending = [self._pending_uploads.get(entry.get("id", "")) for entry in entries]
-        if any(upload is None or upload["bytes"] is None for upload in pending):
+        found = [self._pending_uploads.get(entry.get("id", "")) for entry in entries]
+        pending = [upload for upload in found if upload is not None and upload["bytes"] is not None]
+        if len(pending) < len(found):
             raise SlackError("file_not_found")
         shared = [
             self._complete_upload(entry["id"], entry.get("title"), upload, params)

@@ -12,9 +12,11 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib.metadata import version
+from importlib.metadata import entry_points, version
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
+
+from pydantic import ValidationError
 
 from tools.reid.errors import InvalidInput, ReIDError
 from tools.reid.exports import appearances_csv, appearances_vtt
@@ -25,6 +27,7 @@ from tools.reid.progress import ProgressFn
 from tools.reid.report import summary, table
 from tools.reid.schemas import AnalysisOptions, MediaInfo, PersonSpec, ReIDRequest, ReIDResult
 from tools.reid.settings import ReIDSettings, get_settings
+from tools.reid.wording import validation_problems
 
 if TYPE_CHECKING:
     from tools.reid.facade import ReIDTool
@@ -73,6 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop_engine_workers()
         print("reid: stopped.", file=sys.stderr)
         return 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
+
+
+COMMANDS = "reid.commands"
+"""The entry-point group through which installed packages add a command (``reid bot`` is the
+Slack bot's): each is called with the subparsers and the help formatter, and sets ``command``
+to its handler, which returns the exit code. This module knows none of them."""
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -155,11 +164,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_cluster_option(serve)
     serve.set_defaults(command=_serve)
 
-    bot = commands.add_parser("bot", help="run the Slack bot", formatter_class=_HelpFormatter)
-    bot.add_argument("--host", default="0.0.0.0", help="address to listen on for Slack's HTTP requests")
-    bot.add_argument("--port", type=int, default=3000, help="port to listen on for Slack's HTTP requests")
-    bot.add_argument("--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)")
-    bot.set_defaults(command=_bot)
+    for command in entry_points(group=COMMANDS):
+        command.load()(commands, _HelpFormatter)
     return parser
 
 
@@ -212,8 +218,8 @@ def _options(args: argparse.Namespace) -> AnalysisOptions:
             descriptor=args.descriptor,
             gap_s=args.gap,
         )
-    except ValueError as exc:
-        raise InvalidInput(_first_error(exc)) from exc
+    except ValidationError as exc:
+        raise InvalidInput(validation_problems(exc.errors())) from exc
 
 
 def _persons(values: list[str]) -> list[PersonSpec]:
@@ -234,25 +240,16 @@ def _persons(values: list[str]) -> list[PersonSpec]:
             raise InvalidInput(f"--person {value!r} must be NAME=PHOTO, e.g. --person Alice=alice.jpg")
         try:
             persons.append(PersonSpec(name=name, photos=[photo]))
-        except ValueError as exc:
-            raise InvalidInput(f"--person {name[:40]!r}...: {_first_error(exc)}") from exc
+        except ValidationError as exc:
+            raise InvalidInput(f"--person {name[:40]!r}...: {validation_problems(exc.errors())}") from exc
     return persons
 
 
 def _request(media: str, persons: list[PersonSpec], prompt: str | None, options: AnalysisOptions) -> ReIDRequest:
     try:
         return ReIDRequest(media=media, persons=persons, prompt=prompt, options=options)
-    except ValueError as exc:
-        raise InvalidInput(_first_error(exc)) from exc
-
-
-def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        return f"{where}: {first['msg']}" if where else str(first["msg"]).removeprefix("Value error, ")
-    return str(exc)
+    except ValidationError as exc:
+        raise InvalidInput(validation_problems(exc.errors())) from exc
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -267,7 +264,7 @@ def _analyze(args: argparse.Namespace) -> int:
         if media is not None and tool.settings.backend == "local":
             request = request.model_copy(update={"media": str(media)})
         result = _run(tool, request, info)
-        pictures = ReIDTool.render_pictures(media, result, args.keyframes) if media and args.keyframes else []
+        pictures = tool.render_pictures(media, result, args.keyframes) if media and args.keyframes else []
         if media and args.timeline:
             pictures.append(ReIDTool.render_timeline(result, args.timeline))
     _print_report(result, args.format, pictures)
@@ -335,7 +332,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"clip: {clip} (built from scikit-image's astronaut and matplotlib's Grace Hopper)")
     tool = ReIDTool(_settings(args))
     result = _run(tool, _request(str(clip), persons, prompt, _options(args)), tool.media_info(clip))
-    pictures = ReIDTool.render_pictures(clip, result, args.out / "pictures")
+    pictures = tool.render_pictures(clip, result, args.out / "pictures")
     _print_report(result, "table", [])
     print()
     print(f"pictures written to {args.out / 'pictures'}: {', '.join(p.name for p in pictures)}")
@@ -347,28 +344,6 @@ def _serve(args: argparse.Namespace) -> int:
     from tools.reid.service import serve
 
     serve(args.host, args.port, _settings(args))
-    return 0
-
-
-def _bot(args: argparse.Namespace) -> int:
-    require("slack", "slack_bolt", "slack_sdk", "aiohttp", "fastapi", "uvicorn")
-    from pydantic import ValidationError
-
-    from bot.server import run_socket_mode, serve_http
-    from bot.settings import BotSettings
-
-    try:
-        settings = BotSettings()
-    except ValidationError as exc:
-        missing = ", ".join(str(e["loc"][0]) for e in exc.errors())
-        raise InvalidInput(f"the bot is not configured: set {missing} (see the README's Slack section).") from exc
-    try:
-        if args.socket:
-            run_socket_mode(settings)
-        else:
-            serve_http(args.host, args.port, settings)
-    except ValueError as exc:
-        raise InvalidInput(f"the bot cannot start: {exc}") from exc
     return 0
 
 

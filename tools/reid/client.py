@@ -159,6 +159,7 @@ class _Operations:
             last = attempt == self.config.retries
             try:
                 response = yield self._request(method, path, content)
+                assert response is not None, "a request step is sent back its response"
             except httpx.TransportError as exc:
                 if last or not _unsent_or_idempotent(method, exc):
                     reason = str(exc) or type(exc).__name__

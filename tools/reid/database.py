@@ -7,11 +7,12 @@ acknowledged to a user survives a power cut, not only a crash. The file is creat
 (0600): it holds who searched for whom, and until a task ends its signed URLs; SQLite gives
 its -wal and -shm files the same permissions.
 
-The schema grows by migrations: an ordered list of SQL scripts or functions, each run once in
-its own transaction, with SQLite's ``user_version`` counting how many a file has had. A new
-table or column is a new migration appended to its store's list, never an edit of an old one.
-The first migration of each store is written ``IF NOT EXISTS``, so files made before
-versioning (``user_version`` 0) take it without harm.
+Each store's tables grow by migrations: an ordered list of SQL scripts or functions, each run
+once in its own transaction, with the ``schema_versions`` table counting how many of the
+store's list a file has had. Versions are counted per store, so several stores (the service's
+tasks and a tenant gallery, say) can share one file. A new table or column is a migration
+appended to its store's list, never an edit of an old one. The first migration of each store
+is written ``IF NOT EXISTS``, so files made before versioning take it without harm.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from pathlib import Path
 Migration = str | Callable[[sqlite3.Connection], None]
 """One step of a schema: a SQL script, or a function for a step SQL alone cannot say."""
 
+_VERSIONS = "CREATE TABLE IF NOT EXISTS schema_versions (store TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+
 
 class Database:
-    def __init__(self, path: Path, migrations: Sequence[Migration]) -> None:
+    def __init__(self, path: Path, migrations: Sequence[Migration], *, store: str) -> None:
+        """Opens (creating) the file and brings ``store``'s tables up to its last migration."""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)
@@ -37,12 +41,14 @@ class Database:
         with self._lock:
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=FULL")
-        self._migrate(migrations)
+        self._migrate(store, migrations)
 
-    def _migrate(self, migrations: Sequence[Migration]) -> None:
+    def _migrate(self, store: str, migrations: Sequence[Migration]) -> None:
         """Runs the migrations this file has not had yet, each with its version bump, atomically."""
-        with self.read() as db:
-            done = db.execute("PRAGMA user_version").fetchone()[0]
+        with self.write() as db:
+            db.execute(_VERSIONS)
+            row = db.execute("SELECT version FROM schema_versions WHERE store = ?", (store,)).fetchone()
+        done = row[0] if row else 0
         for version, migration in enumerate(migrations[done:], start=done + 1):
             with self.write() as db:
                 if isinstance(migration, str):
@@ -50,7 +56,11 @@ class Database:
                         db.execute(statement)
                 else:
                     migration(db)
-                db.execute(f"PRAGMA user_version = {version}")
+                db.execute(
+                    "INSERT INTO schema_versions (store, version) VALUES (?, ?)"
+                    " ON CONFLICT (store) DO UPDATE SET version = excluded.version",
+                    (store, version),
+                )
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

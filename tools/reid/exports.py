@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 
-from tools.reid.report import place
 from tools.reid.schemas import ReIDResult
+from tools.reid.wording import place
 
 CSV_COLUMNS = ("person", "start_s", "end_s", "confidence", "keyframe_s", "place")
 """``place`` (left, centre, right) is filled for a photo, where times say nothing."""

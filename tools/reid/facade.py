@@ -11,8 +11,9 @@ import contextlib
 import io
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from tools.reid import engine
@@ -20,7 +21,7 @@ from tools.reid.errors import InvalidInput
 from tools.reid.fetch import fetch_to_file, is_url, safe_file_name
 from tools.reid.logs import keep_urls_out_of_logs
 from tools.reid.progress import ProgressFn, no_progress
-from tools.reid.remote import RemoteBackend
+from tools.reid.remote import RemoteBackend, result_from_callback
 from tools.reid.schemas import AnalysisOptions, MediaInfo, Moment, ReIDRequest, ReIDResult
 from tools.reid.settings import ReIDSettings, get_settings
 
@@ -34,6 +35,13 @@ class Backend(Protocol):
     """Runs one request to completion."""
 
     def analyze(self, request: ReIDRequest, progress: ProgressFn) -> ReIDResult: ...
+
+
+@runtime_checkable
+class CallbackBackend(Backend, Protocol):
+    """A backend that can also answer later, by POSTing the result to a callback URL (a remote API)."""
+
+    def submit(self, request: ReIDRequest, callback_url: str | None) -> str: ...
 
 
 class LocalBackend:
@@ -55,7 +63,7 @@ class LocalBackend:
                 persons,
                 prompt=request.prompt,
                 options=self._options(request),
-                limits=engine.Limits.from_settings(self.settings),
+                limits=_limits(self.settings),
                 workers=self.settings.workers,
                 runner=cluster.runner(request.media, media) if cluster else None,
                 progress=progress,
@@ -130,6 +138,11 @@ class _Stager:
         return fetched.rename(folder / safe_file_name(PurePosixPath(urlsplit(url).path).name, "download"))
 
 
+def _limits(settings: ReIDSettings) -> engine.Limits:
+    """The engine's limits, as the ``REID_MAX_*`` settings set them."""
+    return engine.Limits(settings.max_media_bytes, settings.max_duration_s, settings.max_pixels)
+
+
 def stop_engine_workers() -> None:
     """End the embedded engine's worker processes at once (SIGTERM, SIGINT): an analysis in
     flight fails, and no worker is left running after this process. Entry points call it
@@ -163,6 +176,34 @@ class ReIDTool:
         """The same, off the event loop: the engine is CPU-bound and blocking."""
         return await asyncio.to_thread(self.analyze, request, progress)
 
+    @property
+    def answers_by_callback(self) -> bool:
+        """Whether this tool's answers arrive by callback: a surface that can receive one then
+        `submit`s with its URL and reads the body with `result_from_callback`, instead of
+        waiting in `analyze` (a remote service: the hosted one has nothing to wait on)."""
+        return isinstance(self.backend, CallbackBackend)
+
+    def submit(self, request: ReIDRequest, callback_url: str) -> str:
+        """Start the request and return its task id; the result is POSTed to ``callback_url``.
+
+        Raises:
+            ValueError: this tool answers in `analyze` only (see `answers_by_callback`).
+            InvalidInput, ApiError: as the remote backend's ``submit``.
+        """
+        if not isinstance(self.backend, CallbackBackend):
+            raise ValueError("This ReID tool runs requests here and answers in analyze(); it takes no callback.")
+        return self.backend.submit(request, callback_url)
+
+    @staticmethod
+    def result_from_callback(payload: Mapping[str, Any], persons: Sequence[str] = ()) -> ReIDResult:
+        """The result a callback body holds (see `tools.reid.remote.result_from_callback`).
+
+        Raises:
+            InvalidInput: the service refused the request; EngineError: it failed, or the body
+                is not a callback payload.
+        """
+        return result_from_callback(payload, persons)
+
     def local_copy(self, location: str, folder: Path) -> Path:
         """The media as a local file: a path as it is, a URL fetched into ``folder`` under the
         same policy and limits as an analysis. Pictures need the frames, so a caller that wants
@@ -179,16 +220,9 @@ class ReIDTool:
         Raises:
             MediaError: the file is not a readable video or image, or is over a limit.
         """
-        return engine.probe(media, engine.Limits.from_settings(self.settings))
+        return engine.probe(media, _limits(self.settings))
 
-    @staticmethod
-    def render_keyframes(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
-        """Annotated JPEGs, one per keyframe moment, everyone found there boxed and named,
-        drawn from the local copy of the media."""
-        return engine.render_keyframes(media, result, out_dir)
-
-    @staticmethod
-    def render_pictures(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
+    def render_pictures(self, media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
         """The pictures of an answer, written into ``out_dir``: for a video ``timeline.png``
         first, then the keyframes; for a photo the annotated photo.
 
@@ -204,8 +238,8 @@ class ReIDTool:
 
     @staticmethod
     def keyframe_moments(result: ReIDResult) -> list[Moment]:
-        """The moment each keyframe shows, in the order `render_keyframes` and `render_pictures`
-        (after the timeline) write them, so a surface can title each picture by who is in it."""
+        """The moment each keyframe shows, in the order `render_pictures` (after the timeline)
+        writes them, so a surface can title each picture by who is in it."""
         return engine.drawn_moments(result)
 
     @staticmethod

@@ -41,7 +41,7 @@ import anyio
 import httpx
 
 from tools.reid.errors import FetchError
-from tools.reid.report import byte_size
+from tools.reid.wording import byte_size
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Kind = Literal["image", "video", "html", "unknown"]

@@ -31,10 +31,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+# BaseTool's handle_validation_error takes either pydantic's error; the annotation must say so.
+from pydantic.v1 import ValidationError as ValidationErrorV1
+
 from tools.reid.errors import ReIDError
 from tools.reid.extras import missing
 from tools.reid.facade import ReIDTool
 from tools.reid.schemas import MAX_PERSONS, PersonName, PersonSpec, ReIDRequest, ReIDResult
+from tools.reid.wording import validation_problems
 
 try:
     from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
@@ -107,18 +111,14 @@ class HumanReIDInput(BaseModel):
         return self
 
 
-def _explain_invalid_arguments(error: ValidationError) -> str:
+def _explain_invalid_arguments(error: ValidationError | ValidationErrorV1) -> str:
     """Tells the model which argument is wrong and how to call again, instead of a bare 'validation error'."""
-    problems = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in error.errors())
+    problems = validation_problems(error.errors())
     return (
         f"The human_reid arguments are invalid: {problems}. Call it again with `media` (one path or URL) and "
         f"`persons` (1 to {MAX_PERSONS} entries of name and photo); to look for more people, split them "
         "over several calls."
     )
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "arguments"
 
 
 class HumanReIDTool(BaseTool):
@@ -133,7 +133,7 @@ class HumanReIDTool(BaseTool):
     args_schema: type[BaseModel] = HumanReIDInput
     response_format: Literal["content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool = True
-    handle_validation_error: Callable[[ValidationError], str] = _explain_invalid_arguments
+    handle_validation_error: Callable[[ValidationError | ValidationErrorV1], str] = _explain_invalid_arguments
     reid: ReIDTool = Field(default_factory=ReIDTool, exclude=True)
     pictures_dir: Path | None = Field(None, exclude=True)
     """When set, each answer's pictures (``timeline.png`` for a video, then the keyframes; for a
@@ -184,7 +184,7 @@ class HumanReIDTool(BaseTool):
         if self.pictures_dir is not None:
             with tempfile.TemporaryDirectory(prefix="reid-") as scratch:
                 local = self.reid.local_copy(media, Path(scratch))
-                artifact["pictures"] = [str(p) for p in ReIDTool.render_pictures(local, result, self.pictures_dir)]
+                artifact["pictures"] = [str(p) for p in self.reid.render_pictures(local, result, self.pictures_dir)]
         return result.text, artifact
 
 

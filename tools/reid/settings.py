@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tools.reid.limits import Limits
 from tools.reid.schemas import AnalysisOptions, DescriptorName, DetectorName
 
 KiB = 1024
@@ -47,11 +48,11 @@ class ReIDSettings(BaseSettings):
         8, ge=1, description="Tasks the service runs at once with a cluster (instead of max_concurrent_tasks)."
     )
 
-    # Limits on input
-    max_media_bytes: int = 1024 * MiB
+    # Limits on input (the engine's defaults, `tools.reid.limits`)
+    max_media_bytes: int = Limits.max_bytes
     max_photo_bytes: int = 15 * MiB
-    max_duration_s: float = 4 * 3600.0
-    max_pixels: int = 40_000_000
+    max_duration_s: float = Limits.max_duration_s
+    max_pixels: int = Limits.max_pixels
     fetch_timeout_s: float = 120.0
     allow_private_urls: bool = Field(
         False, description="Let URLs reach loopback and private networks (tests, on-premises footage servers)."

@@ -31,8 +31,8 @@ def grace_hopper() -> Image.Image:
     """Grace Hopper, 512x600 (matplotlib's sample data)."""
     import matplotlib.cbook
 
-    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
-        return Image.open(handle).convert("RGB")
+    with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as image:
+        return image.convert("RGB")
 
 
 def astronaut_portrait() -> Image.Image:

@@ -139,7 +139,8 @@ class ClusterRunner:
             try:
                 self._data = self.client.scatter(data, broadcast=True, hash=False)
             except TimeoutError as exc:  # every worker left, and none joined within the client's timeout
-                raise no_workers(self.client.scheduler.address) from exc
+                scheduler = self.client.scheduler  # None only before the client connects
+                raise no_workers(str(scheduler.address if scheduler is not None else self.address)) from exc
         return self._data
 
     def _forget_footage(self) -> None:

@@ -7,9 +7,9 @@ It knows nothing of HTTP, Slack or LangChain; every surface reaches it through t
 from tools.reid.engine.analyze import analyze
 from tools.reid.engine.decode import probe
 from tools.reid.engine.keyframes import drawn_moments, render_keyframes
-from tools.reid.engine.limits import Limits
 from tools.reid.engine.parallel import shutdown_pool
 from tools.reid.engine.timeline import render_timeline, timeline_image
+from tools.reid.limits import Limits
 
 __all__ = [
     "Limits",

@@ -10,13 +10,13 @@ from tools.reid.engine import decode, detect
 from tools.reid.engine.caption import caption
 from tools.reid.engine.embed import Descriptor, get_descriptor
 from tools.reid.engine.frames import FrameFaces, SegmentResult, SegmentSpec, describe_faces
-from tools.reid.engine.limits import Limits
 from tools.reid.engine.match import identify, person_result
 from tools.reid.engine.moments import keyframe_moments
 from tools.reid.engine.parallel import PoolRunner, Runner, analyse_video
 from tools.reid.engine.references import load_persons
 from tools.reid.engine.track import build_tracks
 from tools.reid.errors import MediaError
+from tools.reid.limits import Limits
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats
 

@@ -18,10 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from tools.reid.engine.geometry import ious
 from tools.reid.engine.models import per_thread
 from tools.reid.errors import EngineError
 from tools.reid.extras import missing
@@ -49,7 +51,7 @@ def model_path() -> Path:
 
 
 @per_thread
-def _interpreter():  # noqa: ANN202 - LiteRT has no type stubs
+def _interpreter() -> Any:  # LiteRT's Interpreter: the package has no types
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as exc:
@@ -133,20 +135,9 @@ def _weighted_nms(boxes: np.ndarray, scores: np.ndarray) -> list[tuple[np.ndarra
     kept = []
     while order:
         best = order[0]
-        overlaps = _iou(boxes[best], boxes[order])
+        overlaps = ious(boxes[best], boxes[order])
         group = [order[i] for i in np.flatnonzero(overlaps > NMS_IOU)]
         weights = scores[group][:, None]
         kept.append(((boxes[group] * weights).sum(axis=0) / weights.sum(), float(scores[best])))
         order = [i for i in order if i not in group]
     return kept
-
-
-def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    left = np.maximum(box[0], others[:, 0])
-    top = np.maximum(box[1], others[:, 1])
-    right = np.minimum(box[2], others[:, 2])
-    bottom = np.minimum(box[3], others[:, 3])
-    inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
-    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    union = (box[2] - box[0]) * (box[3] - box[1]) + areas - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)

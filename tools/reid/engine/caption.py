@@ -7,8 +7,8 @@ engine measured.
 from __future__ import annotations
 
 from tools.reid.engine.geometry import centre_x
-from tools.reid.report import clock, count, duration, names, place, span
 from tools.reid.schemas import MediaInfo, PersonResult
+from tools.reid.wording import clock, count, duration, names, place, span
 
 
 def caption(media: MediaInfo, persons: list[PersonResult], unknown_faces: int) -> str:

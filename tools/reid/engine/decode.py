@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from tools.reid.engine.limits import Limits
 from tools.reid.errors import MediaError
+from tools.reid.limits import Limits
 from tools.reid.schemas import MediaInfo
 
 # Our own pixel limit (REID_MAX_PIXELS) refuses large images with a clearer message; Pillow's
@@ -234,7 +234,8 @@ def _thumbnail(frame: av.VideoFrame) -> np.ndarray:
     or a colour conversion (FFmpeg's scaler costs ~6 ms a 1080p frame, this ~0.5 ms)."""
     if frame.format.name.startswith(LUMA_FIRST_FORMATS):
         plane = frame.planes[0]
-        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        buffer = np.frombuffer(plane, np.uint8)  # type: ignore[call-overload]  # PyAV's stubs: a plane is a buffer
+        luma = buffer.reshape(plane.height, plane.line_size)[:, : plane.width]
     else:
         luma = frame.to_ndarray(format="gray")
     step = max(1, luma.shape[0] // (4 * THUMBNAIL_SIZE[1]))  # every 7th pixel of 1080p averages as well
@@ -276,17 +277,20 @@ def _decode_from(
             rate = stream.average_rate or stream.guessed_rate
             if sample_fps is not None and rate and sample_fps * SKIP_NONREF_RATIO <= rate:
                 stream.codec_context.skip_frame = "NONREF"
-            origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+            time_base = stream.time_base
+            if time_base is None:
+                raise MediaError(f"{path.name} has a video stream without timestamps. Send the original file.")
+            origin = float(stream.start_time * time_base) if stream.start_time else 0.0
             if start_s > 0:
                 # Seek a little early: the nearest keyframe before may sit exactly at start_s.
-                target = int((origin + max(0.0, start_s - 1.0)) / stream.time_base)
+                target = int((origin + max(0.0, start_s - 1.0)) / time_base)
                 container.seek(target, stream=stream, backward=True)
             for frame in container.decode(stream):
                 if frame.pts is None:
                     continue
                 if counter is not None:
                     counter[0] += 1
-                last_time = float(frame.pts * stream.time_base) - origin
+                last_time = float(frame.pts * time_base) - origin
                 yield last_time, frame
     except av.FFmpegError as exc:
         raise MediaError(

@@ -16,7 +16,7 @@ most of those only it found being false; HOG 31 at 750 ms.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -208,5 +208,13 @@ def _resized(rgb: np.ndarray, scale: float) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
 
 
+_DETECTORS: dict[DetectorName, Callable[[], FaceDetector]] = {
+    "yunet": YuNetDetector,
+    "blazeface": BlazeFaceDetector,
+    "hog": HogDetector,
+    "cnn": CnnDetector,
+}
+
+
 def get_detector(name: DetectorName) -> FaceDetector:
-    return {"yunet": YuNetDetector, "blazeface": BlazeFaceDetector, "hog": HogDetector, "cnn": CnnDetector}[name]()
+    return _DETECTORS[name]()

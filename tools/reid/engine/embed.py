@@ -14,7 +14,7 @@ which requests choose from, are in ``schemas.TOLERANCES``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -127,8 +127,11 @@ class DlibDescriptor:
         return np.linalg.norm(faces[:, None, :] - references[None, :, :], axis=2)
 
 
+_DESCRIPTORS: dict[DescriptorName, Callable[[], Descriptor]] = {"sface": SFaceDescriptor, "dlib": DlibDescriptor}
+
+
 def get_descriptor(name: DescriptorName) -> Descriptor:
-    return {"sface": SFaceDescriptor, "dlib": DlibDescriptor}[name]()
+    return _DESCRIPTORS[name]()
 
 
 def _aligned(rgb: np.ndarray, face: Detection) -> np.ndarray:

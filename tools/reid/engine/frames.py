@@ -84,7 +84,8 @@ def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None)
     descriptor = get_descriptor(spec.descriptor)
     result = SegmentResult()
     counter = [0]
-    previous_index, previous_boxes = -2, []
+    previous_index = -2
+    previous_boxes: list[Box] = []
     for frame in sampled_frames(path, spec.sample_fps, max(0, first - 1), stop, counter):
         same_shot = previous_index == frame.index - 1 and not frame.cut_before
         boxes_before = previous_boxes if same_shot else []

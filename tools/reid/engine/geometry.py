@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from tools.reid.engine.models import dlib_module
 from tools.reid.schemas import Box
 
@@ -47,6 +49,19 @@ def iou(a: Box, b: Box) -> float:
     inter = area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
     union = area(a) + area(b) - inter
     return inter / union if union else 0.0
+
+
+def ious(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """`iou` of one box against each row of ``others`` at once, for boxes in any unit (BlazeFace's
+    are fractions of the image): the suppression of overlapping detections compares hundreds."""
+    left = np.maximum(box[0], others[:, 0])
+    top = np.maximum(box[1], others[:, 1])
+    right = np.minimum(box[2], others[:, 2])
+    bottom = np.minimum(box[3], others[:, 3])
+    inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
+    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    union = (box[2] - box[0]) * (box[3] - box[1]) + areas - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 FOLLOW_DISTANCE = 0.8

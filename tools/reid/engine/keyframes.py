@@ -14,8 +14,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from tools.reid.engine.decode import frame_at
-from tools.reid.report import clock
 from tools.reid.schemas import Moment, MomentFace, ReIDResult
+from tools.reid.wording import clock
 
 BOX_COLOUR = (255, 196, 0)
 UNKNOWN_COLOUR = (235, 235, 235)
@@ -73,7 +73,7 @@ def _label(image: Image.Image, text: str, x: int, above: int, below: int) -> Non
     font = ImageFont.load_default(size=label_px(image.height))
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     width, height = right - left + 8, bottom - top + 8
-    x = min(max(0, x), max(0, image.width - width))
+    x = min(max(0, x), max(0, image.width - round(width)))
     y = above - height - 2 if above - height - 2 >= 0 else below + 2
     y = min(y, max(0, image.height - height))
     draw.rectangle((x, y, x + width, y + height), fill=BOX_COLOUR)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from tools.reid.report import clock
 from tools.reid.schemas import Appearance, ReIDResult
+from tools.reid.wording import clock
 
 BACKGROUND = (255, 255, 255)
 INK = (33, 33, 33)
@@ -24,6 +24,8 @@ TOGETHER = (255, 232, 150)
 """The band behind the rows where several found persons overlap."""
 PALETTE = ((0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (86, 180, 233))
 """Okabe-Ito colours, one per row: told apart with the common colour-vision deficiencies."""
+Font = ImageFont.ImageFont | ImageFont.FreeTypeFont
+"""What ``ImageFont.load_default`` returns: FreeType when Pillow has it, else the bitmap font."""
 TICK_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 MAX_TICKS = 10
 MIN_BAR_PX = 3
@@ -135,7 +137,7 @@ def together_spans(appearances: list[list[Appearance]]) -> list[tuple[float, flo
     return spans
 
 
-def _axis(draw: ImageDraw.ImageDraw, layout: TimelineLayout, font: ImageFont.ImageFont) -> None:
+def _axis(draw: ImageDraw.ImageDraw, layout: TimelineLayout, font: Font) -> None:
     y = layout.axis_y
     draw.line((layout.x(0), y, layout.x(layout.duration_s), y), fill=INK, width=2)
     step = next((s for s in TICK_STEPS_S if layout.duration_s / s <= MAX_TICKS), TICK_STEPS_S[-1])
@@ -146,7 +148,7 @@ def _axis(draw: ImageDraw.ImageDraw, layout: TimelineLayout, font: ImageFont.Ima
         tick += step
 
 
-def _fit(draw: ImageDraw.ImageDraw, name: str, font: ImageFont.ImageFont, width: int) -> str:
+def _fit(draw: ImageDraw.ImageDraw, name: str, font: Font, width: int) -> str:
     """The name, shortened with an ellipsis to fit ``width`` pixels."""
     shown = name
     while len(shown) > 1 and draw.textlength(shown, font=font) > width:

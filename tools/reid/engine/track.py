@@ -54,8 +54,8 @@ class Track:
         return [s for s in self.sightings if s.face.descriptor is not None]
 
     def descriptors(self) -> np.ndarray:
-        described = self.described()
-        return np.stack([s.face.descriptor for s in described]) if described else np.zeros((0, 128), np.float32)
+        descriptors = [s.face.descriptor for s in self.sightings if s.face.descriptor is not None]
+        return np.stack(descriptors) if descriptors else np.zeros((0, 128), np.float32)
 
     def indices(self) -> set[int]:
         return {s.index for s in self.sightings}

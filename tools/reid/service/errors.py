@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from tools.reid.api_errors import ApiError, BadRequest, RateLimited
 from tools.reid.api_schemas import Envelope
 from tools.reid.errors import InvalidInput
+from tools.reid.wording import validation_problems
 
 RETRY_AFTER_S = 2
 """What a 0429 answer suggests waiting, in seconds (``Retry-After``)."""
@@ -67,28 +68,8 @@ def envelope_error(code: str, msg: str, *, close: bool = False) -> JSONResponse:
 
 
 def describe_validation_errors(errors: Sequence[Any], prefix: str = "") -> str:
-    """One sentence per problem (at most three), each naming its field: ``persons[0].url is required``."""
-    parts = [_describe(error, prefix).rstrip(".") for error in errors[:3]]
-    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    return "Invalid request: " + "; ".join(parts) + more + "."
-
-
-def _describe(error: Any, prefix: str) -> str:
-    if error["type"] == "json_invalid":
-        return f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'unreadable')})"
-    path = [prefix] if prefix else []
-    for part in error["loc"]:
-        if part == "body":
-            continue
-        if isinstance(part, int):
-            path[-1:] = [f"{path[-1] if path else ''}[{part}]"]
-        else:
-            path.append(str(part))
-    field = ".".join(path)
-    if error["type"] == "missing":
-        return f"{field} is required"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{field}: {message}" if field else message
+    """The 0001 message of a request pydantic refused: ``Invalid request: persons[0].url is required.``"""
+    return f"Invalid request: {validation_problems(errors, prefix)}."
 
 
 async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -115,7 +96,7 @@ def _empty_body_message(request: Request) -> str:
     return f"Invalid request: the body is empty; {required or 'the JSON fields'} are required."
 
 
-async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: HTTPException) -> Response:
     """Unreadable or oversized bodies are bad parameters (0001); everything else (404, 405)
     stays a plain HTTP error, as the hosted service answers unknown routes."""
     if exc.status_code in (400, 408, 413):
@@ -126,7 +107,8 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     # BadRequest is both an ApiError and an InvalidInput; handlers are looked up along the MRO,
     # which meets ApiError first, so it keeps its own code.
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(InvalidInput, _invalid_input)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
+    # FastAPI's decorator takes each handler with the exception type it handles.
+    app.exception_handler(ApiError)(_api_error)
+    app.exception_handler(InvalidInput)(_invalid_input)
+    app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(HTTPException)(_http_error)

@@ -29,7 +29,7 @@ from tools.reid.service import intake
 from tools.reid.service.auth import Tenant, authenticated_tenant
 from tools.reid.service.errors import envelope_error
 from tools.reid.service.runner import TaskRunner, new_task_id
-from tools.reid.service.store import Task
+from tools.reid.service.store import Reply, Task
 
 TaskId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -79,7 +79,7 @@ async def upload_video(body: VideoRequest, runner: Runner, tenant: Tenant) -> En
     callback (an extension) poll ``GET /v1/understand/tasks/{task_id}``."""
     request = await run_in_threadpool(intake.video_request, body, runner.settings)
     task_id = new_task_id()
-    reply = "callback" if body.callback else "poll"
+    reply: Reply = "callback" if body.callback else "poll"
     await run_in_threadpool(runner.accept, task_id, tenant, request, reply, body.callback)
     return Envelope.ok(TaskAccepted(task_id=task_id))
 
@@ -129,7 +129,7 @@ async def upload_image(http: Request, runner: Runner, tenant: Tenant) -> JSONRes
     task_id = new_task_id()
     try:
         options, request = await _image_request(http, task_id, runner)
-        reply = "callback" if options.callback else "inline"
+        reply: Reply = "callback" if options.callback else "inline"
         finished = await run_in_threadpool(runner.accept, task_id, tenant, request, reply, options.callback)
     except BaseException:
         runner.spool.remove(task_id)
