@@ -48,7 +48,10 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
     "broken JSON": (b'{"type": ', JSON),
     "event a string": (b'{"type": "event_callback", "event": "x"}', JSON),
     "event a list": (b'{"type": "event_callback", "event": []}', JSON),
-    "event without team": (b'{"type": "event_callback", "event": {"type": "app_mention"}}', JSON),
+    "mention without channel": (
+        b'{"type": "event_callback", "team_id": "T1", "event": {"type": "app_mention", "user": "U1"}}',
+        JSON,
+    ),
     "payload not JSON": (_form({"payload": "{"}), FORM),
     "payload a list": (_payload([]), FORM),
     "payload a number": (_payload(1), FORM),
