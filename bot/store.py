@@ -172,6 +172,7 @@ class Store:
         """A delivery is handled: answered, or found to need nothing."""
         with self._database.write() as db:
             db.execute("DELETE FROM inbox WHERE id = ?", (entry_id,))
+        self._database.scrub()  # the delivery held the message's text and its files' private URLs
 
     # --- Requests
 
@@ -299,6 +300,7 @@ class Store:
                 (outcome, time.time(), request_id),
             )
             db.execute("UPDATE audit SET outcome = ? WHERE request_id = ?", (outcome, request_id))
+        self._database.scrub()  # the tokens leave the WAL too
 
     def resume(self) -> list[str]:
         """After a restart: every unfinished request becomes pending again (its downloads and any

@@ -5,7 +5,9 @@ serialises this process's use of the connection; writes are ``BEGIN IMMEDIATE``
 transactions, so a write either lands whole or not at all. ``synchronous=FULL``: what was
 acknowledged to a user survives a power cut, not only a crash. The file is created private
 (0600): it holds who searched for whom, and until a task ends its signed URLs; SQLite gives
-its -wal and -shm files the same permissions.
+its -wal and -shm files the same permissions. Deleted content is zeroed (``secure_delete``),
+and a store calls `Database.scrub` after it deletes or clears a secret, so that the WAL
+does not keep what the table no longer has.
 
 Each store's tables grow by migrations: an ordered list of SQL scripts or functions, each run
 once in its own transaction, with the ``schema_versions`` table counting how many of the
@@ -41,6 +43,8 @@ class Database:
         with self._lock:
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=FULL")
+            # What is deleted or overwritten (signed URLs, names) is zeroed in the file, not just unlinked.
+            self._connection.execute("PRAGMA secure_delete=ON")
         self._migrate(store, migrations)
 
     def _migrate(self, store: str, migrations: Sequence[Migration]) -> None:
@@ -78,6 +82,14 @@ class Database:
                 self._connection.execute("ROLLBACK")
                 raise
             self._connection.execute("COMMIT")
+
+    def scrub(self) -> None:
+        """Copy the WAL into the file and truncate it to nothing. After a secret is deleted or
+        overwritten, the WAL still holds the pages that had it (a checkpoint alone copies them
+        back but leaves the WAL's bytes for reuse): only ``TRUNCATE`` makes them go. A reader in
+        another process can hold the checkpoint back; the next scrub then completes it."""
+        with self._lock:
+            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         with self._lock:
