@@ -20,6 +20,7 @@ import itertools
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections import Counter, defaultdict, deque
@@ -114,6 +115,9 @@ class CallbackSender:
             task_id, host = job
             try:
                 self._attempt(task_id)
+            except (OSError, sqlite3.Error) as exc:
+                # The attempt could not be recorded (out of disk): it is made again at the next start.
+                log.error("callback attempt not recorded task=%s: %s", task_ref(task_id), exc)
             finally:
                 with self._changed:
                     self._busy[host] -= 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
 import uuid
@@ -126,7 +127,12 @@ class TaskRunner:
         while (task_id := self._queue.get()) is not None:
             if self.cluster is not None and not self.cluster.wait(self._stop):
                 return  # stopping: the task stays queued in the store for the next start
-            self._run(task_id)
+            try:
+                self._run(task_id)
+            except (OSError, sqlite3.Error) as exc:
+                # The store could not record the task (out of disk, say): it stays as the store
+                # last had it, queued or running, and resumes at the next start; this worker goes on.
+                log.error("task could not be recorded task=%s: %s", task_ref(task_id), exc)
 
     def _run(self, task_id: str) -> None:
         queued = self.store.get(task_id)
