@@ -123,7 +123,7 @@ class Store:
     """The SQLite file at ``path`` (created on first use)."""
 
     def __init__(self, path: Path) -> None:
-        self._database = Database(path, [_SCHEMA], store="bot")
+        self._database = Database(path, [_SCHEMA], store="bot", setting="REID_BOT_DB_PATH")
 
     def close(self) -> None:
         self._database.close()

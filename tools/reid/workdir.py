@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from tools.reid.errors import StorageError
+
 log = logging.getLogger(__name__)
 
 LOCK_SUFFIX = ".lock"
@@ -31,7 +33,18 @@ class ProcessFolder:
     """This process's work folder under ``root``, claimed (and the dead ones swept) on creation."""
 
     def __init__(self, root: Path) -> None:
-        private_folder(root, parents=True)
+        """Claim a folder under ``root``, and delete those of dead processes.
+
+        Raises:
+            StorageError: ``root`` cannot be created or written.
+        """
+        try:
+            private_folder(root, parents=True)
+        except OSError as exc:
+            raise StorageError(
+                f"the work folder {root} cannot be created or written ({exc.strerror or exc}): "
+                "choose a writable data folder, or fix its permissions."
+            ) from None
         self.root = root
         with _root_lock(root):
             name = f"{os.getpid()}-{secrets.token_hex(4)}"

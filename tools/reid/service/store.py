@@ -149,7 +149,7 @@ class TaskStore:
     """The task table and the few transitions the service makes on it."""
 
     def __init__(self, path: Path) -> None:
-        self._database = Database(path, _MIGRATIONS, store="tasks")
+        self._database = Database(path, _MIGRATIONS, store="tasks", setting="REID_DB_PATH")
 
     def _one(self, sql: str, *args: Any) -> Task | None:
         with self._database.read() as db:
