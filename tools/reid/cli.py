@@ -23,6 +23,7 @@ from tools.reid.exports import appearances_csv, appearances_vtt
 from tools.reid.extras import require
 from tools.reid.fetch import is_url
 from tools.reid.names import name_from_file
+from tools.reid.paths import is_local_file, writable_folder
 from tools.reid.progress import ProgressFn
 from tools.reid.report import summary, table
 from tools.reid.schemas import AnalysisOptions, MediaInfo, PersonSpec, ReIDRequest, ReIDResult
@@ -227,13 +228,14 @@ def _persons(values: list[str]) -> list[PersonSpec]:
     may hold ``=`` in its query) is named after its file name."""
     persons = []
     for value in values:
-        if is_url(value) or Path(value).expanduser().is_file():
+        if is_url(value) or is_local_file(value):
             name, photo = name_from_file(value), value
         else:
             name, sep, photo = value.partition("=")
             if not sep:
+                shown = repr(value) if len(value) <= 60 else f"{value[:60]!r}... ({len(value)} characters)"
                 raise InvalidInput(
-                    f"--person {value!r} is neither NAME=PHOTO nor a photo that exists here: "
+                    f"--person {shown} is neither NAME=PHOTO nor a photo that exists here: "
                     "give e.g. --person Alice=alice.jpg or --person alice.jpg."
                 )
         if not name.strip() or not photo.strip():
@@ -256,6 +258,10 @@ def _analyze(args: argparse.Namespace) -> int:
     from tools.reid.facade import ReIDTool
 
     request = _request(args.media, _persons(args.person), args.prompt, _options(args))
+    if args.keyframes:
+        writable_folder(args.keyframes, "--keyframes")  # before the analysis, not after it
+    if args.timeline:
+        writable_folder(args.timeline.parent, "--timeline")
     tool = ReIDTool(_settings(args))
     with tempfile.TemporaryDirectory(prefix="reid-") as scratch:
         media, info = _local_media(tool, args, Path(scratch))

@@ -20,6 +20,7 @@ from tools.reid import engine
 from tools.reid.errors import InvalidInput
 from tools.reid.fetch import fetch_to_file, is_url, safe_file_name
 from tools.reid.logs import keep_urls_out_of_logs
+from tools.reid.paths import is_local_file
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.remote import RemoteBackend, result_from_callback
 from tools.reid.schemas import AnalysisOptions, MediaInfo, Moment, ReIDRequest, ReIDResult
@@ -125,7 +126,7 @@ class _Stager:
             )
             return self._named_after(fetched, location)
         path = Path(location).expanduser()
-        if not path.is_file():
+        if not is_local_file(location):
             raise InvalidInput(
                 f"The {what} {location!r} is not a file that exists here. Give a path or an http(s) URL."
             )

@@ -1,0 +1,61 @@
+"""CLI arguments the system cannot take as paths (issue 22, item 10): a 500-character name, and
+a ``--keyframes`` folder that cannot be written, each exit 2 with one line, before any analysis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_cli import reid
+
+
+def _one_line(run: subprocess.CompletedProcess[str], *needles: str) -> str:
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert all(needle in line for needle in needles), line
+    return line
+
+
+@pytest.mark.parametrize("form", ["bare", "with a photo", "as the photo"])
+def test_a_500_character_name_is_one_line(photos: dict[str, Path], form: str) -> None:
+    long = "A" * 500
+    value = {"bare": long, "with a photo": f"{long}={photos['eileen']}", "as the photo": f"Eileen={long}"}[form]
+    line = _one_line(reid("analyze", str(photos["eileen"]), "-p", value))
+    assert len(line) < 700
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody can write: a read-only mount as root (who ignores modes), else mode 0500."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True
+        )
+        if mounted.returncode != 0:
+            pytest.skip(f"root ignores file modes, and a read-only mount failed: {mounted.stderr.decode().strip()}")
+        yield folder
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+    else:
+        folder.chmod(0o500)
+        yield folder
+        folder.chmod(0o700)
+
+
+def test_an_unwritable_keyframes_folder_is_one_line(photos: dict[str, Path], read_only_folder: Path) -> None:
+    run = reid(
+        "analyze", str(photos["eileen"]), "-p", f"Eileen={photos['eileen']}", "--keyframes", str(read_only_folder)
+    )
+    _one_line(run, "--keyframes", str(read_only_folder), "cannot write there")
+
+
+def test_a_keyframes_folder_under_a_file_is_one_line(photos: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    pictures = tmp_path / "notes.txt" / "pictures"
+    run = reid("analyze", str(photos["eileen"]), "-p", f"Eileen={photos['eileen']}", "--keyframes", str(pictures))
+    _one_line(run, "--keyframes", "cannot write there")
