@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.loopback import API_KEY, ServiceProcess, StaticFiles, service_settings, settings_env, write_footage
-from tools.reid.client import AsyncReIDClient, ClientConfig
+from tools.reid.remote.client import AsyncReIDClient, ClientConfig
 
 PROMPT = "Who is here?"
 

@@ -17,7 +17,7 @@ import httpx
 
 from bot.submission import SlackFile
 from tools.reid.errors import FetchError
-from tools.reid.fetch import SNIFF_BYTES, sniff_kind
+from tools.reid.fetch.sniff import SNIFF_BYTES, sniff_kind
 from tools.reid.wording import byte_size
 from tools.reid.workdir import private_file
 

@@ -32,7 +32,7 @@ from bot import front_door
 from bot.app import ReIDBot
 from bot.settings import BotSettings
 from tools.reid.facade import ReIDTool
-from tools.reid.signing import verify_callback
+from tools.reid.remote.signing import verify_callback
 
 
 def create_app(settings: BotSettings, tool: ReIDTool | None = None) -> FastAPI:

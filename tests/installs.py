@@ -75,7 +75,9 @@ def _top_level_modules(files: list[PackagePath]) -> set[str]:
 
 
 def _name(requirement: str) -> str:
-    return canonical(_NAME.match(requirement).group(0))  # type: ignore[union-attr]
+    match = _NAME.match(requirement)
+    assert match is not None, f"not a requirement: {requirement!r}"
+    return canonical(match.group(0))
 
 
 def imported(importtime_stderr: str) -> set[str]:

@@ -30,11 +30,11 @@ from fakes.slack import BOT_USER_ID, FakeSlack
 
 from bot.settings import BotSettings
 from tools.reid.facade import ReIDTool
-from tools.reid.remote import RemoteBackend
+from tools.reid.remote.backend import RemoteBackend
+from tools.reid.remote.signing import sign_callback
 from tools.reid.schemas import ReIDRequest
 from tools.reid.service import create_app as create_service
 from tools.reid.settings import ReIDSettings
-from tools.reid.signing import sign_callback
 
 pytest_plugins = ["bot_fixtures"]
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import pytest
 from loopback import API_KEY, Footage, ServiceThread
 
-from tools.reid.api_errors import BadRequest, RateLimited, ServiceUnavailable, TaskTimeout, Unauthorized
-from tools.reid.client import AsyncReIDClient, ClientConfig, ReIDClient
 from tools.reid.errors import InvalidInput, ReIDError
+from tools.reid.remote.client import AsyncReIDClient, ClientConfig, ReIDClient
+from tools.reid.remote.errors import BadRequest, RateLimited, ServiceUnavailable, TaskTimeout, Unauthorized
 
 pytest_plugins = ["service_fixtures"]
 

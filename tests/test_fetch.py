@@ -23,9 +23,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tools.reid import fetch
 from tools.reid.errors import FetchError
-from tools.reid.fetch import afetch_to_file, check_url, fetch_to_file, redact_url, sniff_kind
+from tools.reid.fetch import policy, sniff
+from tools.reid.fetch.download import afetch_to_file, fetch_to_file
+from tools.reid.fetch.policy import check_url, redact_url
+from tools.reid.fetch.sniff import sniff_kind
 
 LOOPBACK = ipaddress.ip_address("127.0.0.1")
 HTML = b"<!DOCTYPE html><html><body>Please sign in</body></html>"
@@ -185,14 +187,14 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """
     names = {"public.test": LOOPBACK, "private.test": ipaddress.ip_address("10.0.0.7")}
     lookups: list[str] = []
-    real_resolve, real_problem = fetch.resolve_host, fetch.address_problem
+    real_resolve, real_problem = policy.resolve_host, policy.address_problem
 
-    def resolve(host: str, port: int) -> list[fetch.IPAddress]:
+    def resolve(host: str, port: int) -> list[policy.IPAddress]:
         lookups.append(host)
         return [names[host]] if host in names else real_resolve(host, port)
 
-    monkeypatch.setattr(fetch, "resolve_host", resolve)
-    monkeypatch.setattr(fetch, "address_problem", lambda ip: None if ip == LOOPBACK else real_problem(ip))
+    monkeypatch.setattr(policy, "resolve_host", resolve)
+    monkeypatch.setattr(policy, "address_problem", lambda ip: None if ip == LOOPBACK else real_problem(ip))
     return lookups
 
 
@@ -362,7 +364,7 @@ def test_file_name_never_from_url(server: _Server, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("container", ["mp4", "mov", "matroska", "avi", "mpegts"])
 def test_sniff_real_videos(container: str) -> None:
-    assert sniff_kind(_video(container)[: fetch.SNIFF_BYTES]) == "video"
+    assert sniff_kind(_video(container)[: sniff.SNIFF_BYTES]) == "video"
 
 
 @pytest.mark.parametrize(
@@ -384,7 +386,7 @@ def test_sniff_real_videos(container: str) -> None:
     ],
 )
 def test_sniff_kind(head: bytes, kind: str) -> None:
-    assert sniff_kind(head[: fetch.SNIFF_BYTES]) == kind
+    assert sniff_kind(head[: sniff.SNIFF_BYTES]) == kind
 
 
 def test_redact_url_hides_secrets() -> None:

@@ -15,6 +15,8 @@ pip's cache) and takes a minute or two.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import shutil
 import subprocess
@@ -80,6 +82,8 @@ def test_the_wheel_holds_every_module_and_the_license(core: CoreInstall) -> None
         metadata = next(wheel.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
     modules = {p.relative_to(REPO).as_posix() for top in ("tools", "bot") for p in (REPO / top).rglob("*.py")}
     assert modules - names == set()
+    assert "tools/reid/py.typed" in names
+    assert {n for n in names if n.startswith("tools/") and not n.startswith("tools/reid/")} == set(), "tools is shared"
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "License-Expression: MIT" in metadata.splitlines()
 
@@ -132,3 +136,45 @@ def test_commands_of_missing_extras_say_what_to_install(core: CoreInstall, photo
         assert done.stderr.count("\n") == 1 and f'pip install "reid-footage[{extra}]"' in done.stderr, args
     agent = core.run("python", "-c", "import tools.reid.langchain")
     assert agent.returncode == 1 and 'pip install "reid-footage[agent]"' in agent.stderr.splitlines()[-1]
+
+
+OTHER_TOOLS = {
+    "tools/__init__.py": '"""Another distribution\'s own top-level tools package."""\nOWNER = "other-tools"\n',
+    "tools/helpers.py": "def helper() -> str:\n    return 'theirs'\n",
+    "other_tools-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: other-tools\nVersion: 1.0\n",
+    "other_tools-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: a test\nRoot-Is-Purelib: true\n"
+    "Tag: py3-none-any\n",
+}
+
+
+def _wheel_of(files: dict[str, str], path: Path) -> Path:
+    """A wheel written by hand (a zip with its RECORD), so no build backend or index is needed."""
+    record = [f"{name},sha256={_digest(text.encode())},{len(text.encode())}" for name, text in files.items()]
+    record_name = next(n for n in files if n.endswith(".dist-info/METADATA")).replace("METADATA", "RECORD")
+    with zipfile.ZipFile(path, "w") as wheel:
+        for name, text in files.items():
+            wheel.writestr(name, text)
+        wheel.writestr(record_name, "\n".join([*record, f"{record_name},,"]) + "\n")
+    return path
+
+
+def _digest(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def test_the_wheel_shares_tools_with_a_distribution_that_has_its_own(core: CoreInstall, tmp_path: Path) -> None:
+    """``tools`` is a common name: another wheel's ``tools`` package and ours live side by side,
+    and removing either leaves the other working. Last in this module: it changes the venv."""
+    wheel = _wheel_of(OTHER_TOOLS, tmp_path / "other_tools-1.0-py3-none-any.whl")
+    pip = ("python", "-m", "pip")
+    installed = core.run(*pip, "install", "--quiet", "--no-deps", str(wheel))
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    both = "import tools, tools.helpers, tools.reid.schemas; print(tools.OWNER, tools.helpers.helper())"
+    done = core.run("python", "-c", both)
+    assert done.returncode == 0 and done.stdout.split() == ["other-tools", "theirs"], done.stderr[-2000:]
+    assert core.run("reid", "--version").returncode == 0
+    removed = core.run(*pip, "uninstall", "--yes", "--quiet", "other-tools")
+    assert removed.returncode == 0, removed.stderr[-2000:]
+    alone = core.run("python", "-c", "import tools.reid.schemas; import tools.helpers")
+    assert "No module named 'tools.helpers'" in alone.stderr, alone.stderr[-2000:]
+    assert core.run("reid", "--version").returncode == 0, "ours still works without theirs"

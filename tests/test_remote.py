@@ -7,7 +7,7 @@ from loopback import API_KEY, CallbackReceiver, Footage, ServiceThread
 
 from tools.reid.errors import EngineError, InvalidInput
 from tools.reid.facade import ReIDTool, make_backend
-from tools.reid.remote import RemoteBackend, result_from_callback
+from tools.reid.remote.backend import RemoteBackend, result_from_callback
 from tools.reid.schemas import AnalysisOptions, PersonSpec, ReIDRequest
 from tools.reid.settings import ReIDSettings
 

@@ -27,11 +27,11 @@ from loopback import (
     wait_until,
 )
 
-from tools.reid import fetch
 from tools.reid.errors import InvalidInput
+from tools.reid.fetch import policy
+from tools.reid.remote.signing import sign_callback, verify_callback
 from tools.reid.service import serve
 from tools.reid.service.store import TaskStore
-from tools.reid.signing import sign_callback, verify_callback
 
 pytest_plugins = ["service_fixtures"]
 
@@ -355,11 +355,11 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     server) and ``private.test`` is 10.0.0.7: the only way to reach a "public" server offline.
     The address policy itself runs unchanged for every other address."""
     names = {"public.test": ipaddress.ip_address("127.0.0.1"), "private.test": ipaddress.ip_address("10.0.0.7")}
-    real_resolve, real_problem = fetch.resolve_host, fetch.address_problem
+    real_resolve, real_problem = policy.resolve_host, policy.address_problem
     monkeypatch.setattr(
-        fetch, "resolve_host", lambda host, port: [names[host]] if host in names else real_resolve(host, port)
+        policy, "resolve_host", lambda host, port: [names[host]] if host in names else real_resolve(host, port)
     )
-    monkeypatch.setattr(fetch, "address_problem", lambda ip: None if ip == names["public.test"] else real_problem(ip))
+    monkeypatch.setattr(policy, "address_problem", lambda ip: None if ip == names["public.test"] else real_problem(ip))
 
 
 def test_redirect_to_a_private_address_fails_the_task(

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from loopback import ServiceThread
 
-from tools.reid.api_schemas import SPEC_CALLBACK, SPEC_IMAGE_REQ, SPEC_VIDEO_REQUEST
+from tools.reid.remote.wire import SPEC_CALLBACK, SPEC_IMAGE_REQ, SPEC_VIDEO_REQUEST
 
 pytest_plugins = ["service_fixtures"]
 

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tools.reid.errors import EngineError, FetchError, InvalidInput, MediaError, ReferencePhotoError, ReIDError
     from tools.reid.facade import LocalBackend, ReIDTool
-    from tools.reid.remote import RemoteBackend
+    from tools.reid.remote.backend import RemoteBackend
     from tools.reid.schemas import AnalysisOptions, PersonSpec, ReIDRequest, ReIDResult
     from tools.reid.settings import ReIDSettings
 
 _EXPORTS = {
     "ReIDTool": "tools.reid.facade",
     "LocalBackend": "tools.reid.facade",
-    "RemoteBackend": "tools.reid.remote",
+    "RemoteBackend": "tools.reid.remote.backend",
     "ReIDRequest": "tools.reid.schemas",
     "PersonSpec": "tools.reid.schemas",
     "AnalysisOptions": "tools.reid.schemas",

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from tools.reid.errors import InvalidInput, ReIDError
 from tools.reid.exports import appearances_csv, appearances_vtt
 from tools.reid.extras import require
-from tools.reid.fetch import is_url
+from tools.reid.fetch.policy import is_url
 from tools.reid.names import name_from_file
 from tools.reid.paths import is_local_file, writable_folder
 from tools.reid.progress import ProgressFn

@@ -18,11 +18,12 @@ from urllib.parse import urlsplit
 
 from tools.reid import engine
 from tools.reid.errors import InvalidInput
-from tools.reid.fetch import fetch_to_file, is_url, safe_file_name
+from tools.reid.fetch.download import fetch_to_file, safe_file_name
+from tools.reid.fetch.policy import is_url
 from tools.reid.logs import keep_urls_out_of_logs
 from tools.reid.paths import is_local_file
 from tools.reid.progress import ProgressFn, no_progress
-from tools.reid.remote import RemoteBackend, result_from_callback
+from tools.reid.remote.backend import RemoteBackend, result_from_callback
 from tools.reid.schemas import AnalysisOptions, MediaInfo, Moment, ReIDRequest, ReIDResult
 from tools.reid.settings import ReIDSettings, get_settings
 

@@ -107,7 +107,7 @@ class HumanReIDInput(BaseModel):
         try:
             _request(self.media, self.persons, self.question)
         except ValidationError as exc:
-            raise ValueError("; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())) from None
+            raise ValueError(validation_problems(exc.errors())) from None
         return self
 
 

@@ -14,7 +14,7 @@ from distributed import Client, Future, KilledWorker, as_completed
 from tools.reid.cluster import staging, version
 from tools.reid.cluster.connection import connect, no_workers
 from tools.reid.errors import ClusterUnavailable, EngineError
-from tools.reid.fetch import is_url
+from tools.reid.fetch.policy import is_url
 from tools.reid.settings import ReIDSettings
 
 T = TypeVar("T")

@@ -22,7 +22,8 @@ from distributed import get_worker
 
 from tools.reid.cluster import version
 from tools.reid.errors import ClusterUnavailable, FetchError
-from tools.reid.fetch import fetch_to_file, redact_url
+from tools.reid.fetch.download import fetch_to_file
+from tools.reid.fetch.policy import redact_url
 
 T = TypeVar("T")
 

@@ -18,9 +18,9 @@ from fastapi_offline import FastAPIOffline
 from pydantic.json_schema import models_json_schema
 from starlette.types import Scope
 
-from tools.reid.api_schemas import CaptionRequest, ImageRequest
 from tools.reid.errors import InvalidInput
 from tools.reid.facade import stop_engine_workers
+from tools.reid.remote.wire import CaptionRequest, ImageRequest
 from tools.reid.service.auth import ApiKeyMiddleware
 from tools.reid.service.body_limit import BodyLimitMiddleware, header
 from tools.reid.service.callbacks import CallbackSender

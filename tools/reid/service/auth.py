@@ -21,7 +21,7 @@ from fastapi.security import APIKeyHeader
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tools.reid.api_errors import Unauthorized
+from tools.reid.remote.errors import Unauthorized
 from tools.reid.service.errors import envelope_error
 from tools.reid.service.tenants import ApiKeys
 

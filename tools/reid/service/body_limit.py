@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tools.reid.api_errors import BadRequest
+from tools.reid.remote.errors import BadRequest
 from tools.reid.service.errors import BodyTooLarge, BodyTooSlow, body_too_large_message, envelope_error
 
 DRAIN_FACTOR = 4

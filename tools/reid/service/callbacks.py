@@ -29,10 +29,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from tools.reid.errors import FetchError
-from tools.reid.fetch import check_url, redact_url
+from tools.reid.fetch.policy import check_url, redact_url
+from tools.reid.remote.signing import sign_callback
 from tools.reid.service.store import Task, TaskStore, task_ref
 from tools.reid.settings import ReIDSettings
-from tools.reid.signing import sign_callback
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from tools.reid.api_errors import ApiError, BadRequest, RateLimited
-from tools.reid.api_schemas import Envelope
 from tools.reid.errors import InvalidInput
+from tools.reid.remote.errors import ApiError, BadRequest, RateLimited
+from tools.reid.remote.wire import Envelope
 from tools.reid.wording import validation_problems
 
 log = logging.getLogger(__name__)

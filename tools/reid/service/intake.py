@@ -21,9 +21,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from tools.reid.api_errors import BadRequest
-from tools.reid.api_schemas import CaptionRequest, ImageRequest, PersonRef, VideoRequest
-from tools.reid.fetch import SNIFF_BYTES, check_url, safe_file_name, sniff_kind
+from tools.reid.fetch.download import safe_file_name
+from tools.reid.fetch.policy import check_url
+from tools.reid.fetch.sniff import SNIFF_BYTES, sniff_kind
+from tools.reid.remote.errors import BadRequest
+from tools.reid.remote.wire import CaptionRequest, ImageRequest, PersonRef, VideoRequest
 from tools.reid.schemas import MAX_PERSONS, ReIDRequest
 from tools.reid.service.errors import describe_validation_errors, size_text
 from tools.reid.settings import ReIDSettings

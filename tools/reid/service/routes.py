@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
-from tools.reid.api_errors import BadRequest
-from tools.reid.api_schemas import (
+from tools.reid.facade import ReIDTool
+from tools.reid.remote.errors import BadRequest
+from tools.reid.remote.wire import (
     SPEC_IMAGE_REQ,
     CallbackPayload,
     CaptionRequest,
@@ -23,7 +24,6 @@ from tools.reid.api_schemas import (
     TaskStatus,
     VideoRequest,
 )
-from tools.reid.facade import ReIDTool
 from tools.reid.schemas import ReIDRequest, ReIDResult
 from tools.reid.service import intake
 from tools.reid.service.auth import Tenant, authenticated_tenant
@@ -53,7 +53,7 @@ def _result_delivered(body: CallbackPayload) -> None:
 
     Extension: with ``REID_CALLBACK_SECRET`` set, ``X-ReID-Timestamp`` (unix seconds) and
     ``X-ReID-Signature: sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">`` sign it
-    (``tools.reid.signing.verify_callback`` checks them).
+    (``tools.reid.remote.signing.verify_callback`` checks them).
     """
 
 

@@ -21,12 +21,12 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
-from tools.reid.api_errors import RateLimited
-from tools.reid.api_schemas import ErrorKind, result_data
 from tools.reid.errors import ClusterUnavailable, InvalidInput, ReIDError
 from tools.reid.facade import LocalBackend, ReIDTool
-from tools.reid.fetch import is_url
+from tools.reid.fetch.policy import is_url
 from tools.reid.progress import ProgressFn
+from tools.reid.remote.errors import RateLimited
+from tools.reid.remote.wire import ErrorKind, result_data
 from tools.reid.schemas import ReIDRequest
 from tools.reid.service.callbacks import CallbackSender
 from tools.reid.service.cluster_gate import ClusterGate

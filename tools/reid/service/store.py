@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from tools.reid.api_schemas import CallbackDelivery, ErrorKind, TaskState, TaskStatus
 from tools.reid.database import Database, Migration
-from tools.reid.fetch import redact_url
+from tools.reid.fetch.policy import redact_url
+from tools.reid.remote.wire import CallbackDelivery, ErrorKind, TaskState, TaskStatus
 
 Reply = Literal["callback", "poll", "inline"]
 """How the result reaches the client: POSTed to its callback, fetched from the task

@@ -19,11 +19,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tools.reid.api_schemas import CallbackPayload
-from tools.reid.client import ReIDClient
 from tools.reid.errors import EngineError, InvalidInput
-from tools.reid.fetch import SNIFF_BYTES, is_url, sniff_kind
+from tools.reid.fetch.policy import is_url
+from tools.reid.fetch.sniff import SNIFF_BYTES, sniff_kind
 from tools.reid.progress import ProgressFn
+from tools.reid.remote.client import ReIDClient
+from tools.reid.remote.wire import CallbackPayload
 from tools.reid.schemas import MediaInfo, PersonResult, ReIDRequest, ReIDResult, Stats
 from tools.reid.settings import ReIDSettings
 
@@ -44,7 +45,7 @@ class RemoteBackend:
         Raises:
             InvalidInput: a video or its reference photos are local files (the API takes URLs),
                 or the service refused the request (`BadRequest`).
-            ApiError: the service answered another error (see `tools.reid.api_errors`).
+            ApiError: the service answered another error (see `tools.reid.remote.errors`).
             TaskTimeout: a video task did not end within ``REID_API_TASK_TIMEOUT_S``.
         """
         names = [person.name for person in request.persons]

@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 
 import httpx
 
-from tools.reid.api_errors import ApiError, RateLimited, ServiceUnavailable, TaskTimeout, error_for
-from tools.reid.api_schemas import SUCCESS, TaskStatus
 from tools.reid.errors import InvalidInput
-from tools.reid.fetch import is_url, redact_url
+from tools.reid.fetch.policy import is_url, redact_url
 from tools.reid.progress import ProgressFn, no_progress
+from tools.reid.remote.errors import ApiError, RateLimited, ServiceUnavailable, TaskTimeout, error_for
+from tools.reid.remote.wire import SUCCESS, TaskStatus
 from tools.reid.settings import ReIDSettings, get_settings
 
 __all__ = ["AsyncReIDClient", "ClientConfig", "ReIDClient"]
