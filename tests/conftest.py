@@ -3,6 +3,8 @@ portraits, and the real photos of ../shared/fixtures/faces when that folder is p
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -88,3 +90,22 @@ def shared_faces() -> Path:
     if not SHARED_FACES.is_dir():
         pytest.skip(f"real face photos not present: {SHARED_FACES} (the ../shared checkout) is absent")
     return SHARED_FACES
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody can write: a read-only mount as root (who ignores modes), else mode 0500."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True
+        )
+        if mounted.returncode != 0:
+            pytest.skip(f"root ignores file modes, and a read-only mount failed: {mounted.stderr.decode().strip()}")
+        yield folder
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+    else:
+        folder.chmod(0o500)
+        yield folder
+        folder.chmod(0o700)

@@ -23,6 +23,7 @@ pytest.register_assert_rewrite("bot_fixtures")
 from bot_fixtures import SIGNING_SECRET, RunningBot
 from bot_process import BotServer
 from fakes.slack import FakeSlack, sign_request
+from loopback import read_until_closed
 
 from tools.reid.facade import ReIDTool
 
@@ -99,22 +100,6 @@ def bot_server(fake: FakeSlack, tmp_path: Path) -> Iterator[BotServer]:
         server.close()
 
 
-def _answer(sock: socket.socket, timeout_s: float = 10) -> bytes:
-    """Everything the server sends until it closes the connection (b"" if it sends nothing)."""
-    sock.settimeout(timeout_s)
-    received = b""
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            return received
-        except TimeoutError:
-            raise AssertionError(f"the bot kept the connection open; it sent {received!r}") from None
-        if not chunk:
-            return received
-        received += chunk
-
-
 def _send_until_refused(sock: socket.socket, total: int) -> None:
     """Send up to ``total`` bytes of body, stopping where the server stops reading."""
     chunk = b"x" * MiB
@@ -137,7 +122,7 @@ def test_an_oversized_unsigned_body_is_refused_before_it_is_read(bot_server: Bot
     with bot_server.connect() as sock:
         sock.sendall(_head(path, f"Content-Length: {256 * MiB}\r\n"))
         _send_until_refused(sock, 256 * MiB)
-        assert _answer(sock).startswith(b"HTTP/1.1 413")
+        assert read_until_closed(sock).startswith(b"HTTP/1.1 413")
     with bot_server.connect() as sock:
         sock.sendall(_head(path, "Transfer-Encoding: chunked\r\n"))
         try:
@@ -145,7 +130,7 @@ def test_an_oversized_unsigned_body_is_refused_before_it_is_read(bot_server: Bot
                 sock.sendall(f"{MiB:x}\r\n".encode() + b"x" * MiB + b"\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass
-        answer = _answer(sock)
+        answer = read_until_closed(sock)
     assert answer == b"" or answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert bot_server.peak_rss() - before < 48 * MiB
     assert bot_server.healthy()
@@ -160,12 +145,12 @@ def test_half_open_connections_and_slow_clients_are_closed(bot_server: BotServer
         sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nX-Slow: ")
     started = time.monotonic()
     for sock in silent + unfinished:
-        assert _answer(sock) == b""
+        assert read_until_closed(sock) == b""
         sock.close()
     assert time.monotonic() - started < 10
     with bot_server.connect() as sock:
         sock.sendall(_head("/slack/events", "Content-Length: 1000\r\n") + b'{"type": ')
-        answer = _answer(sock)
+        answer = read_until_closed(sock)
     assert answer.startswith(b"HTTP/1.1 408") and b"did not arrive within 1 s" in answer
     assert bot_server.healthy()
     assert "Traceback" not in bot_server.close()

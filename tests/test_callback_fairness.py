@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-from loopback import API_KEY, CallbackReceiver, Footage, HangingReceiver, ServiceThread, envelope
+from loopback import API_KEY, CallbackReceiver, Footage, HangingReceiver, ServiceThread, envelope, submit_image
 
 pytest_plugins = ["service_fixtures"]
 
@@ -20,18 +20,8 @@ def test_two_hanging_hosts_delay_no_other_callback(
     hanging = [HangingReceiver(), HangingReceiver()]
     try:
         with httpx.Client(base_url=service.base_url, headers={"Authorization": API_KEY}, timeout=60) as api:
-
-            def submit(callback: str) -> str:
-                body = {
-                    "url": footage.url("test_image.png"),
-                    "user_prompt": "?",
-                    "callback": callback,
-                    "persons": [{"name": "Alice", "url": footage.url("alice.jpg")}],
-                }
-                return envelope(api.post("/v1/understand/uploadImg", json=body))["data"]["task_id"]
-
-            stuck = [submit(f"{host.url}?n={n}") for host in hanging for n in range(4)]
-            healthy = submit(receiver.url)
+            stuck = [submit_image(api, footage, f"{host.url}?n={n}") for host in hanging for n in range(4)]
+            healthy = submit_image(api, footage, receiver.url)
             (delivered,) = receiver.wait_for(1, 60)
             attempts = [envelope(api.get(f"/v1/understand/tasks/{t}"))["data"]["callback"]["attempts"] for t in stuck]
         assert attempts == [0] * len(stuck), "the healthy callback waited for a hanging attempt to time out"
@@ -48,16 +38,8 @@ def test_a_retried_callback_carries_the_same_key_and_the_next_attempt(
     receiver = CallbackReceiver(fail_first=2)
     try:
         service = start_service()
-        body = {
-            "url": footage.url("test_image.png"),
-            "user_prompt": "?",
-            "callback": receiver.url,
-            "persons": [{"name": "Alice", "url": footage.url("alice.jpg")}],
-        }
-        headers = {"Authorization": API_KEY}
-        task_id = envelope(httpx.post(f"{service.base_url}/v1/understand/uploadImg", json=body, headers=headers))[
-            "data"
-        ]["task_id"]
+        with httpx.Client(base_url=service.base_url, headers={"Authorization": API_KEY}, timeout=60) as api:
+            task_id = submit_image(api, footage, receiver.url)
         receiver.wait_for(1)
         keys = [(r.headers["Idempotency-Key"], r.headers["X-ReID-Attempt"]) for r in receiver.attempts]
         assert keys == [(task_id, "1"), (task_id, "2"), (task_id, "3")]

@@ -3,9 +3,7 @@ a ``--keyframes`` folder that cannot be written, each exit 2 with one line, befo
 
 from __future__ import annotations
 
-import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,25 +24,6 @@ def test_a_500_character_name_is_one_line(photos: dict[str, Path], form: str) ->
     value = {"bare": long, "with a photo": f"{long}={photos['eileen']}", "as the photo": f"Eileen={long}"}[form]
     line = _one_line(reid("analyze", str(photos["eileen"]), "-p", value))
     assert len(line) < 700
-
-
-@pytest.fixture
-def read_only_folder(tmp_path: Path) -> Iterator[Path]:
-    """A folder nobody can write: a read-only mount as root (who ignores modes), else mode 0500."""
-    folder = tmp_path / "read-only"
-    folder.mkdir()
-    if os.geteuid() == 0:
-        mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True
-        )
-        if mounted.returncode != 0:
-            pytest.skip(f"root ignores file modes, and a read-only mount failed: {mounted.stderr.decode().strip()}")
-        yield folder
-        subprocess.run(["umount", "-l", str(folder)], check=True)
-    else:
-        folder.chmod(0o500)
-        yield folder
-        folder.chmod(0o700)
 
 
 def test_an_unwritable_keyframes_folder_is_one_line(photos: dict[str, Path], read_only_folder: Path) -> None:

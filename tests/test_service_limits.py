@@ -5,14 +5,22 @@ and an oversized one gets its 0001 rather than a connection reset."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from loopback import API_KEY, Footage, ServiceProcess, ServiceThread, envelope, service_settings, settings_env
+from loopback import (
+    API_KEY,
+    Footage,
+    ServiceProcess,
+    ServiceThread,
+    connect,
+    envelope,
+    read_until_closed,
+    service_settings,
+    settings_env,
+)
 
 pytest_plugins = ["service_fixtures"]
 
@@ -33,19 +41,6 @@ def _peak_rss(pid: int) -> int:
     return int(line.split()[1]) * 1024
 
 
-def _answer(sock: socket.socket) -> bytes:
-    sock.settimeout(30)
-    received = b""
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            return received
-        if not chunk:
-            return received
-        received += chunk
-
-
 def test_a_large_json_body_costs_nothing(tmp_path: Path) -> None:
     """60 MiB of ``{}`` with a valid key, announced and then streamed without a length: refused
     (0001) while the service's peak memory grows by less than 48 MiB (it grew by 1.5 GB)."""
@@ -53,10 +48,9 @@ def test_a_large_json_body_costs_nothing(tmp_path: Path) -> None:
     try:
         before = _peak_rss(process.pid)
         body = b"[" + b"{}," * (20 * MiB) + b"{}]"
-        address = urlsplit(process.base_url)
         answers = []
         for framing in (f"Content-Length: {len(body)}", "Transfer-Encoding: chunked"):
-            with socket.create_connection((address.hostname, address.port)) as sock:
+            with connect(process.base_url) as sock:
                 head = f"POST /v1/understand/upload HTTP/1.1\r\nHost: t\r\nAuthorization: {API_KEY}\r\n"
                 sock.sendall(f"{head}Content-Type: application/json\r\n{framing}\r\n\r\n".encode())
                 try:
@@ -65,7 +59,7 @@ def test_a_large_json_body_costs_nothing(tmp_path: Path) -> None:
                         sock.sendall(chunk if "Length" in framing else f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 except (BrokenPipeError, ConnectionResetError):
                     pass
-                answers.append(_answer(sock))
+                answers.append(read_until_closed(sock, 30))
         assert _peak_rss(process.pid) - before < 48 * MiB
         for answer in answers:
             if answer:  # the announced 60 MiB is answered at once, and its sender may see only a reset

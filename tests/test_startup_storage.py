@@ -10,7 +10,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,25 +21,6 @@ pytest_plugins = ["bot_fixtures"]
 
 Case = Callable[[Path], Path]
 """Prepares a broken database path under a folder; returns it."""
-
-
-@pytest.fixture
-def read_only(tmp_path: Path) -> Iterator[Path]:
-    folder = tmp_path / "read-only"
-    folder.mkdir()
-    if os.geteuid() == 0:
-        mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True
-        )
-        if mounted.returncode != 0:
-            pytest.skip(f"root ignores file modes, and a read-only mount failed: {mounted.stderr.decode().strip()}")
-    else:
-        folder.chmod(0o500)
-    yield folder
-    if os.geteuid() == 0:
-        subprocess.run(["umount", "-l", str(folder)], check=True)
-    else:
-        folder.chmod(0o700)
 
 
 def _under_a_file(folder: Path) -> Path:
@@ -118,8 +99,8 @@ def test_an_unusable_database_is_one_line(fake: FakeSlack, tmp_path: Path, surfa
 
 
 @pytest.mark.parametrize("surface", SURFACES)
-def test_a_read_only_folder_is_one_line(fake: FakeSlack, tmp_path: Path, read_only: Path, surface: str) -> None:
-    db = read_only / "reid.db"
+def test_a_read_only_folder_is_one_line(fake: FakeSlack, tmp_path: Path, read_only_folder: Path, surface: str) -> None:
+    db = read_only_folder / "reid.db"
     _assert_one_line(_start(surface, db, fake, tmp_path), db, "cannot be created or written")
 
 
