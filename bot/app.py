@@ -22,11 +22,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import handling, listeners
 from bot.parts import Parts
-from bot.run import Runner
+from bot.run import RESULT_KIND, Runner
 from bot.settings import BotSettings
 from bot.store import Store
 from bot.worker import Worker
-from tools.reid.facade import ReIDTool, stop_engine_workers
+from tools.reid.facade import ReIDTool, open_gallery, stop_engine_workers
 from tools.reid.logs import keep_request_bodies_out_of_logs
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,12 @@ class ReIDBot:
         self.settings = settings
         self.tool = tool or ReIDTool()
         self.client = _client(settings, settings.slack_bot_token.get_secret_value())
-        self.store = Store(settings.db_path)
+        self.store = Store(
+            settings.db_path, settings.result_retention_hours * 3600, settings.audit_retention_days * 86400
+        )
+        self.tool.gallery = open_gallery(settings.db_path)
+        self.tool.gallery.keep_results(RESULT_KIND, self.store.forget)
+        self.tool.gallery.purge(settings.audit_retention_days * 86400)
         self.http = httpx.AsyncClient(follow_redirects=True, timeout=httpx.Timeout(30.0, read=120.0))
         self.runner = Runner(settings, self.tool, self.client, self.store, self.http)
         self.worker = Worker(settings.workers)

@@ -75,6 +75,7 @@ async def take_message(parts: Parts, entry: InboxEntry) -> None:
             team=payload["team"],
             bot_user_id=payload["bot_user_id"],
             settings=parts.settings,
+            enrolled=parts.runner.tool.people(payload["team"] or "slack").names(),
         )
     except InvalidInput as exc:
         message = presentation.incomplete_message(str(exc))

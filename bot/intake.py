@@ -12,6 +12,7 @@ Rules for a message (a mention, or a direct message to the bot):
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
@@ -171,12 +172,16 @@ def parse_message(
     team: str | None,
     bot_user_id: str | None,
     settings: BotSettings,
+    enrolled: Sequence[str] = (),
 ) -> Submission:
-    """The submission a message with files makes.
+    """The submission a message with files makes. With the footage alone, the people it names
+    from ``enrolled`` (the workspace's gallery) are searched for; "everyone enrolled" (or
+    "everyone") searches the whole gallery.
 
     Raises:
         IncompleteRequest: no files, an unsupported or too large file, several videos, no
-            reference photo, a pair naming a file not in the message, more than five people.
+            reference photo nor enrolled name, a pair naming a file not in the message, more
+            than five people with photos.
     """
     text = message_text(event.get("text") or "", bot_user_id)
     pairs = [(m["quoted"] or m["plain"], m["file"]) for m in _NAME_PAIR.finditer(text)]
@@ -191,8 +196,14 @@ def parse_message(
     references = [
         Reference(name=named.get(file.id) or person_name(file), file=file) for file in files if file.id != footage.id
     ]
-    if not references:
-        raise IncompleteRequest(f"I have the footage ({footage.name}) but no photo of anyone to look for in it.")
+    named_enrolled = enrolled_in(question, enrolled) if not references else []
+    everyone = not references and bool(_EVERYONE.search(question))
+    if not references and not named_enrolled and not everyone:
+        raise IncompleteRequest(
+            f"I have the footage ({footage.name}) but no photo of anyone to look for in it, and it names nobody "
+            f"enrolled{_enrolled_hint(question, enrolled)}. Add a photo of each person, name people enrolled "
+            "(`/reid people` lists them), or ask for everyone enrolled."
+        )
     for ref in references:
         _raise_if(reference_problem(ref.file, settings))
     _raise_if(_persons_problem(references))
@@ -206,7 +217,37 @@ def parse_message(
         prompt=question or None,
         footage=footage,
         references=references,
+        enrolled=named_enrolled,
+        everyone_enrolled=everyone,
     )
+
+
+_EVERYONE = re.compile(r"\b(?:everyone|everybody|anyone|anybody)(?: enrolled)?\b|\ball enrolled\b", re.IGNORECASE)
+
+
+def enrolled_in(text: str, enrolled: Sequence[str]) -> list[str]:
+    """The enrolled names a message's text mentions, whole words, any capitalisation, longest
+    first so that "Grace Hopper" is not also "Grace"."""
+    found, rest = [], text
+    for name in sorted(enrolled, key=len, reverse=True):
+        pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
+        if pattern.search(rest):
+            found.append(name)
+            rest = pattern.sub(" ", rest)
+    return sorted(found, key=lambda name: text.casefold().find(name.casefold()))
+
+
+def _enrolled_hint(text: str, enrolled: Sequence[str]) -> str:
+    """ " (did you mean Grace Hopper?)" when a word of the text is close to an enrolled name."""
+    words = re.findall(r"[\w'-]+", text)
+    candidates = words + [" ".join(pair) for pair in zip(words, words[1:], strict=False)]
+    close = {
+        match
+        for candidate in candidates
+        for match in difflib.get_close_matches(candidate.casefold(), [n.casefold() for n in enrolled], n=1, cutoff=0.8)
+    }
+    names = [name for name in enrolled if name.casefold() in close]
+    return f" (did you mean {', '.join(names)}?)" if names else ""
 
 
 def _raise_if(problem: str | None) -> None:

@@ -19,11 +19,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
-from bot import handling, intake
+from bot import handling, intake, remembering
 from bot.access import allow_list
 from bot.modal import REQUEST_VIEW, FormErrors, ModalContext, notice_view, parse_modal, request_view
 from bot.parts import Parts
-from bot.presentation import APPEARANCES_BUTTON, LOOK_AGAIN_BUTTON, help_message
+from bot.presentation import APPEARANCES_BUTTON, LOOK_AGAIN_BUTTON, REMEMBER_BUTTON, help_message
+from bot.remembering import REMEMBER_VIEW, RememberContext, parse_remember, remember_view
 from bot.submission import Source
 from tools.reid.errors import InvalidInput
 
@@ -67,6 +68,10 @@ def register(app: AsyncApp, parts: Parts) -> None:
         if intake.asks_for_help(command.get("text") or ""):
             await ack(**help_message().as_kwargs())
             return
+        word, _, rest = (command.get("text") or "").strip().partition(" ")
+        if word.casefold() in GALLERY_COMMANDS:
+            await _gallery_command(parts, ack, command, word.casefold(), rest.strip())
+            return
         await ack()
         context = ModalContext(source="modal", channel=command["channel_id"])
         parts.desk.submit(partial(_open_modal, parts, command["trigger_id"], request_view(context)))
@@ -94,6 +99,29 @@ def register(app: AsyncApp, parts: Parts) -> None:
         await ack()
         handling.accept(parts, stored.id)
 
+    @app.view(REMEMBER_VIEW, middleware=allowed)
+    async def on_remember(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        context = RememberContext.model_validate_json(view["private_metadata"])
+        try:
+            form = parse_remember(view["state"]["values"], parts, context)
+        except FormErrors as exc:
+            await ack(response_action="errors", errors=exc.errors)
+            return
+        await ack()
+        team = (body.get("team") or {}).get("id") or "slack"
+        parts.desk.submit(
+            partial(remembering.enrol, parts, form, team=team, user=body["user"]["id"], channel=context.channel)
+        )
+
+    @app.action(REMEMBER_BUTTON, middleware=allowed)
+    async def on_remember_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """ "Remember this person" on an answer: the enrolment modal, their name filled in."""
+        await ack()
+        channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
+        request, _, name = (action.get("value") or "").partition(":")
+        view = remember_view(channel, name or None, request or None)
+        parts.desk.submit(partial(_open_modal, parts, body["trigger_id"], view))
+
     @app.action(ANSWER_ACTIONS, middleware=allowed)
     async def on_answer_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """The answer's buttons carry the request id; the store has its result, also after a restart."""
@@ -101,6 +129,29 @@ def register(app: AsyncApp, parts: Parts) -> None:
         channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
         handling.receive(parts, kind, {"request": action["value"], "channel": channel, "user": body["user"]["id"]})
         await ack()
+
+
+GALLERY_COMMANDS = frozenset({"remember", "people", "forget", "audit"})
+
+
+async def _gallery_command(parts: Parts, ack: AsyncAck, command: Mapping[str, Any], word: str, rest: str) -> None:
+    """``/reid remember [NAME]``, ``people``, ``forget NAME``, ``audit``: acknowledged at once; what
+    needs the Web API (a modal, the admin check) follows on the desk."""
+    team, user, channel = command.get("team_id") or "slack", command["user_id"], command["channel_id"]
+    if word == "people":
+        await ack(text=remembering.people_text(parts.runner.tool.people(team)))
+        return
+    if word == "forget" and not rest:
+        await ack(text="Say whom to remove: `/reid forget NAME` (`/reid people` lists who is enrolled).")
+        return
+    await ack()
+    if word == "remember":
+        job = partial(_open_modal, parts, command["trigger_id"], remember_view(channel, rest or None))
+    elif word == "forget":
+        job = partial(remembering.forget, parts, rest, team=team, user=user, channel=channel)
+    else:
+        job = partial(remembering.audit, parts, team=team, user=user, channel=channel)
+    parts.desk.submit(job)
 
 
 def _receive_message(

@@ -28,6 +28,11 @@ LOOK_AGAIN_BUTTON = "reid_look_again"
 """action_ids of the answer's buttons; their value is the request id."""
 PICTURES_COMMENT = "Who appears when, and the moments they were seen:"
 
+REMEMBER_BUTTON = "remember_person"
+"""action_id of "Remember NAME" on an answer (value ``request_id:name``): opens the enrolment modal
+with the name filled in, the search's photos of them used unless others are added."""
+MAX_REMEMBER_BUTTONS = 5
+
 HOW_TO = (
     "*How to ask me*\n"
     "• Upload the video (or a photo to search) and a photo of each person's face in one message, and mention me, "
@@ -36,6 +41,8 @@ HOW_TO = (
     'or `"Grace Hopper"=gh.jpg`.\n'
     f"• Up to {MAX_PERSONS} people at once; videos (MP4, MOV, WebM, …) and photos (JPEG, PNG, …).\n"
     "• Or type `/reid` for a form, or choose *Find people in this footage* in a message's ⋯ menu.\n"
+    "• Enrol people once with `/reid remember`, then name them without photos: `@ReID is Alice here?`, or "
+    "`@ReID anyone enrolled?`; `/reid people` lists them, admins use `/reid forget NAME` and `/reid audit`.\n"
     "• In a direct message to me, no mention is needed."
 )
 
@@ -167,6 +174,8 @@ class Buttons:
     """"Show every appearance": there are appearances to list."""
     look_again: bool = False
     """"Look again, less strict": someone was not found and the tolerance can still grow."""
+    remember: tuple[str, ...] = ()
+    """"Remember NAME": people found from a photo and not enrolled yet, to enrol them."""
 
 
 def verdict(result: ReIDResult) -> str:
@@ -198,6 +207,8 @@ def result_message(
         actions.append(_button("Show every appearance", APPEARANCES_BUTTON, request_id))
     if request_id is not None and buttons.look_again:
         actions.append(_button("Look again, less strict", LOOK_AGAIN_BUTTON, request_id))
+    for name in buttons.remember[:MAX_REMEMBER_BUTTONS] if request_id is not None else ():
+        actions.append(_button(f"Remember {name}", REMEMBER_BUTTON, f"{request_id}:{name}"))
     if actions:
         blocks.append({"type": "actions", "block_id": "answer_actions", "elements": actions})
     return Message(_clip(f"{header}. {result.text}"), blocks)

@@ -33,6 +33,7 @@ from bot.submission import SlackFile, Submission
 from bot.thread import DONE, FAILED, SEEN, RequestThread
 from tools.reid.errors import EngineError, ReIDError
 from tools.reid.facade import ReIDTool
+from tools.reid.gallery import Asker
 from tools.reid.schemas import TOLERANCES, AnalysisOptions, DescriptorName, PersonSpec, ReIDRequest, ReIDResult
 from tools.reid.workdir import ProcessFolder, private_folder
 
@@ -47,6 +48,15 @@ PROGRESS_STEP = 0.05
 LOOSEN_STEP = 1 / 6
 """"Look again, less strict" raises the tolerance by this share of the range the descriptor
 allows (`schemas.TOLERANCES`: ~0.08 on SFace's 0.3-0.8), and never past the range's top."""
+
+
+RESULT_KIND = "slack-request"
+"""How the gallery names the bot's stored results (removing a person deletes theirs)."""
+
+
+def slack_asker(submission: Submission) -> Asker:
+    """The audit log's who and where: the Slack user, in their workspace's gallery."""
+    return Asker(tenant=submission.tenant(), actor=submission.user, surface="slack")
 
 
 def looser_tolerance(current: float, descriptor: DescriptorName) -> float | None:
@@ -153,7 +163,7 @@ class Runner:
         progress = _Progress()
         ticker = asyncio.create_task(self._show_progress(thread, progress))
         try:
-            result = await self.tool.aanalyze(request, progress)
+            result = await self.tool.aanalyze(request, progress, slack_asker(stored.submission))
         finally:
             ticker.cancel()
         await self._answer(stored, thread, result, staged.footage)
@@ -200,9 +210,13 @@ class Runner:
         """The answer message, then its pictures in the thread; the result is kept for the buttons."""
         pictures = await asyncio.to_thread(self.tool.render_pictures, footage, result, footage.parent / "pictures")
         self.store.save_result(stored.id, result)
+        gallery = self.tool.people(stored.submission.tenant())
+        await asyncio.to_thread(gallery.link, [p.name for p in result.persons], RESULT_KIND, stored.id)
+        enrolled = {name.casefold() for name in await asyncio.to_thread(gallery.names)}
         buttons = presentation.Buttons(
             appearances=any(p.appearances for p in result.persons) and result.media.kind == "video",
             look_again=self._can_look_again(stored, result),
+            remember=tuple(p.name for p in result.found() if p.name.casefold() not in enrolled),
         )
         await thread.reply(presentation.result_message(result, stored.submission, stored.id, buttons))
         if pictures:
@@ -308,7 +322,14 @@ class Runner:
         """
         persons = [PersonSpec(name=name, photos=[locate(path)]) for name, path in staged.references]
         extra = {"options": options} if options is not None else {}
-        return ReIDRequest(media=locate(staged.footage), persons=persons, prompt=submission.prompt, **extra)
+        return ReIDRequest(
+            media=locate(staged.footage),
+            persons=persons,
+            enrolled=submission.enrolled,
+            everyone_enrolled=submission.everyone_enrolled,
+            prompt=submission.prompt,
+            **extra,
+        )
 
     async def _show_progress(self, thread: RequestThread, progress: _Progress) -> None:
         """Update the status message at most every ``progress_interval_s``, and only on change."""

@@ -54,6 +54,18 @@ class BotSettings(BaseSettings):
         2.5, gt=0, validation_alias="REID_BOT_PROGRESS_INTERVAL_S", description="Least time between status updates."
     )
     workers: int = Field(1, ge=1, validation_alias="REID_BOT_WORKERS", description="Requests analysed at once.")
+    result_retention_hours: float = Field(
+        168.0,
+        gt=0,
+        validation_alias="REID_BOT_RESULT_RETENTION_HOURS",
+        description="An answer's result (names, times, boxes) is kept this long, for its buttons.",
+    )
+    audit_retention_days: float = Field(
+        365.0,
+        gt=0,
+        validation_alias="REID_BOT_AUDIT_RETENTION_DAYS",
+        description="Audit entries (the bot's and the gallery's: who searched for whom) are deleted after this.",
+    )
     http_host: str = Field(
         "0.0.0.0", validation_alias="REID_BOT_HOST", description="Socket Mode with the remote backend: callback host."
     )

@@ -34,7 +34,10 @@ Outcome = Literal["done", "failed"]
 DELIVERY_TTL_S = 7 * 24 * 3600.0
 """Slack retries an event for about an hour; a week of ids costs little and covers clock trouble."""
 RESULT_TTL_S = 7 * 24 * 3600.0
-"""An answer's buttons work for a week; then its result (names, times, boxes; never images) goes."""
+"""By default an answer's buttons work for a week; then its result (names, times, boxes; never
+images) goes (``REID_BOT_RESULT_RETENTION_HOURS``)."""
+AUDIT_TTL_S = 365 * 24 * 3600.0
+"""By default the audit log keeps a year (``REID_BOT_AUDIT_RETENTION_DAYS``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -122,8 +125,10 @@ class AuditEntry:
 class Store:
     """The SQLite file at ``path`` (created on first use)."""
 
-    def __init__(self, path: Path) -> None:
-        self._database = Database(path, [_SCHEMA], store="bot", setting="REID_BOT_DB_PATH")
+    def __init__(self, path: Path, result_ttl_s: float = RESULT_TTL_S, audit_ttl_s: float = AUDIT_TTL_S) -> None:
+        self._database = Database(path, [_SCHEMA], store="bot", setting="REID_BOT_DB_PATH", secure_delete=True)
+        self._result_ttl_s = result_ttl_s
+        self._audit_ttl_s = audit_ttl_s
 
     def close(self) -> None:
         self._database.close()
@@ -172,7 +177,7 @@ class Store:
         """A delivery is handled: answered, or found to need nothing."""
         with self._database.write() as db:
             db.execute("DELETE FROM inbox WHERE id = ?", (entry_id,))
-        self._database.scrub()  # the delivery held the message's text and its files' private URLs
+        self._database.truncate_log()  # the delivery held the message's text and its files' private URLs
 
     # --- Requests
 
@@ -227,15 +232,28 @@ class Store:
         return self._require(request_id)
 
     def save_result(self, request_id: str, result: ReIDResult) -> None:
-        """Keep a finished request's result for `RESULT_TTL_S`: the answer's buttons read it, also
-        after a restart. Older results are dropped here."""
+        """Keep a finished request's result for the retention time: the answer's buttons read it,
+        also after a restart. Older results, and audit entries past theirs, are dropped here."""
         now = time.time()
         with self._database.write() as db:
             db.execute(
                 "INSERT OR REPLACE INTO results (request_id, saved_at, result) VALUES (?, ?, ?)",
                 (request_id, now, result.model_dump_json()),
             )
-            db.execute("DELETE FROM results WHERE saved_at < ?", (now - RESULT_TTL_S,))
+            db.execute("DELETE FROM results WHERE saved_at < ?", (now - self._result_ttl_s,))
+            db.execute("DELETE FROM audit WHERE at < ?", (now - self._audit_ttl_s,))
+
+    def forget(self, request_ids: list[str]) -> int:
+        """Delete these requests and their results (a removed person's), overwritten in the file
+        and its log; the audit entries stay (who searched for whom). Returns the results deleted."""
+        if not request_ids:
+            return 0
+        marks = ",".join("?" * len(request_ids))
+        with self._database.write() as db:
+            deleted = db.execute(f"DELETE FROM results WHERE request_id IN ({marks})", request_ids).rowcount
+            db.execute(f"DELETE FROM requests WHERE id IN ({marks}) AND state IN ('done', 'failed')", request_ids)
+        self._database.truncate_log()
+        return deleted
 
     def result(self, request_id: str) -> ReIDResult | None:
         with self._database.read() as db:
@@ -300,7 +318,7 @@ class Store:
                 (outcome, time.time(), request_id),
             )
             db.execute("UPDATE audit SET outcome = ? WHERE request_id = ?", (outcome, request_id))
-        self._database.scrub()  # the tokens leave the WAL too
+        self._database.truncate_log()  # the tokens leave the WAL too
 
     def resume(self) -> list[str]:
         """After a restart: every unfinished request becomes pending again (its downloads and any

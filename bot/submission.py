@@ -80,6 +80,10 @@ class Submission(BaseModel):
     prompt: str | None = None
     footage: SlackFile
     references: list[Reference]
+    enrolled: list[PersonName] = []
+    """People named as enrolled in the workspace's gallery, searched without photos."""
+    everyone_enrolled: bool = False
+    """Search for everyone enrolled in the workspace's gallery."""
     tolerance: float | None = None
     """The match tolerance to use; None for the ReID settings' own. Set by "Look again, less strict"."""
     looser_than: float | None = None
@@ -88,6 +92,10 @@ class Submission(BaseModel):
     def names(self) -> list[str]:
         """The distinct person names, in the order given (a repeated name adds photos)."""
         distinct: dict[str, str] = {}
-        for ref in self.references:
-            distinct.setdefault(ref.name.casefold(), ref.name)
+        for name in [ref.name for ref in self.references] + list(self.enrolled):
+            distinct.setdefault(name.casefold(), name)
         return list(distinct.values())
+
+    def tenant(self) -> str:
+        """Whose gallery and audit log: the workspace (team id)."""
+        return self.team or "slack"

@@ -244,6 +244,19 @@ class RunningBot:
         return payload["event"]["ts"], payload["event_id"]
 
 
+def view_submission(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A view_submission payload as Slack sends it for the opened view with these state values."""
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "fake-team"},
+        "user": {"id": USER_ID, "username": "alice.user", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "fake-verification-token",
+        "trigger_id": "trigger-submit",
+        "view": {**view, "id": "V0FAKE", "team_id": TEAM_ID, "state": {"values": values}},
+    }
+
+
 def mention_payload(
     fake: FakeSlack, text: str, files: list[dict[str, Any]], event_id: str | None = None, channel: str = CHANNEL
 ) -> dict[str, Any]:

@@ -16,6 +16,19 @@ from tools.reid import synth
 SHARED_FACES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "faces"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _state_in_a_scratch_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every `reid` process the tests start keeps its gallery and audit log (REID_DB_PATH) in a
+    scratch folder, not in the checkout."""
+    previous = os.environ.get("REID_DB_PATH")
+    os.environ["REID_DB_PATH"] = str(tmp_path_factory.mktemp("state") / "reid.db")
+    yield
+    if previous is None:
+        os.environ.pop("REID_DB_PATH", None)
+    else:
+        os.environ["REID_DB_PATH"] = previous
+
+
 @pytest.fixture(scope="session")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Reference photos: the astronaut (Eileen Collins) and Grace Hopper, plus unusable ones."""

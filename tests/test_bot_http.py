@@ -31,6 +31,7 @@ from bot_fixtures import (
     share_alice_and_bob,
     share_video,
     thread_replies,
+    view_submission,
 )
 from fakes.slack import APP_ID, BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack, sign_request
 
@@ -90,7 +91,11 @@ def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
     assert answer["text"].startswith("Found: Lin-Manuel Miranda, Zoë O'Brien.") and len(answer["blocks"]) <= 50
     [buttons] = [block["elements"] for block in answer["blocks"] if block["type"] == "actions"]
     [entry] = running.bot.store.audit()
-    assert [(b["text"]["text"], b["value"]) for b in buttons] == [("Show every appearance", entry.request_id)]
+    assert [(b["text"]["text"], b["value"]) for b in buttons] == [
+        ("Show every appearance", entry.request_id),
+        ("Remember Lin-Manuel Miranda", f"{entry.request_id}:Lin-Manuel Miranda"),
+        ("Remember Zoë O'Brien", f"{entry.request_id}:Zoë O'Brien"),
+    ]
 
     [upload] = fake.calls_to("files.completeUploadExternal")
     assert (upload.params["channel_id"], upload.params["thread_ts"]) == (CHANNEL, ts)
@@ -162,19 +167,6 @@ def _open_modal_view(fake: FakeSlack) -> dict[str, Any]:
     return json.loads(view) if isinstance(view, str) else view
 
 
-def _submission(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """A view_submission payload as Slack sends it for the opened view with these state values."""
-    return {
-        "type": "view_submission",
-        "team": {"id": TEAM_ID, "domain": "fake-team"},
-        "user": {"id": USER_ID, "username": "alice.user", "team_id": TEAM_ID},
-        "api_app_id": APP_ID,
-        "token": "fake-verification-token",
-        "trigger_id": "trigger-submit",
-        "view": {**view, "id": "V0FAKE", "team_id": TEAM_ID, "state": {"values": values}},
-    }
-
-
 def _files_value(*files: dict[str, Any]) -> dict[str, Any]:
     return {"value": {"type": "file_input", "files": list(files)}}
 
@@ -203,7 +195,7 @@ def test_slash_command_opens_the_modal_and_its_submission_answers_in_a_new_threa
         "name_2": _text_value(None),
         "question": _text_value("Who is on screen?"),
     }
-    response = running.interaction(_submission(view, values))
+    response = running.interaction(view_submission(view, values))
     assert response.status_code == 200 and not response.content.strip(b"{} ")
 
     [parent] = fake.wait_for(lambda: [m for m in fake.messages(CHANNEL) if "asked me to look for" in m["text"]])
@@ -222,7 +214,7 @@ def test_modal_input_problems_are_shown_under_the_inputs(
     view = _open_modal_view(fake)
     notes = fake.add_file("notes.txt", b"not footage", "text/plain", "text")
     values = {"footage": _files_value(notes), "photo_1": {}, "name_2": _text_value("Bob")}
-    response = running.interaction(_submission(view, values))
+    response = running.interaction(view_submission(view, values))
     answer = response.json()
     assert answer["response_action"] == "errors"
     assert set(answer["errors"]) == {"footage", "photo_1", "photo_2"}
@@ -254,7 +246,7 @@ def test_message_shortcut_prefills_the_footage_and_answers_in_that_thread(
     assert (context["thread_ts"], context["footage"]["id"]) == (message["ts"], group["id"])
 
     [alice, _] = share_alice_and_bob(fake, media)
-    running.interaction(_submission(view, {"photo_1": _files_value(alice)}))
+    running.interaction(view_submission(view, {"photo_1": _files_value(alice)}))
     assert finished(fake, message["ts"]) == ["white_check_mark"]
     reply_containing(fake, message["ts"], "*Alice*: not found")
     [request] = canned.requests
@@ -398,7 +390,7 @@ def test_a_modal_submitted_where_the_bot_is_not_enabled_is_refused(
     view = request_view(ModalContext(source="modal", channel=CHANNEL))
     alice, _ = share_alice_and_bob(fake, media)
     response = running.interaction(
-        _submission(view, {"footage": _files_value(share_video(fake, media)), "photo_1": _files_value(alice)})
+        view_submission(view, {"footage": _files_value(share_video(fake, media)), "photo_1": _files_value(alice)})
     )
     assert response.status_code == 200
     answer = response.json()
@@ -415,7 +407,7 @@ def test_a_channel_without_the_bot_gets_a_direct_message_instead(
     fake.fail_next("chat.postMessage", "not_in_channel")
     alice, _ = share_alice_and_bob(fake, media)
     running.interaction(
-        _submission(view, {"footage": _files_value(share_video(fake, media)), "photo_1": _files_value(alice)})
+        view_submission(view, {"footage": _files_value(share_video(fake, media)), "photo_1": _files_value(alice)})
     )
     [dm] = fake.wait_for(lambda: fake.messages(USER_ID))
     assert "/invite" in dm["text"] and f"<#{CHANNEL}>" in dm["text"]
@@ -493,7 +485,7 @@ def test_every_delivery_is_acknowledged_before_any_web_api_call_completes(
     view = _open_modal_view(fake)
     alice, _ = share_alice_and_bob(fake, media)
     values = {"footage": _files_value(share_video(fake, media)), "photo_1": _files_value(alice)}
-    acked_before_any_call(lambda: running.interaction(_submission(view, values)).status_code)
+    acked_before_any_call(lambda: running.interaction(view_submission(view, values)).status_code)
     [parent] = fake.wait_for(lambda: [m for m in fake.messages(CHANNEL) if "asked me to look for" in m["text"]], 30)
     assert finished(fake, parent["ts"], 30) == ["white_check_mark"]
 

@@ -189,6 +189,7 @@ def test_the_manifest_names_what_the_listeners_handle() -> None:
         "files:write",
         "reactions:write",
         "im:history",
+        "users:read",
     }
 
 

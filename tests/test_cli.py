@@ -64,7 +64,7 @@ def test_analyze_json_is_exactly_the_result_model(two_people_clip: Path, photos)
 def test_bad_input_exits_2_with_one_line(two_people_clip: Path, photos, tmp_path: Path) -> None:
     cases = {
         ("analyze", str(tmp_path / "missing.mp4"), "-p", f"Grace={photos['grace']}"): "footage",
-        ("analyze", str(two_people_clip), "-p", "Grace"): "neither NAME=PHOTO nor a photo that exists here",
+        ("analyze", str(two_people_clip), "-p", "grace.jpg"): "neither NAME=PHOTO nor a photo that exists here",
         ("analyze", str(two_people_clip), "-p", f"={photos['grace']}"): "must be NAME=PHOTO",
         ("analyze", str(two_people_clip), "-p", f"Carol={photos['blank']}"): "Reference photo for Carol: no face",
         ("analyze", str(photos["text"]), "-p", f"Grace={photos['grace']}"): "is not a video or image",

@@ -1,6 +1,7 @@
 """What the database forgets stays forgotten (issue 22, item 5): after a task ends, its signed
 URLs are in none of the database's files (the file, its -wal and -shm), and after the retention
-purge neither are the names, the prompt nor the upload's file name. Read from the bytes."""
+purges (the tasks', and the audit's, which names whom was searched for) neither are the names,
+the prompt nor the upload's file name. Read from the bytes."""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ def test_ended_and_purged_tasks_leave_no_trace_in_the_database_files(
     finally:
         service.close()
 
-    purging = ServiceProcess(settings_env(settings) | {"REID_RETENTION_HOURS": "0"})
+    retention = {"REID_RETENTION_HOURS": "0", "REID_AUDIT_RETENTION_DAYS": "0"}  # the audit names whom, too
+    purging = ServiceProcess(settings_env(settings) | retention)
     try:
         with httpx.Client(base_url=purging.base_url, headers={"Authorization": API_KEY}, timeout=60) as api:
             wait_until(

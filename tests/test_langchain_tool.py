@@ -154,12 +154,12 @@ def test_the_schema_a_model_sees_names_the_arguments_the_limit_and_the_time_it_t
     assert "video or an image" in function["description"]
     assert f"about {SECONDS_PER_FOOTAGE_MINUTE} seconds per minute of crowded 1080p footage" in function["description"]
     parameters = function["parameters"]
-    assert set(parameters["required"]) == {"media", "persons"}
+    assert set(parameters["required"]) == {"media"}, "enrolled people need no photo; everyone_enrolled no names"
     assert "1 to 5 different names" in parameters["properties"]["persons"]["description"]
     assert parameters["properties"]["persons"]["maxItems"] > 5, "the limit is on people, not entries"
-    assert parameters["properties"]["persons"]["minItems"] == 1
+    assert "list_enrolled_people" in function["description"]
     person = parameters["properties"]["persons"]["items"]
-    assert set(person["required"]) == {"name", "photo"}
+    assert set(person["required"]) == {"name"}, "no photo: someone enrolled"
 
 
 def test_video_answer_is_the_caption_with_the_result_as_artifact(reid_tool: HumanReIDTool, alice_args) -> None:

@@ -214,7 +214,7 @@ IMMEDIATE_ERRORS: dict[str, tuple[Callable[[httpx.Client, Footage], httpx.Respon
     "person without a photo": (
         lambda api, f: api.post("/v1/understand/upload", json=_video(f, persons=[{"name": "Alice"}])),
         "0001",
-        "persons[0].url is required",
+        "nobody called 'Alice' is enrolled in this gallery",
     ),
     "no persons": (
         lambda api, f: api.post("/v1/understand/upload", json=_video(f, persons=[])),

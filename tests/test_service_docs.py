@@ -47,6 +47,10 @@ def test_the_api_key_is_a_security_scheme_on_the_api_routes(service: ServiceThre
         "/v1/understand/uploadImg",
         "/v1/understand/tasks/{task_id}",
         "/v1/understand/tasks/{task_id}/timeline.png",
+        "/v1/people",
+        "/v1/people/{name}",
+        "/v1/people/{name}/thumbnails/{number}",
+        "/v1/audit",
     }
 
 
@@ -65,7 +69,8 @@ def test_routes_have_tags_and_the_spec_examples(service: ServiceThread) -> None:
     assert paths["/v1/understand/upload"]["post"]["tags"] == ["hosted API"]
     assert paths["/v1/understand/uploadImg"]["post"]["tags"] == ["hosted API"]
     assert paths["/v1/understand/tasks/{task_id}"]["get"]["tags"] == ["extensions"]
-    assert [tag["name"] for tag in schema["tags"]] == ["hosted API", "extensions"]
+    assert [tag["name"] for tag in schema["tags"]] == ["hosted API", "extensions", "gallery (extension)"]
+    assert paths["/v1/people"]["post"]["tags"] == ["gallery (extension)"]
     assert models["VideoRequest"]["examples"] == [SPEC_VIDEO_REQUEST]
     assert models["CallbackPayload"]["examples"] == [SPEC_CALLBACK]
     form = paths["/v1/understand/uploadImg"]["post"]["requestBody"]["content"]["multipart/form-data"]

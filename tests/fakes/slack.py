@@ -118,6 +118,8 @@ class FakeSlack:
         self._uploaded: dict[str, dict[str, Any]] = {}
         self._tickets: set[str] = set()
         self._delay_s = 0.0
+        self.admins: set[str] = set()
+        """Users ``users.info`` says are workspace admins (tests add them)."""
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
             "apps.connections.open": self._apps_connections_open,
@@ -132,6 +134,7 @@ class FakeSlack:
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
             "conversations.history": self._conversations_history,
+            "users.info": self._users_info,
             "conversations.replies": self._conversations_replies,
         }
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _HttpHandler)
@@ -511,6 +514,11 @@ class FakeSlack:
         if not reaction["users"]:
             reactions.remove(reaction)
         return {}
+
+    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A user as ``users.info`` answers, with ``is_admin`` for those in `admins`."""
+        user = _required(params, "user", "user_not_found")
+        return {"user": {"id": user, "team_id": TEAM_ID, "is_admin": user in self.admins, "is_owner": False}}
 
     def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
         _required(params, "trigger_id", "invalid_arguments")

@@ -7,11 +7,13 @@ stderr says why), 1 the analysis failed.
 from __future__ import annotations
 
 import argparse
+import getpass
 import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from importlib.metadata import entry_points, version
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
@@ -21,6 +23,7 @@ from pydantic import ValidationError
 from tools.reid.errors import InvalidInput, ReIDError
 from tools.reid.exports import appearances_csv, appearances_vtt
 from tools.reid.extras import require
+from tools.reid.fetch.download import safe_file_name
 from tools.reid.fetch.policy import is_url
 from tools.reid.names import name_from_file
 from tools.reid.paths import is_local_file, writable_folder
@@ -32,6 +35,7 @@ from tools.reid.wording import validation_problems
 
 if TYPE_CHECKING:
     from tools.reid.facade import ReIDTool
+    from tools.reid.gallery import Asker, TenantGallery
 
 FORMATS: dict[str, Callable[[ReIDResult], str]] = {
     "table": table,
@@ -40,6 +44,8 @@ FORMATS: dict[str, Callable[[ReIDResult], str]] = {
     "vtt": appearances_vtt,
 }
 """What ``--format`` prints on stdout (``table`` is followed by the caption)."""
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic"})
+"""A bare --person value with one of these is a photo that is missing, not an enrolled name."""
 ETA_AFTER = 0.2
 """Share of the work done before the progress bar estimates the time left."""
 
@@ -102,6 +108,16 @@ examples:
   reid analyze clip.mp4 -p "Lin-Manuel Miranda=lmm.jpg" --keyframes pictures/
   reid analyze https://example.com/clip.mp4 -p Alice=alice.jpg --format vtt > clip.vtt
   reid analyze group.jpg -p Alice=alice.jpg -p Alice=alice2.jpg --format json
+  reid analyze clip.mp4 -p Alice                          (Alice as enrolled: reid people add)
+  reid analyze clip.mp4 --gallery                         (everyone enrolled)
+"""
+PEOPLE_EXAMPLES = """\
+examples:
+  reid people add Alice alice.jpg alice_side.jpg --consent "signed visitor form 2026-11-30"
+  reid people add Alice alice_2019.jpg --more
+  reid people list
+  reid people show Alice --thumbnails review/
+  reid people remove Alice
 """
 
 
@@ -125,11 +141,14 @@ def _parser() -> argparse.ArgumentParser:
         "--person",
         "-p",
         action="append",
-        required=True,
+        default=[],
         metavar="NAME=PHOTO",
         help="a person to look for and a photo of their face, or just the photo to name them after its file "
-        "(jane_doe.jpg: Jane Doe); repeat for more photos or persons, at most 5 persons",
+        "(jane_doe.jpg: Jane Doe), or just the NAME of someone enrolled; repeat for more photos or persons, "
+        "at most 5 persons with photos",
     )
+    analyze.add_argument("--gallery", action="store_true", help="look for everyone enrolled (reid people list)")
+    _add_tenant_option(analyze)
     analyze.add_argument("--prompt", help="the question to answer; kept in the result")
     _add_engine_options(analyze)
     analyze.add_argument(
@@ -165,6 +184,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_cluster_option(serve)
     serve.set_defaults(command=_serve)
 
+    _add_people_commands(commands)
+
     for command in entry_points(group=COMMANDS):
         command.load()(commands, _HelpFormatter)
     return parser
@@ -195,6 +216,63 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gap", type=float, default=defaults.gap_s, help="merge sightings this many seconds apart")
 
 
+def _add_people_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    people = commands.add_parser(
+        "people",
+        help="the gallery: enrol people once, then search for them by name",
+        description="Enrol people with a few photos each (kept as face embeddings and small thumbnails, never "
+        "the photos), list, show or remove them. The gallery is kept in the REID_DB_PATH file.",
+        epilog=PEOPLE_EXAMPLES,
+        formatter_class=_HelpFormatter,
+    )
+    people.set_defaults(command=partial(_print_help, people))
+    actions = people.add_subparsers(metavar="ACTION", help="what to do with the gallery")
+    add = actions.add_parser("add", help="enrol a person from photos of their face", formatter_class=_HelpFormatter)
+    add.add_argument("name", help="the name searches will use")
+    add.add_argument("photos", nargs="+", type=Path, metavar="PHOTO", help="photos of their face, alone")
+    add.add_argument("--consent", default="", help="how they agreed to be enrolled (required for a new person)")
+    add.add_argument("--more", action="store_true", help="add the photos to someone enrolled already")
+    add.add_argument(
+        "--accept-far", action="store_true", help="keep a photo that looks unlike their others: it is them"
+    )
+    add.set_defaults(command=_people_add)
+    listing = actions.add_parser("list", help="who is enrolled", formatter_class=_HelpFormatter)
+    listing.set_defaults(command=_people_list)
+    show = actions.add_parser("show", help="one person's enrolment", formatter_class=_HelpFormatter)
+    show.add_argument("name", help="the name they were enrolled under (any capitalisation)")
+    show.add_argument("--thumbnails", type=Path, metavar="DIR", help="write their face thumbnails here, to review")
+    show.set_defaults(command=_people_show)
+    remove = actions.add_parser(
+        "remove", help="forget a person: their embeddings, thumbnails and results", formatter_class=_HelpFormatter
+    )
+    remove.add_argument("name", help="the name they were enrolled under (any capitalisation)")
+    remove.set_defaults(command=_people_remove)
+    for action in (add, listing, show, remove):
+        _add_tenant_option(action)
+
+    audit = commands.add_parser(
+        "audit", help="who searched for whom, where and when (the audit log)", formatter_class=_HelpFormatter
+    )
+    audit.add_argument("--days", type=float, default=30.0, help="entries of the last DAYS days")
+    audit.add_argument("--limit", type=int, default=200, help="at most this many entries, newest first")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    _add_tenant_option(audit)
+    audit.set_defaults(command=_audit)
+
+
+def _print_help(parser: argparse.ArgumentParser, _args: argparse.Namespace) -> int:
+    parser.print_help()
+    return 0
+
+
+def _add_tenant_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tenant",
+        default=get_settings().cli_tenant,
+        help="whose gallery and audit log (default: REID_CLI_TENANT, else local)",
+    )
+
+
 def _add_cluster_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cluster",
@@ -223,33 +301,55 @@ def _options(args: argparse.Namespace) -> AnalysisOptions:
         raise InvalidInput(validation_problems(exc.errors())) from exc
 
 
-def _persons(values: list[str]) -> list[PersonSpec]:
+def _persons(values: list[str]) -> tuple[list[PersonSpec], list[str]]:
     """``NAME=PHOTO`` keeps NAME exactly as typed; a bare PHOTO (a file here, or a URL, which
-    may hold ``=`` in its query) is named after its file name."""
-    persons = []
+    may hold ``=`` in its query) is named after its file name; a bare NAME is someone enrolled.
+    Returns the persons with photos and the enrolled names."""
+    persons, enrolled = [], []
     for value in values:
         if is_url(value) or is_local_file(value):
             name, photo = name_from_file(value), value
         else:
             name, sep, photo = value.partition("=")
-            if not sep:
+            if not sep and Path(value).suffix.lower() in PHOTO_SUFFIXES:
                 shown = repr(value) if len(value) <= 60 else f"{value[:60]!r}... ({len(value)} characters)"
                 raise InvalidInput(
                     f"--person {shown} is neither NAME=PHOTO nor a photo that exists here: "
                     "give e.g. --person Alice=alice.jpg or --person alice.jpg."
                 )
+            if not sep:
+                enrolled.append(value)
+                continue
         if not name.strip() or not photo.strip():
             raise InvalidInput(f"--person {value!r} must be NAME=PHOTO, e.g. --person Alice=alice.jpg")
         try:
             persons.append(PersonSpec(name=name, photos=[photo]))
         except ValidationError as exc:
             raise InvalidInput(f"--person {name[:40]!r}...: {validation_problems(exc.errors())}") from exc
-    return persons
+    return persons, enrolled
 
 
-def _request(media: str, persons: list[PersonSpec], prompt: str | None, options: AnalysisOptions) -> ReIDRequest:
+def _request(
+    media: str,
+    persons: list[PersonSpec],
+    prompt: str | None,
+    options: AnalysisOptions,
+    enrolled: Sequence[str] = (),
+    everyone: bool = False,
+) -> ReIDRequest:
+    if not persons and not enrolled and not everyone:
+        raise InvalidInput(
+            "nobody to look for: give --person NAME=PHOTO (or the NAME of someone enrolled), or --gallery."
+        )
     try:
-        return ReIDRequest(media=media, persons=persons, prompt=prompt, options=options)
+        return ReIDRequest(
+            media=media,
+            persons=persons,
+            enrolled=list(enrolled),
+            everyone_enrolled=everyone,
+            prompt=prompt,
+            options=options,
+        )
     except ValidationError as exc:
         raise InvalidInput(validation_problems(exc.errors())) from exc
 
@@ -257,7 +357,8 @@ def _request(media: str, persons: list[PersonSpec], prompt: str | None, options:
 def _analyze(args: argparse.Namespace) -> int:
     from tools.reid.facade import ReIDTool
 
-    request = _request(args.media, _persons(args.person), args.prompt, _options(args))
+    persons, enrolled = _persons(args.person)
+    request = _request(args.media, persons, args.prompt, _options(args), enrolled, args.gallery)
     if args.keyframes:
         writable_folder(args.keyframes, "--keyframes")  # before the analysis, not after it
     if args.timeline:
@@ -269,7 +370,7 @@ def _analyze(args: argparse.Namespace) -> int:
             raise InvalidInput("--timeline: the media is a photo, which has no timeline; --keyframes DIR draws it.")
         if media is not None and tool.settings.backend == "local":
             request = request.model_copy(update={"media": str(media)})
-        result = _run(tool, request, info)
+        result = _run(tool, request, info, _asker(args))
         pictures = tool.render_pictures(media, result, args.keyframes) if media and args.keyframes else []
         if media and args.timeline:
             pictures.append(ReIDTool.render_timeline(result, args.timeline))
@@ -288,10 +389,83 @@ def _local_media(tool: ReIDTool, args: argparse.Namespace, scratch: Path) -> tup
     return media, tool.media_info(media)
 
 
-def _run(tool: ReIDTool, request: ReIDRequest, info: MediaInfo | None) -> ReIDResult:
+def _run(tool: ReIDTool, request: ReIDRequest, info: MediaInfo | None, asker: Asker | None = None) -> ReIDResult:
     footage_s = info.duration_s if info is not None and info.kind == "video" else None
     with _progress_bar(footage_s) as progress:
-        return tool.analyze(request, progress)
+        return tool.analyze(request, progress, asker)
+
+
+def _asker(args: argparse.Namespace) -> Asker:
+    """The CLI's tenant (``--tenant``) and the operating-system user, as the audit log names them."""
+    from tools.reid.gallery import Asker
+
+    return Asker(tenant=args.tenant, actor=getpass.getuser(), surface="cli")
+
+
+def _people(args: argparse.Namespace) -> TenantGallery:
+    from tools.reid.facade import ReIDTool
+
+    return ReIDTool(get_settings()).people(args.tenant)
+
+
+def _people_add(args: argparse.Namespace) -> int:
+    enrolment = _people(args).enrol(
+        args.name,
+        [(str(photo), photo.expanduser()) for photo in args.photos],
+        by=getpass.getuser(),
+        consent=args.consent,
+        descriptor=get_settings().descriptor,
+        max_pixels=get_settings().max_pixels,
+        more=args.more,
+        accept_far=args.accept_far,
+        surface="cli",
+    )
+    print(enrolment.text())
+    return 0
+
+
+def _people_list(args: argparse.Namespace) -> int:
+    people = _people(args).people()
+    if not people:
+        print(f"Nobody is enrolled in the {args.tenant!r} gallery. Enrol someone: reid people add NAME PHOTO...")
+        return 0
+    width = max(len(p.name) for p in people)
+    for p in people:
+        print(f"{p.name:<{width}}  {p.faces} photo(s)  enrolled {p.enrolled_at:%Y-%m-%d} by {p.enrolled_by}")
+    return 0
+
+
+def _people_show(args: argparse.Namespace) -> int:
+    gallery = _people(args)
+    p = gallery.show(args.name)
+    print(f"{p.name}\n  enrolled: {p.enrolled_at:%Y-%m-%d %H:%M} UTC by {p.enrolled_by}\n  consent: {p.consent}")
+    print(f"  photos: {p.faces} ({p.frontal} frontal, {p.turned} turned), descriptor {p.descriptor}\n  {p.coverage}")
+    if args.thumbnails:
+        args.thumbnails.mkdir(parents=True, exist_ok=True)
+        for n, thumbnail in enumerate(gallery.thumbnails(args.name), start=1):
+            path = args.thumbnails / safe_file_name(f"{p.name}-{n}.jpg", f"person-{n}.jpg")
+            path.write_bytes(thumbnail)
+            print(f"thumbnail: {path}")
+    return 0
+
+
+def _people_remove(args: argparse.Namespace) -> int:
+    print(_people(args).remove(args.name, by=getpass.getuser(), surface="cli").text())
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    entries = _people(args).audit_log(since_s=args.days * 86400.0, limit=args.limit)
+    for e in entries:
+        if args.json:
+            print(e.model_dump_json())
+        else:
+            names = ", ".join(e.names) or "-"
+            media = f" media {e.media_digest[:12]}" if e.media_digest else ""
+            print(f"{e.at:%Y-%m-%d %H:%M:%S}  {e.surface:<9} {e.actor:<12} {e.action:<10} {names}{media}  {e.outcome}")
+    if not entries and not args.json:
+        print(f"No audit entries in the last {args.days:g} days for {args.tenant!r}.")
+    return 0
 
 
 @contextmanager

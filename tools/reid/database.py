@@ -5,8 +5,8 @@ serialises this process's use of the connection; writes are ``BEGIN IMMEDIATE``
 transactions, so a write either lands whole or not at all. ``synchronous=FULL``: what was
 acknowledged to a user survives a power cut, not only a crash. The file is created private
 (0600): it holds who searched for whom, and until a task ends its signed URLs; SQLite gives
-its -wal and -shm files the same permissions. Deleted content is zeroed (``secure_delete``),
-and a store calls `Database.scrub` after it deletes or clears a secret, so that the WAL
+its -wal and -shm files the same permissions. Deleted content is zeroed where a store asks (``secure_delete``),
+and a store calls `Database.truncate_log` after it deletes or clears a secret, so that the WAL
 does not keep what the table no longer has.
 
 Each store's tables grow by migrations: an ordered list of SQL scripts or functions, each run
@@ -35,8 +35,13 @@ _VERSIONS = "CREATE TABLE IF NOT EXISTS schema_versions (store TEXT PRIMARY KEY,
 
 
 class Database:
-    def __init__(self, path: Path, migrations: Sequence[Migration], *, store: str, setting: str = "") -> None:
+    def __init__(
+        self, path: Path, migrations: Sequence[Migration], *, store: str, setting: str = "", secure_delete: bool = False
+    ) -> None:
         """Opens (creating) the file and brings ``store``'s tables up to its last migration.
+
+        ``secure_delete``: rows this connection deletes are overwritten with zeros in the file,
+        not left in free pages (stores of biometric data and of who was searched for turn it on).
 
         Raises:
             StorageError: the file cannot be created or written, is not a database, is damaged
@@ -44,7 +49,7 @@ class Database:
         """
         self._lock = threading.Lock()
         try:
-            self._connection = _open(path)
+            self._connection = _open(path, secure_delete)
             self._migrate(store, migrations)
         except (OSError, sqlite3.Error) as exc:
             if hasattr(self, "_connection"):
@@ -93,11 +98,10 @@ class Database:
                     self._connection.execute("ROLLBACK")
                 raise
 
-    def scrub(self) -> None:
-        """Copy the WAL into the file and truncate it to nothing. After a secret is deleted or
-        overwritten, the WAL still holds the pages that had it (a checkpoint alone copies them
-        back but leaves the WAL's bytes for reuse): only ``TRUNCATE`` makes them go. A reader in
-        another process can hold the checkpoint back; the next scrub then completes it."""
+    def truncate_log(self) -> None:
+        """Copy the write-ahead log into the file and empty it: after a deletion (or a secret
+        overwritten), the old pages must not live on in the log, which a checkpoint alone leaves
+        for reuse. A reader in another process can hold it back; the next call completes it."""
         with self._lock:
             self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -106,7 +110,7 @@ class Database:
             self._connection.close()
 
 
-def _open(path: Path) -> sqlite3.Connection:
+def _open(path: Path, secure_delete: bool) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
@@ -114,8 +118,7 @@ def _open(path: Path) -> sqlite3.Connection:
     connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")
-    # What is deleted or overwritten (signed URLs, names) is zeroed in the file, not just unlinked.
-    connection.execute("PRAGMA secure_delete=ON")
+    connection.execute(f"PRAGMA secure_delete={'ON' if secure_delete else 'OFF'}")
     return connection
 
 

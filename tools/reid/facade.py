@@ -11,14 +11,16 @@ import contextlib
 import io
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from tools.reid import engine
-from tools.reid.errors import InvalidInput
-from tools.reid.fetch.download import fetch_to_file, safe_file_name
+from tools.reid.engine.references import Person
+from tools.reid.errors import InvalidInput, ReIDError
+from tools.reid.fetch.download import fetch_to_file, file_sha256, safe_file_name
 from tools.reid.fetch.policy import is_url
 from tools.reid.logs import keep_urls_out_of_logs
 from tools.reid.paths import is_local_file
@@ -29,6 +31,7 @@ from tools.reid.settings import ReIDSettings, get_settings
 
 if TYPE_CHECKING:
     from tools.reid.cluster import ClusterSession
+    from tools.reid.gallery import Asker, Gallery, TenantGallery
 
 TIMELINE_FILE = "timeline.png"
 
@@ -57,10 +60,15 @@ class LocalBackend:
         self.scratch_root = scratch_root
 
     def analyze(self, request: ReIDRequest, progress: ProgressFn) -> ReIDResult:
+        return self.analyze_with(request, progress, ())
+
+    def analyze_with(self, request: ReIDRequest, progress: ProgressFn, enrolled: Sequence[Person]) -> ReIDResult:
+        """The same, also searching for ``enrolled`` people (a gallery's, described already);
+        the result's ``media.sha256`` says which media was analysed."""
         with _Stager(self.scratch_root, self.settings) as stage, self._cluster() as cluster:
             media = stage.media(request.media)
             persons = {p.name: [stage.photo(p.name, loc) for loc in p.photos] for p in request.persons}
-            return engine.analyze(
+            result = engine.analyze(
                 media,
                 persons,
                 prompt=request.prompt,
@@ -69,7 +77,10 @@ class LocalBackend:
                 workers=self.settings.workers,
                 runner=cluster.runner(request.media, media) if cluster else None,
                 progress=progress,
+                enrolled=enrolled,
             )
+            result.media.sha256 = file_sha256(media)
+            return result
 
     def _cluster(self) -> contextlib.AbstractContextManager[ClusterSession | None]:
         """The request's session on the configured cluster, entered before any download so an
@@ -145,6 +156,22 @@ def _limits(settings: ReIDSettings) -> engine.Limits:
     return engine.Limits(settings.max_media_bytes, settings.max_duration_s, settings.max_pixels)
 
 
+_galleries: dict[Path, Gallery] = {}
+_galleries_lock = threading.Lock()
+
+
+def open_gallery(path: Path) -> Gallery:
+    """The gallery in the file at ``path``, opened once per process (the service's routes and its
+    task threads share one connection)."""
+    from tools.reid.gallery import Gallery
+
+    with _galleries_lock:
+        key = path.resolve()
+        if key not in _galleries:
+            _galleries[key] = Gallery(path)
+        return _galleries[key]
+
+
 def stop_engine_workers() -> None:
     """End the embedded engine's worker processes at once (SIGTERM, SIGINT): an analysis in
     flight fails, and no worker is left running after this process. Entry points call it
@@ -166,17 +193,90 @@ class ReIDTool:
         backend: overrides the backend the settings choose.
     """
 
-    def __init__(self, settings: ReIDSettings | None = None, backend: Backend | None = None) -> None:
+    def __init__(
+        self, settings: ReIDSettings | None = None, backend: Backend | None = None, gallery: Gallery | None = None
+    ) -> None:
         keep_urls_out_of_logs()
         self.settings = settings or get_settings()
         self.backend = backend or make_backend(self.settings)
+        self._gallery = gallery
 
-    def analyze(self, request: ReIDRequest, progress: ProgressFn | None = None) -> ReIDResult:
-        return self.backend.analyze(request, progress or no_progress)
+    @property
+    def gallery(self) -> Gallery:
+        """The gallery's tables in the ``REID_DB_PATH`` file (beside the service's tasks), opened on first use."""
+        if self._gallery is None:
+            self._gallery = open_gallery(self.settings.db_path)
+            self._gallery.purge(self.settings.audit_retention_days * 86400)
+        return self._gallery
 
-    async def aanalyze(self, request: ReIDRequest, progress: ProgressFn | None = None) -> ReIDResult:
+    @gallery.setter
+    def gallery(self, gallery: Gallery) -> None:
+        """A surface with a file of its own (the Slack bot's) keeps its gallery there."""
+        self._gallery = gallery
+
+    def people(self, tenant: str) -> TenantGallery:
+        """One tenant's gallery: enrol, list, show, remove, read the audit log."""
+        return self.gallery.tenant(tenant)
+
+    def analyze(
+        self, request: ReIDRequest, progress: ProgressFn | None = None, asker: Asker | None = None
+    ) -> ReIDResult:
+        """Run the request; with an ``asker``, enrolled names are searched in their tenant's
+        gallery and the search is written to its audit log (who, surface, for whom, media, when).
+
+        Raises:
+            InvalidInput: enrolled names without an asker or with the remote backend, an unknown
+                name (close names suggested), an empty gallery, or any bad input of the request.
+        """
+        progress = progress or no_progress
+        if not request.gallery_search():
+            return self._audited(
+                asker, [p.name for p in request.persons], lambda: self.backend.analyze(request, progress)
+            )
+        if asker is None:
+            raise InvalidInput("a search by enrolled name needs to know whose gallery to use (a tenant).")
+        if not isinstance(self.backend, LocalBackend):
+            raise InvalidInput(
+                "enrolled people are searched by the embedded engine, which keeps the gallery: use REID_BACKEND=local, "
+                "or send reference photos to the remote API."
+            )
+        from tools.reid.gallery.search import GallerySearch
+
+        local = self.backend
+        search = GallerySearch.prepare(self.people(asker.tenant), request)
+        return self._audited(
+            asker, search.names(), lambda: search.finish(local.analyze_with(request, progress, search.people()))
+        )
+
+    def check_gallery_search(self, request: ReIDRequest, tenant: str) -> None:
+        """Refuse, before a task is accepted, what the gallery would refuse when it runs.
+
+        Raises:
+            NotEnrolled, EmptyGallery, ReEnrolNeeded: see `TenantGallery.resolve` and `everyone`.
+        """
+        if request.gallery_search():
+            from tools.reid.gallery.search import GallerySearch
+
+            GallerySearch.prepare(self.people(tenant), request)
+
+    def _audited(self, asker: Asker | None, names: list[str], run: Callable[[], ReIDResult]) -> ReIDResult:
+        if asker is None:
+            return run()
+        audit = self.people(asker.tenant)
+        try:
+            result = run()
+        except ReIDError as exc:
+            audit.record(asker, "search", names, None, f"failed: {type(exc).__name__}")
+            raise
+        found = [p.name for p in result.found()]
+        audit.record(asker, "search", names, result.media.sha256, f"found: {', '.join(found) or 'nobody'}")
+        return result
+
+    async def aanalyze(
+        self, request: ReIDRequest, progress: ProgressFn | None = None, asker: Asker | None = None
+    ) -> ReIDResult:
         """The same, off the event loop: the engine is CPU-bound and blocking."""
-        return await asyncio.to_thread(self.analyze, request, progress)
+        return await asyncio.to_thread(self.analyze, request, progress, asker)
 
     @property
     def answers_by_callback(self) -> bool:

@@ -37,6 +37,7 @@ from pydantic.v1 import ValidationError as ValidationErrorV1
 from tools.reid.errors import ReIDError
 from tools.reid.extras import missing
 from tools.reid.facade import ReIDTool
+from tools.reid.gallery import Asker
 from tools.reid.schemas import MAX_PERSONS, PersonName, PersonSpec, ReIDRequest, ReIDResult
 from tools.reid.wording import validation_problems
 
@@ -46,7 +47,7 @@ try:
 except ModuleNotFoundError as exc:
     raise missing("agent") from exc
 
-__all__ = ["PROGRESS_EVENT", "HumanReIDInput", "HumanReIDTool", "PersonToFind"]
+__all__ = ["PROGRESS_EVENT", "HumanReIDInput", "HumanReIDTool", "ListEnrolledPeopleTool", "PersonToFind"]
 
 SECONDS_PER_FOOTAGE_MINUTE = 15
 """Analysis time per minute of crowded 1080p footage on a 2-core CPU, as the description tells the
@@ -70,7 +71,14 @@ DESCRIPTION = (
     "who appears together, and who was not found. It recognises faces only; it cannot say what people do or "
     "wear, or identify anyone without a reference photo. Analysis takes about "
     f"{SECONDS_PER_FOOTAGE_MINUTE} seconds per minute of crowded 1080p footage on a 2-core CPU (less for smaller "
-    "or emptier footage); a photo takes a second or two."
+    "or emptier footage); a photo takes a second or two. "
+    "People enrolled in the team's gallery need no photo: give just their name (check the names first with "
+    "list_enrolled_people), or set everyone_enrolled to look for everyone enrolled."
+)
+LIST_DESCRIPTION = (
+    "Lists the people enrolled in the team's gallery: their names, how many photos each has, and when they were "
+    "enrolled. Use it before calling human_reid with enrolled names (no photo), to check the spelling, or to "
+    "answer who can be searched for by name. Takes no arguments."
 )
 
 Answer = tuple[str, dict[str, Any]]
@@ -81,8 +89,10 @@ class PersonToFind(BaseModel):
     """One person the tool looks for, as a model spells it in a tool call."""
 
     name: PersonName = Field(description="The person's name, as the answer should call them (e.g. 'Alice').")
-    photo: str = Field(
-        description="Local path or http(s) URL of a reference photo showing this person's face, and no other face."
+    photo: str | None = Field(
+        None,
+        description="Local path or http(s) URL of a reference photo showing this person's face, and no other face. "
+        "Leave it out for someone enrolled in the gallery (list_enrolled_people names them).",
     )
 
 
@@ -91,11 +101,12 @@ class HumanReIDInput(BaseModel):
 
     media: str = Field(description="Local path or http(s) URL of the video or image to search.")
     persons: list[PersonToFind] = Field(
-        min_length=1,
+        default_factory=list,
         max_length=MAX_ENTRIES,
-        description=f"The people to look for: 1 to {MAX_PERSONS} different names. Repeat a name to give another "
-        "photo of that person.",
+        description=f"The people to look for: 1 to {MAX_PERSONS} different names with photos (repeat a name to "
+        "give another photo of that person), and any number of enrolled names without a photo.",
     )
+    everyone_enrolled: bool = Field(False, description="Also look for everyone enrolled in the gallery.")
     question: str | None = Field(
         None, max_length=4000, description="The user's question about these people in this media, if any."
     )
@@ -105,7 +116,7 @@ class HumanReIDInput(BaseModel):
         """People are counted as the request model counts them (a repeated name, in any case, is one
         person), so two people with three photos each pass, as they do in the CLI."""
         try:
-            _request(self.media, self.persons, self.question)
+            _request(self.media, self.persons, self.question, self.everyone_enrolled)
         except ValidationError as exc:
             raise ValueError(validation_problems(exc.errors())) from None
         return self
@@ -135,6 +146,10 @@ class HumanReIDTool(BaseTool):
     handle_tool_error: bool = True
     handle_validation_error: Callable[[ValidationError | ValidationErrorV1], str] = _explain_invalid_arguments
     reid: ReIDTool = Field(default_factory=ReIDTool, exclude=True)
+    tenant: str | None = Field(None, exclude=True)
+    """Whose gallery enrolled names are looked up in (a team); searches are then audited."""
+    user: str = Field("agent", exclude=True)
+    """Who the audit log says asked (the agent's user, when the program knows them)."""
     pictures_dir: Path | None = Field(None, exclude=True)
     """When set, each answer's pictures (``timeline.png`` for a video, then the keyframes; for a
     photo the annotated photo) are drawn here and their paths listed in the artifact's
@@ -143,8 +158,9 @@ class HumanReIDTool(BaseTool):
     def _run(
         self,
         media: str,
-        persons: list[PersonToFind],
+        persons: list[PersonToFind] | None = None,
         question: str | None = None,
+        everyone_enrolled: bool = False,
         run_manager: CallbackManagerForToolRun | None = None,
     ) -> Answer:
         progress = None
@@ -152,13 +168,15 @@ class HumanReIDTool(BaseTool):
             manager, run_id = run_manager.get_child(), run_manager.run_id
             progress = _InSteps(lambda data: manager.on_custom_event(PROGRESS_EVENT, data, run_id=run_id))
         with _errors_for_the_model():
-            return self._answer(media, self.reid.analyze(_request(media, persons, question), progress))
+            request = _request(media, persons or [], question, everyone_enrolled)
+            return self._answer(media, self.reid.analyze(request, progress, self._asker()))
 
     async def _arun(
         self,
         media: str,
-        persons: list[PersonToFind],
+        persons: list[PersonToFind] | None = None,
         question: str | None = None,
+        everyone_enrolled: bool = False,
         run_manager: AsyncCallbackManagerForToolRun | None = None,
     ) -> Answer:
         """Runs the analysis in a worker thread (`ReIDTool.aanalyze`), so the event loop stays free;
@@ -174,10 +192,14 @@ class HumanReIDTool(BaseTool):
 
             progress = _InSteps(send)
         with _errors_for_the_model():
-            result = await self.reid.aanalyze(_request(media, persons, question), progress)
+            request = _request(media, persons or [], question, everyone_enrolled)
+            result = await self.reid.aanalyze(request, progress, self._asker())
         await asyncio.gather(*(asyncio.wrap_future(future) for future in sent))
         with _errors_for_the_model():
             return await asyncio.to_thread(self._answer, media, result)
+
+    def _asker(self) -> Asker | None:
+        return Asker(tenant=self.tenant, actor=self.user, surface="langchain") if self.tenant else None
 
     def _answer(self, media: str, result: ReIDResult) -> Answer:
         artifact = result.model_dump(mode="json")
@@ -206,12 +228,41 @@ class _InSteps:
         self._send({"fraction": round(step, 4)})
 
 
-def _request(media: str, persons: list[PersonToFind], question: str | None) -> ReIDRequest:
+def _request(media: str, persons: list[PersonToFind], question: str | None, everyone: bool = False) -> ReIDRequest:
     return ReIDRequest(
         media=media,
-        persons=[PersonSpec(name=p.name, photos=[p.photo]) for p in persons],
+        persons=[PersonSpec(name=p.name, photos=[p.photo]) for p in persons if p.photo],
+        enrolled=[p.name for p in persons if not p.photo],
+        everyone_enrolled=everyone,
         prompt=question,
     )
+
+
+class ListEnrolledPeopleTool(BaseTool):
+    """`list_enrolled_people`: who is enrolled in the tenant's gallery, so an agent can check a
+    name before it asks `human_reid` for them.
+
+    Args:
+        reid: the ReID tool whose gallery is read.
+        tenant: whose gallery (a team).
+    """
+
+    name: str = "list_enrolled_people"
+    description: str = LIST_DESCRIPTION
+    response_format: Literal["content_and_artifact"] = "content_and_artifact"
+    handle_tool_error: bool = True
+    reid: ReIDTool = Field(default_factory=ReIDTool, exclude=True)
+    tenant: str = Field(exclude=True)
+
+    def _run(self, run_manager: CallbackManagerForToolRun | None = None) -> tuple[str, list[dict[str, Any]]]:
+        with _errors_for_the_model():
+            people = self.reid.people(self.tenant).people()
+        if not people:
+            return "Nobody is enrolled in the gallery yet; people can only be searched for with a photo.", []
+        lines = [f"- {p.name}: {p.faces} photo(s), enrolled {p.enrolled_at:%Y-%m-%d}" for p in people]
+        return f"{len(people)} people are enrolled:\n" + "\n".join(lines), [
+            p.model_dump(mode="json", include={"name", "faces", "enrolled_at"}) for p in people
+        ]
 
 
 @contextmanager

@@ -105,12 +105,40 @@ class PersonSpec(BaseModel):
 
 
 class ReIDRequest(BaseModel):
-    """What a surface asks for: who to look for in which media."""
+    """What a surface asks for: who to look for in which media.
+
+    People are given with photos (``persons``, at most five), by the names they were enrolled
+    under in the asker's gallery (``enrolled``), or all at once (``everyone_enrolled``).
+    """
 
     media: str = Field(description="Local path or http(s) URL of a video or an image.")
-    persons: list[PersonSpec] = Field(min_length=1)
+    persons: list[PersonSpec] = Field(default_factory=list)
+    enrolled: list[PersonName] = Field(
+        default_factory=list, max_length=1000, description="Names enrolled in the asker's gallery, searched by name."
+    )
+    everyone_enrolled: bool = Field(False, description="Search for everyone enrolled in the asker's gallery.")
     prompt: str | None = Field(None, max_length=4000)
     options: AnalysisOptions = Field(default_factory=AnalysisOptions)
+
+    @model_validator(mode="after")
+    def _someone_to_find(self) -> ReIDRequest:
+        if not self.persons and not self.enrolled and not self.everyone_enrolled:
+            raise ValueError(
+                "nobody to look for: give at least one person with a photo, or name people enrolled in the gallery"
+            )
+        with_photos = {p.name.casefold() for p in self.persons}
+        both = [name for name in self.enrolled if name.casefold() in with_photos]
+        if both:
+            raise ValueError(
+                f"{both[0]} is given both with photos and as enrolled: search them one way (drop the photos to "
+                "use the gallery's)"
+            )
+        self.enrolled = list({name.casefold(): name for name in self.enrolled}.values())
+        return self
+
+    def gallery_search(self) -> bool:
+        """Whether the request needs the asker's gallery."""
+        return bool(self.enrolled) or self.everyone_enrolled
 
     @model_validator(mode="after")
     def _merge_same_names(self) -> ReIDRequest:
@@ -137,6 +165,7 @@ class MediaInfo(BaseModel):
     width: int
     height: int
     fps: float | None = Field(None, description="Average frame rate; null for an image.")
+    sha256: str | None = Field(None, description="Digest of the media analysed (what the audit log records).")
 
 
 class Keyframe(BaseModel):

@@ -87,6 +87,12 @@ class ReIDSettings(BaseSettings):
         24.0, ge=0.0, description="Finished tasks (names, times, no images) are deleted after this."
     )
 
+    # The gallery of enrolled people (``tools.reid.gallery``)
+    audit_retention_days: float = Field(
+        365.0, ge=0.0, description="Audit entries (who searched for whom, where, when) are deleted after this."
+    )
+    cli_tenant: str = Field("local", min_length=1, description="The CLI's tenant: whose gallery `reid people` uses.")
+
     def analysis_options(self) -> AnalysisOptions:
         """The engine options these settings choose when a request names none."""
         return AnalysisOptions(

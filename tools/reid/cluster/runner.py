@@ -14,6 +14,7 @@ from distributed import Client, Future, KilledWorker, as_completed
 from tools.reid.cluster import staging, version
 from tools.reid.cluster.connection import connect, no_workers
 from tools.reid.errors import ClusterUnavailable, EngineError
+from tools.reid.fetch.download import file_sha256
 from tools.reid.fetch.policy import is_url
 from tools.reid.settings import ReIDSettings
 
@@ -63,7 +64,7 @@ class ClusterSession:
         if is_url(source):
             s = self.settings
             url = staging.MediaURL(
-                source, staging.file_sha256(media), s.max_media_bytes, s.fetch_timeout_s, s.allow_private_urls
+                source, file_sha256(media), s.max_media_bytes, s.fetch_timeout_s, s.allow_private_urls
             )
         task = staging.StagedTask(uuid.uuid4().hex, media, url, version.project_version())
         runner = ClusterRunner(self._client, self.address, task)

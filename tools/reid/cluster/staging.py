@@ -9,7 +9,6 @@ probed. The copy is kept for the task's other segments on that worker and delete
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import threading
@@ -22,7 +21,7 @@ from distributed import get_worker
 
 from tools.reid.cluster import version
 from tools.reid.errors import ClusterUnavailable, FetchError
-from tools.reid.fetch.download import fetch_to_file
+from tools.reid.fetch.download import fetch_to_file, file_sha256
 from tools.reid.fetch.policy import redact_url
 
 T = TypeVar("T")
@@ -118,11 +117,3 @@ def _write(task: StagedTask, data: bytes | None, folder: Path) -> Path:
             "fetched different bytes). Send it again once it no longer changes."
         )
     return fetched.rename(path)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -13,7 +13,7 @@ from tools.reid.engine.frames import FrameFaces, SegmentResult, SegmentSpec, des
 from tools.reid.engine.match import identify, person_result
 from tools.reid.engine.moments import keyframe_moments
 from tools.reid.engine.parallel import PoolRunner, Runner, analyse_video
-from tools.reid.engine.references import load_persons
+from tools.reid.engine.references import Person, load_persons
 from tools.reid.engine.track import build_tracks
 from tools.reid.errors import MediaError
 from tools.reid.limits import Limits
@@ -34,6 +34,7 @@ def analyze(
     workers: int = 1,
     runner: Runner | None = None,
     progress: ProgressFn = no_progress,
+    enrolled: Sequence[Person] = (),
 ) -> ReIDResult:
     """Finds the named persons in a video or an image.
 
@@ -46,6 +47,8 @@ def analyze(
         workers: processes to spread a video over (results do not depend on it).
         runner: where a video's segments run instead (a cluster); `workers` is then unused.
         progress: called with the fraction done.
+        enrolled: people described already (a gallery's), searched beside ``persons``, any
+            number of them; their descriptors must come from ``options.descriptor``.
 
     Raises:
         MediaError: the media is unreadable or over a limit.
@@ -58,7 +61,12 @@ def analyze(
     runner = runner or PoolRunner(workers)
     limits = limits or Limits()
     info = decode.probe(media, limits)
-    references = load_persons(persons, options.detector, options.descriptor, limits.max_pixels)
+    photographed = (
+        load_persons(persons, options.detector, options.descriptor, limits.max_pixels)
+        if persons or not enrolled
+        else []
+    )
+    references = photographed + list(enrolled)
     progress(REFERENCES_SHARE)
     scaled = _scaled(progress)
     if info.kind == "image":

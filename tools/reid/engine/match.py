@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tools.reid.engine.embed import Descriptor
+from tools.reid.engine.nearest import References
 from tools.reid.engine.references import Person
 from tools.reid.engine.track import Sighting, Track
 from tools.reid.schemas import Appearance, Keyframe, PersonResult
@@ -43,8 +44,9 @@ def identify(
 ) -> dict[str, list[Identified]]:
     """Tracks per person name; a person is never given to two faces of one frame."""
     candidates: list[tuple[float, int, int, Sighting]] = []
+    nearest = References(persons).nearest_each([track.descriptors() for track in tracks], descriptor)
     for t, track in enumerate(tracks):
-        choice = _choose(track, persons, tolerance, descriptor, video=video)
+        choice = _choose(track, nearest[t], tolerance, descriptor, video=video)
         if choice:
             candidates.append((choice[1], t, choice[0], choice[2]))
     found: dict[str, list[Identified]] = {p.name: [] for p in persons}
@@ -57,15 +59,13 @@ def identify(
 
 
 def _choose(
-    track: Track, persons: list[Person], tolerance: float, descriptor: Descriptor, *, video: bool
+    track: Track, per_person: np.ndarray, tolerance: float, descriptor: Descriptor, *, video: bool
 ) -> tuple[int, float, Sighting] | None:
-    """(person index, median distance, best sighting) when the track clearly is someone."""
+    """(person index, median distance, best sighting) when the track clearly is someone;
+    ``per_person`` holds its described faces' distances to each person's nearest reference."""
     described = track.described()
     if not described:
         return None
-    per_person = np.stack(
-        [descriptor.distances(track.descriptors(), person.descriptors).min(axis=1) for person in persons], axis=1
-    )
     medians = np.median(per_person, axis=0)
     order = np.argsort(medians)
     first = int(order[0])

@@ -68,13 +68,9 @@ def _descriptor(
     return get_descriptor(descriptor).describe(rgb, [face])[0]
 
 
-def _the_face(name: str, rgb: np.ndarray, faces: list[Detection]) -> Detection:
-    if not faces:
-        raise ReferencePhotoError(
-            name,
-            "no face was found. Send a clear, front-facing photo where the face is at least "
-            f"{MIN_FACE_PX} pixels wide.",
-        )
+def largest_and_rivals(faces: list[Detection]) -> tuple[Detection, list[Detection]]:
+    """The largest of (at least one) faces, and the clear faces of similar size beside it: with
+    any rival, which face the photo means is a guess."""
     largest = max(faces, key=lambda d: area(d.box))
     best_score = max(d.score for d in faces)
     rivals = [
@@ -84,6 +80,17 @@ def _the_face(name: str, rgb: np.ndarray, faces: list[Detection]) -> Detection:
         and area(d.box) * DOMINANCE > area(largest.box)
         and d.score >= best_score * CLEAR_SCORE_RATIO
     ]
+    return largest, rivals
+
+
+def _the_face(name: str, rgb: np.ndarray, faces: list[Detection]) -> Detection:
+    if not faces:
+        raise ReferencePhotoError(
+            name,
+            "no face was found. Send a clear, front-facing photo where the face is at least "
+            f"{MIN_FACE_PX} pixels wide.",
+        )
+    largest, rivals = largest_and_rivals(faces)
     if rivals:
         raise ReferencePhotoError(
             name, f"{len(rivals) + 1} faces of similar size were found. Crop the photo to {name} alone."

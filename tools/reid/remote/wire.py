@@ -66,10 +66,15 @@ class Envelope(BaseModel, Generic[DataT]):
 
 
 class PersonRef(BaseModel):
-    """A person to look for and, unless a file part brings the photo, its reference image URL."""
+    """A person to look for and, unless a file part brings the photo, its reference image URL.
+    Extension: a name with neither is the person enrolled under that name (``/v1/people``)."""
 
     name: PersonName = Field(description="Person's name or identifier.")
-    url: str | None = Field(None, description="Reference image URL (if no file is uploaded for this person).")
+    url: str | None = Field(
+        None,
+        description="Reference image URL (if no file is uploaded for this person). Extension: without a url or a "
+        "file, the person enrolled under this name in the key's gallery (/v1/people).",
+    )
 
 
 class CaptionRequest(BaseModel):
@@ -96,6 +101,9 @@ class CaptionRequest(BaseModel):
         None,
         description="Extension: engine options (tolerance, sample_fps, detector, descriptor, gap_s); "
         "service defaults if absent.",
+    )
+    everyone_enrolled: bool = Field(
+        False, description="Extension: also search for everyone enrolled in the key's gallery (/v1/people)."
     )
 
     @field_validator("persons")

@@ -21,6 +21,7 @@ from starlette.types import Scope
 from tools.reid.errors import InvalidInput
 from tools.reid.facade import stop_engine_workers
 from tools.reid.remote.wire import CaptionRequest, ImageRequest
+from tools.reid.service import people
 from tools.reid.service.auth import ApiKeyMiddleware
 from tools.reid.service.body_limit import BodyLimitMiddleware, header
 from tools.reid.service.callbacks import CallbackSender
@@ -53,6 +54,9 @@ A self-hosted service compatible with the memories.ai Human Re-identification AP
 * **Extensions**: `GET /v1/understand/tasks/{task_id}` for clients that cannot receive
   callbacks; an HMAC signature on callbacks when `REID_CALLBACK_SECRET` is set; an optional
   `options` object with engine settings; `GET /healthz`.
+* **Gallery** (extension): enrol people once per key's tenant (`POST /v1/people`), then name
+  them in `persons` without a `url` or file, or set `everyone_enrolled`; `GET /v1/people`,
+  `GET|DELETE /v1/people/{name}`, and the tenant's audit log at `GET /v1/audit`.
 """
 
 TAGS = [
@@ -62,6 +66,10 @@ TAGS = [
         "as the hosted memories.ai service answers them.",
     },
     {"name": "extensions", "description": "Ours, not the hosted API's."},
+    {
+        "name": "gallery (extension)",
+        "description": "People enrolled once per tenant and searched by name; removal and the audit log.",
+    },
 ]
 
 
@@ -101,6 +109,7 @@ def create_app(settings: ReIDSettings) -> FastAPI:
     app.add_middleware(ApiKeyMiddleware, keys=keys)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(people.router)
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Extension: liveness", tags=["extensions"])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -39,7 +39,8 @@ CHUNK = 1024 * 1024
 _NOT_IMAGES = {"video": "a video", "html": "a web page (HTML)"}
 NO_PERSONS = (
     "persons: give at least one person to look for, each a name and a reference photo (a `url`, "
-    "or a `file` part in the multipart form); this service only re-identifies people."
+    "or a `file` part in the multipart form), or the name of someone enrolled (/v1/people); this service "
+    "only re-identifies people."
 )
 
 
@@ -50,6 +51,8 @@ class Sources:
 
     media: str = ""
     photos: dict[str, list[str]] = field(default_factory=dict)
+    enrolled: list[str] = field(default_factory=list)
+    """Names with neither a photo nor a URL: the people enrolled under them."""
     urls: list[tuple[str, str]] = field(default_factory=list)
     """(what, url), ``what`` as error messages name it ("video", "reference photo for Alice")."""
 
@@ -102,25 +105,23 @@ async def image_form_request(http: Request, folder: Path, settings: ReIDSettings
         if person.url:
             sources.add_photo_url(person.name, person.url)
         elif index >= len(references):
-            raise BadRequest(
-                f"req.persons[{index}]: there is no reference photo for {person.name}: "
-                "give its `url` or upload one more `file` part."
-            )
+            sources.enrolled.append(person.name)
     return options, await run_in_threadpool(_checked, sources, options, settings)
 
 
 def _url_persons(persons: list[PersonRef]) -> Sources:
     sources = Sources()
-    for index, person in enumerate(persons):
-        if not person.url:
-            raise BadRequest(f"persons[{index}].url is required: give a reference photo URL for {person.name}.")
-        sources.add_photo_url(person.name, person.url)
+    for person in persons:
+        if person.url:
+            sources.add_photo_url(person.name, person.url)
+        else:
+            sources.enrolled.append(person.name)
     return sources
 
 
 def _checked(sources: Sources, options: CaptionRequest, settings: ReIDSettings) -> ReIDRequest:
     """Apply the URL policy to every URL of the request and build the engine request."""
-    if not sources.photos:
+    if not sources.photos and not sources.enrolled and not options.everyone_enrolled:
         raise BadRequest(NO_PERSONS)
     urls = sources.urls + ([("callback", options.callback)] if options.callback else [])
     for what, url in urls:
@@ -130,6 +131,8 @@ def _checked(sources: Sources, options: CaptionRequest, settings: ReIDSettings) 
             {
                 "media": sources.media,
                 "persons": [{"name": name, "photos": photos} for name, photos in sources.photos.items()],
+                "enrolled": sources.enrolled,
+                "everyone_enrolled": options.everyone_enrolled,
                 "prompt": options.user_prompt,
                 "options": options.options or settings.analysis_options(),
             }

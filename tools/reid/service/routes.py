@@ -81,6 +81,7 @@ async def upload_video(body: VideoRequest, runner: Runner, tenant: Tenant) -> En
     """Answers at once with ``data.task_id``. The result is POSTed to ``callback``; without a
     callback (an extension) poll ``GET /v1/understand/tasks/{task_id}``."""
     request = await run_in_threadpool(intake.video_request, body, runner.settings)
+    await run_in_threadpool(runner.check, tenant, request)
     task_id = new_task_id()
     reply: Reply = "callback" if body.callback else "poll"
     await run_in_threadpool(runner.accept, task_id, tenant, request, reply, body.callback)
@@ -132,6 +133,7 @@ async def upload_image(http: Request, runner: Runner, tenant: Tenant) -> JSONRes
     task_id = new_task_id()
     try:
         options, request = await _image_request(http, task_id, runner)
+        await run_in_threadpool(runner.check, tenant, request)
         reply: Reply = "callback" if options.callback else "inline"
         finished = await run_in_threadpool(runner.accept, task_id, tenant, request, reply, options.callback)
     except BaseException:

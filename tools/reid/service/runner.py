@@ -24,6 +24,7 @@ from pathlib import Path
 from tools.reid.errors import ClusterUnavailable, InvalidInput, ReIDError
 from tools.reid.facade import LocalBackend, ReIDTool
 from tools.reid.fetch.policy import is_url
+from tools.reid.gallery import Asker
 from tools.reid.progress import ProgressFn
 from tools.reid.remote.errors import RateLimited
 from tools.reid.remote.wire import ErrorKind, result_data
@@ -45,6 +46,15 @@ PROGRESS_STEP = 0.05
 PURGE_INTERVAL_S = 300.0
 
 
+RESULT_KIND = "service-task"
+"""How the gallery names this service's stored results (removing a person deletes theirs)."""
+
+
+def service_asker(tenant: str) -> Asker:
+    """The service's searches are audited under the tenant (the API key's name): who asked."""
+    return Asker(tenant=tenant, actor=tenant, surface="service")
+
+
 def new_task_id() -> str:
     return uuid.uuid4().hex
 
@@ -60,7 +70,8 @@ class TaskRunner:
         self.store = store
         self.spool = spool
         self._sender = sender
-        self._tool = ReIDTool(settings, backend=LocalBackend(settings, scratch_root=scratch))
+        self.tool = ReIDTool(settings, backend=LocalBackend(settings, scratch_root=scratch))
+        self.tool.gallery.keep_results(RESULT_KIND, store.forget)
         self.cluster = ClusterGate(settings) if settings.cluster else None
         self._concurrency = settings.cluster_concurrent_tasks if settings.cluster else settings.max_concurrent_tasks
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -91,6 +102,11 @@ class TaskRunner:
         requeued = self.store.requeue_running()
         if requeued:
             log.info("stopping: %d running tasks left queued for the next start", requeued)
+
+    def check(self, tenant: str, request: ReIDRequest) -> None:
+        """Raises what the tenant's gallery would refuse (an unknown enrolled name, an empty
+        gallery), so that it is answered at once rather than as a failed task."""
+        self.tool.check_gallery_search(request, tenant)
 
     def accept(
         self, task_id: str, tenant: str, request: ReIDRequest, reply: Reply, callback_url: str | None
@@ -152,7 +168,7 @@ class TaskRunner:
         started = time.monotonic()
         try:
             request = ReIDRequest.model_validate(task.request)
-            result = self._tool.analyze(request, self._progress(task_id))
+            result = self.tool.analyze(request, self._progress(task_id), service_asker(task.tenant))
         except ClusterUnavailable as exc:
             log.warning("task queued again, the cluster failed task=%s: %s", task_ref(task_id), exc)
             self.store.requeue(task_id)
@@ -166,6 +182,7 @@ class TaskRunner:
             self._record_failure(task_id, exc)
         else:
             self.store.finish(task_id, result_data(result))
+            self.tool.people(task.tenant).link([p.name for p in result.persons], RESULT_KIND, task_id)
             log.info(
                 "task done task=%s found=%d/%d wall_s=%.2f",
                 task_ref(task_id),
@@ -250,6 +267,9 @@ class TaskRunner:
             removed = self.store.purge(time.time() - self.settings.retention_hours * 3600)
             if removed:
                 log.info("purged finished tasks count=%d", removed)
+            audited = self.tool.gallery.purge(self.settings.audit_retention_days * 86400)
+            if audited:
+                log.info("purged audit entries count=%d", audited)
             if self._stop.wait(PURGE_INTERVAL_S):
                 return
 
