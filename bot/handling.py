@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
 
-from bot import intake, presentation
+from bot import intake, naming, presentation
 from bot.parts import Parts
 from bot.run import looser_tolerance
 from bot.store import InboxEntry, StoredRequest
@@ -24,11 +24,12 @@ from tools.reid.schemas import ReIDResult
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["message", "show_appearances", "look_again"]
+Kind = Literal["message", "show_appearances", "look_again", "name_unknown"]
 """What an inbox entry holds (the store keeps these strings)."""
 MESSAGE: Kind = "message"
 APPEARANCES: Kind = "show_appearances"
 LOOK_AGAIN: Kind = "look_again"
+NAME_UNKNOWN: Kind = "name_unknown"
 
 NOT_INVITED = frozenset({"not_in_channel", "channel_not_found"})
 
@@ -165,4 +166,5 @@ _HANDLERS: dict[str, Callable[[Parts, InboxEntry], Awaitable[None]]] = {
     MESSAGE: take_message,
     APPEARANCES: show_appearances,
     LOOK_AGAIN: look_again,
+    NAME_UNKNOWN: naming.name_unknown,
 }

@@ -11,6 +11,7 @@ bot's worker. Every listener that takes a request runs the allow-list middleware
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -19,11 +20,28 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
-from bot import handling, intake, remembering
+from bot import handling, intake, naming, remembering
 from bot.access import allow_list
-from bot.modal import REQUEST_VIEW, FormErrors, ModalContext, notice_view, parse_modal, request_view
+from bot.modal import (
+    REQUEST_VIEW,
+    FormErrors,
+    ModalContext,
+    UnknownReference,
+    notice_view,
+    parse_modal,
+    request_view,
+)
 from bot.parts import Parts
-from bot.presentation import APPEARANCES_BUTTON, LOOK_AGAIN_BUTTON, REMEMBER_BUTTON, help_message
+from bot.presentation import (
+    APPEARANCES_BUTTON,
+    FIND_UNKNOWN,
+    LOOK_AGAIN_BUTTON,
+    NAME_UNKNOWN,
+    REMEMBER_BUTTON,
+    forgotten_text,
+    help_message,
+    parse_unknown_value,
+)
 from bot.remembering import REMEMBER_VIEW, RememberContext, parse_remember, remember_view
 from bot.submission import Source
 from tools.reid.errors import InvalidInput
@@ -33,6 +51,7 @@ log = logging.getLogger(__name__)
 COMMAND = "/reid"
 SHORTCUT = "find_people"
 ANSWER_ACTIONS = re.compile(f"^(?:{APPEARANCES_BUTTON}|{LOOK_AGAIN_BUTTON})$")
+UNKNOWN_ACTIONS = re.compile(f"^(?:{NAME_UNKNOWN}|{FIND_UNKNOWN})$")
 
 
 async def _from_a_person(event: dict[str, Any]) -> bool:
@@ -98,6 +117,39 @@ def register(app: AsyncApp, parts: Parts) -> None:
         stored = parts.store.add(submission)
         await ack()
         handling.accept(parts, stored.id)
+
+    @app.action(UNKNOWN_ACTIONS, middleware=allowed)
+    async def on_unknown_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """An unknown person's buttons: the naming modal, or the request modal with their face as
+        the reference; opened on the desk right after the ack (the trigger lasts 3 seconds)."""
+        await ack()
+        channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
+        user, value = body["user"]["id"], action["value"]
+        if action["action_id"] == NAME_UNKNOWN:
+            parts.desk.submit(partial(naming.open_name_modal, parts, body["trigger_id"], value, channel, user))
+        else:
+            parts.desk.submit(partial(_open_find_modal, parts, body["trigger_id"], value, channel, user))
+
+    @app.view(naming.NAME_VIEW, middleware=allowed)
+    async def on_name_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Stored, then acknowledged (the modal closes); enrolling and re-labelling follow on the desk."""
+        try:
+            name, consent = naming.parse_name(view["state"]["values"])
+        except FormErrors as exc:
+            await ack(response_action="errors", errors=exc.errors)
+            return
+        meta = json.loads(view["private_metadata"])
+        payload = {
+            "request": meta["request"],
+            "person": meta["person"],
+            "channel": meta["channel"],
+            "user": body["user"]["id"],
+            "team": (body.get("team") or {}).get("id"),
+            "name": name,
+            "consent": consent,
+        }
+        handling.receive(parts, handling.NAME_UNKNOWN, payload)
+        await ack()
 
     @app.view(REMEMBER_VIEW, middleware=allowed)
     async def on_remember(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -170,6 +222,18 @@ def _receive_message(
 async def _open_modal(parts: Parts, trigger_id: str, view: dict[str, Any]) -> None:
     """On the desk, right after the ack (the trigger is valid for 3 seconds: not worth storing)."""
     await parts.client.views_open(trigger_id=trigger_id, view=view)
+
+
+async def _open_find_modal(parts: Parts, trigger_id: str, value: str, channel: str, user: str) -> None:
+    """The request modal with an unknown person's face as the first reference; the user adds the footage."""
+    request_id, person_id = parse_unknown_value(value)
+    result = parts.store.result(request_id)
+    person = result.unknown_person(person_id) if result else None
+    if person is None or person_id not in parts.store.unknown_faces(request_id):
+        await parts.client.chat_postEphemeral(channel=channel, user=user, text=forgotten_text())
+        return
+    unknown = UnknownReference(request=request_id, person=person_id, name=person.shown_as)
+    await _open_modal(parts, trigger_id, request_view(ModalContext(source="modal", channel=channel, unknown=unknown)))
 
 
 async def _open_shortcut_modal(parts: Parts, shortcut: Mapping[str, Any]) -> None:

@@ -39,6 +39,24 @@ class ModalContext(BaseModel):
     message_ts: str | None = None
     footage: SlackFile | None = None
     """The shortcut's message file, chosen before the modal opens (file inputs cannot be pre-filled)."""
+    unknown: UnknownReference | None = None
+    """"Find in other footage": an unknown person of an earlier answer, their face the first reference."""
+
+
+class UnknownReference(BaseModel):
+    """An unknown person of a kept answer, as the reference of a new search."""
+
+    request: str
+    person: str
+    name: str
+    """Their name if someone gave one, else their label (Person 2)."""
+
+    def reference(self) -> Reference:
+        """The reference their kept face crop makes."""
+        crop = SlackFile(
+            id=f"unknown-{self.person}", name=f"unknown-{self.person}.jpg", mimetype="image/jpeg", filetype="jpg"
+        )
+        return Reference(name=self.name, file=crop, from_answer=f"{self.request}:{self.person}")
 
 
 def photo_block(slot: int) -> str:
@@ -52,6 +70,13 @@ def name_block(slot: int) -> str:
 def request_view(context: ModalContext) -> dict[str, Any]:
     """The /reid and shortcut modal: footage (unless the shortcut chose it), five people, a question."""
     blocks: list[Block] = []
+    if context.unknown is not None:
+        blocks.append(
+            _section(
+                f"*Looking for {escape(context.unknown.name)}*, the person seen in an earlier answer: their face "
+                "from that footage is the reference. Add the footage to search, and anyone else to look for."
+            )
+        )
     if context.footage is not None:
         blocks.append(_section(f"*Footage:* {escape(context.footage.name)} (from the message)"))
     else:
@@ -66,7 +91,12 @@ def request_view(context: ModalContext) -> dict[str, Any]:
         )
     for slot in range(1, MAX_PERSONS + 1):
         blocks.append(
-            _file_input(photo_block(slot), f"Person {slot}: photo of the face", IMAGE_TYPES, optional=slot > 1)
+            _file_input(
+                photo_block(slot),
+                f"Person {slot}: photo of the face",
+                IMAGE_TYPES,
+                optional=slot > 1 or context.unknown is not None,
+            )
         )
         blocks.append(_text_input(name_block(slot), f"Person {slot}: name", "Taken from the photo's name if empty", 80))
     blocks.append(_text_input(QUESTION_BLOCK, "Question", "e.g. When is Alice on screen?", 4000, multiline=True))
@@ -137,7 +167,7 @@ def parse_modal(
         errors[FOOTAGE_BLOCK] = "Choose the video or photo to search."
     elif problem := footage_problem(footage, settings):
         errors[FOOTAGE_BLOCK] = problem
-    references = []
+    references = [context.unknown.reference()] if context.unknown is not None else []
     for slot in range(1, MAX_PERSONS + 1):
         photos, name = _files(values, photo_block(slot)), _text(values, name_block(slot))
         if name and not photos:

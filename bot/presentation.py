@@ -7,13 +7,13 @@ characters a section).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.submission import Submission
-from tools.reid.schemas import MAX_PERSONS, Moment, PersonResult, ReIDResult
+from tools.reid.schemas import MAX_PERSONS, Moment, PersonResult, ReIDResult, UnknownPerson
 from tools.reid.wording import clock, count, duration, names, span
 
 Block = dict[str, Any]
@@ -26,6 +26,11 @@ MAX_RANGES = 8
 APPEARANCES_BUTTON = "reid_show_appearances"
 LOOK_AGAIN_BUTTON = "reid_look_again"
 """action_ids of the answer's buttons; their value is the request id."""
+NAME_UNKNOWN = "reid_name_unknown"
+FIND_UNKNOWN = "reid_find_unknown"
+"""action_ids of an unknown person's buttons; their value is ``request_id:person-N`` (`unknown_value`)."""
+MAX_UNKNOWN_SHOWN = 5
+"""Unknown people the answer shows, longest on screen first; the rest are counted."""
 PICTURES_COMMENT = "Who appears when, and the moments they were seen:"
 
 REMEMBER_BUTTON = "remember_person"
@@ -185,10 +190,16 @@ def verdict(result: ReIDResult) -> str:
 
 
 def result_message(
-    result: ReIDResult, submission: Submission, request_id: str | None = None, buttons: Buttons = Buttons()
+    result: ReIDResult,
+    submission: Submission,
+    request_id: str | None = None,
+    buttons: Buttons = Buttons(),
+    crops: Mapping[str, str] | None = None,
 ) -> Message:
-    """The answer: the verdict as a header, the caption, a section per person, what was searched,
-    and the buttons that help. A less strict look says so in its header and under the caption."""
+    """The answer: the verdict as a header, the caption, a section per person, the unknown people
+    seen repeatedly (with their face crops: ``crops`` maps a person id to its uploaded Slack file),
+    what was searched, and the buttons that help. A less strict look says so in its header and
+    under the caption."""
     header = verdict(result)
     blocks = [_section(escape(result.text))]
     if submission.looser_than is not None and submission.tolerance is not None:
@@ -201,6 +212,7 @@ def result_message(
         )
     blocks = [_header(header), *blocks]
     blocks += [_section(_person_line(person, result.media.kind)) for person in result.persons]
+    blocks += unknown_blocks(result, request_id, crops)
     blocks.append(_context(_media_line(result, submission)))
     actions = []
     if request_id is not None and buttons.appearances:
@@ -212,6 +224,68 @@ def result_message(
     if actions:
         blocks.append({"type": "actions", "block_id": "answer_actions", "elements": actions})
     return Message(_clip(f"{header}. {result.text}"), blocks)
+
+
+def unknown_value(request_id: str, person_id: str) -> str:
+    """The value of an unknown person's buttons."""
+    return f"{request_id}:{person_id}"
+
+
+def parse_unknown_value(value: str) -> tuple[str, str]:
+    """(request id, person id) of an unknown person's button."""
+    request_id, _, person_id = value.rpartition(":")
+    return request_id, person_id
+
+
+def unknown_blocks(result: ReIDResult, request_id: str | None, crops: Mapping[str, str] | None = None) -> list[Block]:
+    """A compact section per unknown person: who (their label, or the name someone gave them),
+    how long on screen and when, their face crop beside it once uploaded, and the buttons to
+    name them (until someone has) and to look for them in other footage."""
+    people = result.unknown_people
+    if not people:
+        return []
+    who = "1 person" if len(people) == 1 else f"{len(people)} people"
+    blocks: list[Block] = [_context(f"*Also seen repeatedly* ({who} nobody asked for):")]
+    for person in people[:MAX_UNKNOWN_SHOWN]:
+        section = _section(_unknown_line(person, result.media.kind))
+        file_id = (crops or {}).get(person.id)
+        if file_id:
+            section["accessory"] = {
+                "type": "image",
+                "slack_file": {"id": file_id},
+                "alt_text": f"{person.shown_as}'s face",
+            }
+        blocks.append(section)
+        if request_id is not None:
+            value = unknown_value(request_id, person.id)
+            naming = [_button(f"Name {person.label}", NAME_UNKNOWN, value)] if person.name is None else []
+            find = _button("Find in other footage", FIND_UNKNOWN, value)
+            blocks.append({"type": "actions", "block_id": f"unknown_{person.id}", "elements": [*naming, find]})
+    if len(people) > MAX_UNKNOWN_SHOWN:
+        more = len(people) - MAX_UNKNOWN_SHOWN
+        blocks.append(_context(f"…and {count(more, 'other')}, seen less: `reid analyze` or the JSON lists them all."))
+    return blocks
+
+
+def _unknown_line(person: UnknownPerson, kind: str) -> str:
+    spans = " · ".join(span(a.start, a.end) for a in person.appearances[:MAX_RANGES])
+    more = f" · +{len(person.appearances) - MAX_RANGES} more" if len(person.appearances) > MAX_RANGES else ""
+    who = f"*{escape(person.name)}* (was {person.label})" if person.name else f"*{person.label}*"
+    return f":bust_in_silhouette: {who}: {duration(person.total_s)} on screen\n{spans}{more}"
+
+
+def unknown_crop_titles(result: ReIDResult, footage: str) -> dict[str, str]:
+    """File name of each unknown person's crop -> its title (and alt text)."""
+    return {
+        p.crop_file_name: f"{p.shown_as}, not asked for: {duration(p.total_s)} on screen in {footage}"
+        for p in result.unknown_people
+    }
+
+
+def named_message(user: str, person: UnknownPerson, name: str, enrolled: str) -> Message:
+    """Said in the thread once someone named an unknown person."""
+    text = f"<@{user}> named {person.label} *{escape(name)}*. {escape(enrolled)}"
+    return Message(text, [_section(text)])
 
 
 def appearances_message(result: ReIDResult, submission: Submission) -> Message:
@@ -251,15 +325,22 @@ def forgotten_text() -> str:
     return "I no longer have that search's answer. Ask me again with the footage and the photos."
 
 
-def picture_titles(pictures: Sequence[Path], submission: Submission, moments: Sequence[Moment], kind: str) -> list[str]:
+def picture_titles(
+    pictures: Sequence[Path], submission: Submission, moments: Sequence[Moment], result: ReIDResult
+) -> list[str]:
     """Titles (and alt text) of the answer's pictures: the timeline by its name; each keyframe by
-    who is in it and when, from the moments it was drawn from, in the same order."""
-    footage = submission.footage.name
+    who is in it and when, from the moments it was drawn from, in the same order; each unknown
+    person's face crop by who they are and how long they were on screen."""
+    footage, kind = submission.footage.name, result.media.kind
+    crops = unknown_crop_titles(result, footage)
     drawn = iter(moments)
     titles = []
     for path in pictures:
         if path.name == "timeline.png":
             titles.append(f"Who appears when in {footage}")
+            continue
+        if path.name in crops:
+            titles.append(crops[path.name])
             continue
         moment = next(drawn, None)
         who = names([f.name for f in moment.faces if f.name]) if moment else ""

@@ -31,7 +31,7 @@ from bot.settings import BotSettings
 from bot.store import Store, StoredRequest
 from bot.submission import SlackFile, Submission
 from bot.thread import DONE, FAILED, SEEN, RequestThread
-from tools.reid.errors import EngineError, ReIDError
+from tools.reid.errors import EngineError, InvalidInput, ReIDError
 from tools.reid.facade import ReIDTool
 from tools.reid.gallery import Asker
 from tools.reid.schemas import TOLERANCES, AnalysisOptions, DescriptorName, PersonSpec, ReIDRequest, ReIDResult
@@ -212,21 +212,55 @@ class Runner:
         self.store.save_result(stored.id, result)
         gallery = self.tool.people(stored.submission.tenant())
         await asyncio.to_thread(gallery.link, [p.name for p in result.persons], RESULT_KIND, stored.id)
-        enrolled = {name.casefold() for name in await asyncio.to_thread(gallery.names)}
-        buttons = presentation.Buttons(
-            appearances=any(p.appearances for p in result.persons) and result.media.kind == "video",
-            look_again=self._can_look_again(stored, result),
-            remember=tuple(p.name for p in result.found() if p.name.casefold() not in enrolled),
-        )
-        await thread.reply(presentation.result_message(result, stored.submission, stored.id, buttons))
+        buttons = await self.buttons(stored, result)
+        answer_ts = await thread.reply(presentation.result_message(result, stored.submission, stored.id, buttons))
+        self.store.set_answer(stored.id, answer_ts)
         if pictures:
             moments = self.tool.keyframe_moments(result)
-            titles = presentation.picture_titles(pictures, stored.submission, moments, result.media.kind)
-            await thread.upload(pictures, titles)
+            titles = presentation.picture_titles(pictures, stored.submission, moments, result)
+            uploaded = await thread.upload(pictures, titles)
+            await self._show_crops(stored, thread, result, buttons, pictures, uploaded, answer_ts)
         self.store.finish(stored.id, "done")
         await thread.status(presentation.done_note(result))
         await thread.react(DONE, remove=SEEN)
         log.info("request %s done: %d of %d found", stored.reference, len(result.found()), len(result.persons))
+
+    async def _show_crops(
+        self,
+        stored: StoredRequest,
+        thread: RequestThread,
+        result: ReIDResult,
+        buttons: presentation.Buttons,
+        pictures: list[Path],
+        uploaded: dict[str, str],
+        answer_ts: str,
+    ) -> None:
+        """Keeps each unknown person's crop with the result (to name them, or look for them, later)
+        and puts the uploaded crops beside them in the answer."""
+        files = {path.name: path for path in pictures}
+        crops = {
+            person.id: (files[person.crop_file_name].read_bytes(), uploaded.get(person.crop_file_name))
+            for person in result.unknown_people
+            if person.crop_file_name in files
+        }
+        if not crops:
+            return
+        self.store.save_unknown_faces(stored.id, crops)
+        shown = {person: file_id for person, (_, file_id) in crops.items() if file_id}
+        if shown:
+            message = presentation.result_message(result, stored.submission, stored.id, buttons, shown)
+            await thread.update(answer_ts, message)
+
+    async def buttons(self, stored: StoredRequest, result: ReIDResult) -> presentation.Buttons:
+        """Which of the answer's buttons help for this result: "Remember" for each found person
+        not enrolled in the workspace's gallery yet."""
+        gallery = self.tool.people(stored.submission.tenant())
+        enrolled = {name.casefold() for name in await asyncio.to_thread(gallery.names)}
+        return presentation.Buttons(
+            appearances=any(p.appearances for p in result.persons) and result.media.kind == "video",
+            look_again=self._can_look_again(stored, result),
+            remember=tuple(p.name for p in result.found() if p.name.casefold() not in enrolled),
+        )
 
     def _can_look_again(self, stored: StoredRequest, result: ReIDResult) -> bool:
         """Offered when someone was not found and the tolerance can still grow. Only local runs
@@ -288,8 +322,27 @@ class Runner:
         )
         references = []
         for ref, path in zip(submission.references, self._reference_paths(stored), strict=True):
-            references.append((ref.name, await self._download(ref.file, path, settings.max_photo_bytes, "image")))
+            if ref.from_answer is not None:
+                references.append((ref.name, self._kept_face(ref.from_answer, ref.name, path)))
+            else:
+                references.append((ref.name, await self._download(ref.file, path, settings.max_photo_bytes, "image")))
         return Staged(footage, references)
+
+    def _kept_face(self, from_answer: str, name: str, dest: Path) -> Path:
+        """An unknown person's face crop kept with an earlier answer, as a reference photo file.
+
+        Raises:
+            InvalidInput: the answer's result (and its faces) is no longer kept.
+        """
+        request_id, person_id = presentation.parse_unknown_value(from_answer)
+        face = self.store.unknown_faces(request_id).get(person_id)
+        if face is None:
+            raise InvalidInput(
+                f"the earlier answer that showed {name} is no longer kept (answers are kept for a week): "
+                "search again with a photo of them."
+            )
+        dest.write_bytes(face.crop)
+        return dest
 
     async def _download(self, file: SlackFile, dest: Path, max_bytes: int, expect: Expect) -> Path:
         if file.url is None:

@@ -1,5 +1,6 @@
 """The bot's memory in one SQLite file: requests and their state, Slack deliveries already seen,
-and the audit log. File contents never enter it; only Slack's file metadata does.
+and the audit log. Files people sent never enter it (only Slack's file metadata does); an answer's
+unknown people keep their face crops and descriptors here, with the result and as long.
 
 What Slack delivers is first put in the ``inbox`` and acknowledged; the Web API work it needs
 (reading files, replying, reacting) follows on a worker, and an entry leaves the inbox once it has
@@ -34,8 +35,8 @@ Outcome = Literal["done", "failed"]
 DELIVERY_TTL_S = 7 * 24 * 3600.0
 """Slack retries an event for about an hour; a week of ids costs little and covers clock trouble."""
 RESULT_TTL_S = 7 * 24 * 3600.0
-"""By default an answer's buttons work for a week; then its result (names, times, boxes; never
-images) goes (``REID_BOT_RESULT_RETENTION_HOURS``)."""
+"""By default an answer's buttons work for a week; then its result (names, times, boxes, the unknown
+people's descriptors and face crops) goes (``REID_BOT_RESULT_RETENTION_HOURS``)."""
 AUDIT_TTL_S = 365 * 24 * 3600.0
 """By default the audit log keeps a year (``REID_BOT_AUDIT_RETENTION_DAYS``)."""
 
@@ -85,6 +86,30 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
+_UNKNOWN_FACES = """
+CREATE TABLE unknown_faces (
+    request_id TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    saved_at REAL NOT NULL,
+    crop BLOB NOT NULL,
+    file_id TEXT,
+    PRIMARY KEY (request_id, person_id)
+);
+ALTER TABLE results ADD COLUMN answer_ts TEXT;
+"""
+"""Migration 2: each unknown person's face crop (and its Slack file), kept as long as the result
+it belongs to, for naming them and looking for them elsewhere; where the answer message is."""
+
+
+@dataclass(frozen=True)
+class UnknownFace:
+    """An unknown person's face crop kept with an answer's result."""
+
+    person_id: str
+    crop: bytes
+    file_id: str | None
+
+
 @dataclass(frozen=True)
 class StoredRequest:
     id: str
@@ -126,7 +151,7 @@ class Store:
     """The SQLite file at ``path`` (created on first use)."""
 
     def __init__(self, path: Path, result_ttl_s: float = RESULT_TTL_S, audit_ttl_s: float = AUDIT_TTL_S) -> None:
-        self._database = Database(path, [_SCHEMA], store="bot", setting="REID_BOT_DB_PATH", secure_delete=True)
+        self._database = Database(path, [_SCHEMA, _UNKNOWN_FACES], store="bot", setting="REID_BOT_DB_PATH", secure_delete=True)
         self._result_ttl_s = result_ttl_s
         self._audit_ttl_s = audit_ttl_s
 
@@ -241,7 +266,39 @@ class Store:
                 (request_id, now, result.model_dump_json()),
             )
             db.execute("DELETE FROM results WHERE saved_at < ?", (now - self._result_ttl_s,))
+            db.execute("DELETE FROM unknown_faces WHERE saved_at < ?", (now - self._result_ttl_s,))
             db.execute("DELETE FROM audit WHERE at < ?", (now - self._audit_ttl_s,))
+
+    def relabel(self, request_id: str, result: ReIDResult) -> None:
+        """Replace a kept result by its re-labelled copy (an unknown person named), keeping its age."""
+        with self._database.write() as db:
+            db.execute("UPDATE results SET result = ? WHERE request_id = ?", (result.model_dump_json(), request_id))
+
+    def set_answer(self, request_id: str, answer_ts: str) -> None:
+        """Where the answer message is, so naming someone in it can update it."""
+        with self._database.write() as db:
+            db.execute("UPDATE results SET answer_ts = ? WHERE request_id = ?", (answer_ts, request_id))
+
+    def answer_ts(self, request_id: str) -> str | None:
+        with self._database.read() as db:
+            row = db.execute("SELECT answer_ts FROM results WHERE request_id = ?", (request_id,)).fetchone()
+        return row["answer_ts"] if row else None
+
+    def save_unknown_faces(self, request_id: str, crops: dict[str, tuple[bytes, str | None]]) -> None:
+        """Keep each unknown person's face crop (person id -> JPEG bytes, uploaded Slack file id)
+        with the result, and as long."""
+        now = time.time()
+        with self._database.write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO unknown_faces (request_id, person_id, saved_at, crop, file_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(request_id, person, now, crop, file_id) for person, (crop, file_id) in crops.items()],
+            )
+
+    def unknown_faces(self, request_id: str) -> dict[str, UnknownFace]:
+        with self._database.read() as db:
+            rows = db.execute("SELECT * FROM unknown_faces WHERE request_id = ?", (request_id,)).fetchall()
+        return {row["person_id"]: UnknownFace(row["person_id"], row["crop"], row["file_id"]) for row in rows}
 
     def forget(self, request_ids: list[str]) -> int:
         """Delete these requests and their results (a removed person's), overwritten in the file
@@ -251,6 +308,7 @@ class Store:
         marks = ",".join("?" * len(request_ids))
         with self._database.write() as db:
             deleted = db.execute(f"DELETE FROM results WHERE request_id IN ({marks})", request_ids).rowcount
+            db.execute(f"DELETE FROM unknown_faces WHERE request_id IN ({marks})", request_ids)
             db.execute(f"DELETE FROM requests WHERE id IN ({marks}) AND state IN ('done', 'failed')", request_ids)
         self._database.truncate_log()
         return deleted

@@ -64,6 +64,9 @@ class Reference(BaseModel):
 
     name: PersonName
     file: SlackFile
+    from_answer: str | None = None
+    """``request_id:person-N`` when the photo is an unknown person's face crop kept with an earlier
+    answer ("Find in other footage"), read from the store instead of Slack."""
 
 
 class Submission(BaseModel):

@@ -45,22 +45,30 @@ class RequestThread:
         self.status_ts = posted["ts"]
         self.store.set_status_ts(self.request_id, posted["ts"])
 
-    async def reply(self, message: Message) -> None:
-        await self.client.chat_postMessage(
+    async def reply(self, message: Message) -> str:
+        """Posts ``message`` in the thread; returns its ts."""
+        posted = await self.client.chat_postMessage(
             channel=self.channel, thread_ts=self.submission.thread_ts, **message.as_kwargs()
         )
+        return str(posted["ts"])
 
-    async def upload(self, paths: Sequence[Path], titles: Sequence[str]) -> None:
-        """Several files, one ``files.completeUploadExternal``, shared into the thread right after the answer."""
+    async def update(self, ts: str, message: Message) -> None:
+        await self.client.chat_update(channel=self.channel, ts=ts, **message.as_kwargs())
+
+    async def upload(self, paths: Sequence[Path], titles: Sequence[str]) -> dict[str, str]:
+        """Several files, one ``files.completeUploadExternal``, shared into the thread right after
+        the answer; returns each file name's Slack file id."""
         uploads = [
             {"file": str(path), "title": title, "alt_txt": title} for path, title in zip(paths, titles, strict=True)
         ]
-        await self.client.files_upload_v2(
+        response = await self.client.files_upload_v2(
             file_uploads=uploads,
             channel=self.channel,
             thread_ts=self.submission.thread_ts,
             initial_comment=PICTURES_COMMENT,
         )
+        files = response.get("files") or []
+        return {path.name: str(file["id"]) for path, file in zip(paths, files, strict=False) if file.get("id")}
 
     async def react(self, add: str, remove: str | None = None) -> None:
         """Swap reactions on the request's message. A reaction is decoration: failing to set one

@@ -90,6 +90,22 @@ def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def grace_twice(make_clip: ClipMaker) -> Path:
+    """Eileen 0.5-4 s; Grace 1-4 s, then a cut at 5 s to another shot where Grace is back
+    6-9.5 s: asked for Eileen only, Grace is an unknown person seen in two shots. 10 s, 640x360."""
+    return make_clip(
+        "grace_twice",
+        [
+            synth.Actor(synth.astronaut_portrait(), 0.5, 4.0, synth.still(0.25, height=0.5)),
+            synth.Actor(synth.hopper_portrait(), 1.0, 4.0, synth.still(0.75, height=0.45)),
+            synth.Actor(synth.hopper_portrait(), 6.0, 9.5, synth.glide(0.3, 0.6, 3.5, height=0.4)),
+        ],
+        10.0,
+        cuts=[(5.0, (120, 96, 80))],
+    )
+
+
 @pytest.fixture
 def two_people_clip_url(two_people_clip: Path) -> Iterator[str]:
     """The `two_people_clip` served over loopback HTTP: its URL."""

@@ -58,8 +58,8 @@ class PictureRecordingTool(ReIDTool):
         super().__init__(settings)
         self.rendered: list[list[str]] = []
 
-    def render_pictures(self, media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
-        pictures = super().render_pictures(media, result, out_dir)
+    def render_pictures(self, media: Path, result: ReIDResult, out_dir: Path, unknown: bool = False) -> list[Path]:
+        pictures = super().render_pictures(media, result, out_dir, unknown)
         self.rendered.append([path.name for path in pictures])
         return pictures
 

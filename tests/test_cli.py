@@ -173,9 +173,11 @@ def test_url_media_with_pictures_is_fetched_once_and_drawn(two_people_clip_url: 
         env=os.environ | {"REID_ALLOW_PRIVATE_URLS": "true"},
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("WEBVTT\n\n1\n00:00:03.") and "\nGrace\n" in done.stdout
+    # Eileen, not asked for, is the unknown Person 1 from 0:01; Grace is named from 0:03.
+    assert done.stdout.startswith("WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.520\nPerson 1 (unknown)\n")
+    assert "\n00:00:03.000 --> 00:00:06.520\nGrace\n" in done.stdout
     names = sorted(p.name for p in (tmp_path / "pictures").iterdir())
-    assert names == ["01-grace.jpg", "timeline.png"]
+    assert names == ["01-grace.jpg", "timeline.png", "unknown-person-1.jpg"]
     assert f"picture: {tmp_path / 'pictures' / 'timeline.png'}" in done.stderr
 
 
@@ -190,3 +192,36 @@ def test_photo_table_says_where(photos) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split()[-1] == "Where" and lines[2].split()[-1] == "left" and lines[3].split()[-1] == "right"
+
+
+def test_unknown_people_in_the_table_the_pictures_and_the_exports(grace_twice: Path, photos, tmp_path: Path) -> None:
+    """Eileen asked for, Grace not: Grace is Person 1 in the table, has a face crop beside the
+    keyframes and a timeline row with --unknown, and rows in the CSV and cues in the WebVTT."""
+    from PIL import Image
+
+    from tools.reid.exports import appearances_csv, appearances_vtt
+
+    frames = tmp_path / "frames"
+    done = reid(
+        "analyze", str(grace_twice), "-p", f"Eileen={photos['eileen']}", "--keyframes", str(frames), "--unknown"
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = lines.index(next(line for line in lines if line.startswith("Unknown")))
+    assert lines[header].split() == ["Unknown", "Id", "On", "screen", "When"]
+    assert lines[header + 2].startswith("Person 1  person-1") and "0:06" in lines[header + 2]
+    assert "1 other person appears repeatedly: Person 1 for" in done.stdout
+    with Image.open(frames / "unknown-person-1.jpg") as crop:
+        assert crop.height == 192 and crop.format == "JPEG"
+    with Image.open(frames / "timeline.png") as timeline:
+        assert timeline.height == 60 + 2 * 48 + 70  # Eileen's row and Person 1's
+
+    done = reid("analyze", str(grace_twice), "-p", f"Eileen={photos['eileen']}", "--json")
+    assert done.returncode == 0, done.stderr
+    result = ReIDResult.model_validate_json(done.stdout)
+    assert [p.id for p in result.unknown_people] == ["person-1"]
+    assert result.unknown_people[0].embeddings is not None  # kept in the saved result, to name them later
+    rows = list(csv.DictReader(io.StringIO(appearances_csv(result))))
+    unknown_rows = [row for row in rows if row["unknown_id"] == "person-1"]
+    assert len(unknown_rows) == 2 and unknown_rows[0]["person"] == "Person 1" and unknown_rows[0]["confidence"] == ""
+    assert "\nPerson 1 (unknown)\n" in appearances_vtt(result)

@@ -73,3 +73,29 @@ def test_remove_says_what_it_deleted(reid, photos) -> None:
     assert removed.stdout.startswith("Removed Grace: 1 face embeddings and 1 thumbnails deleted")
     assert reid("people", "list").stdout.startswith("Nobody is enrolled")
     assert "remove" in reid("audit").stdout.splitlines()[0]
+
+
+def test_an_unknown_person_of_a_saved_result_named_then_found_by_name(
+    reid, photos, grace_twice: Path, two_people_clip: Path, tmp_path: Path
+) -> None:
+    """`reid people add NAME --from RESULT.json#person-1`: the faces the analysis grouped, enrolled
+    with no new analysis and no photo; then a search by that name finds her in other footage."""
+    saved = tmp_path / "answer"
+    done = reid("analyze", str(grace_twice), "-p", f"Eileen={photos['eileen']}", "--keyframes", str(saved), "--json")
+    assert done.returncode == 0, done.stderr
+    (saved / "result.json").write_text(done.stdout)
+
+    missing = reid("people", "add", "Grace", "--from", f"{saved / 'result.json'}#person-7", "--consent", "x")
+    assert missing.returncode == 2 and "no unknown person 'person-7'" in missing.stderr
+    no_consent = reid("people", "add", "Grace", "--from", f"{saved / 'result.json'}#person-1")
+    assert no_consent.returncode == 2 and "consent" in no_consent.stderr
+
+    named = reid("people", "add", "Grace", "--from", f"{saved / 'result.json'}#person-1", "--consent", "in person")
+    assert named.returncode == 0, named.stderr
+    assert named.stdout.startswith("Enrolled Grace:")
+    audit = reid("audit").stdout
+    assert "named Person 1 of result.json" in audit and "Grace" in audit
+
+    found = reid("analyze", str(two_people_clip), "-p", "Grace")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.splitlines()[2].startswith("Grace") and " yes " in found.stdout.splitlines()[2]

@@ -31,7 +31,11 @@ def test_artifact_lists_the_pictures_drawn(two_people_clip: Path, photos, tmp_pa
     pictures = [Path(p) for p in message.artifact["pictures"]]
     assert pictures[0] == tmp_path / "pictures" / "timeline.png" and pictures[1].name == "01-grace.jpg"
     assert all(Image.open(p).width > 0 for p in pictures)
-    assert ReIDResult.model_validate(message.artifact).persons[0].found
+    answer = ReIDResult.model_validate(message.artifact)
+    assert answer.persons[0].found
+    # Eileen, not asked for, is an unknown person: in the artifact, without her face descriptors.
+    assert [u.label for u in answer.unknown_people] == ["Person 1"] and answer.unknown_people[0].embeddings is None
+    assert pictures[-1].name == "unknown-person-1.jpg"
     without = _tool(None).invoke(_call(str(two_people_clip), photos["grace"]))
     assert "pictures" not in without.artifact
 
@@ -39,4 +43,5 @@ def test_artifact_lists_the_pictures_drawn(two_people_clip: Path, photos, tmp_pa
 def test_pictures_of_media_given_by_url_in_async_calls(two_people_clip_url: str, photos, tmp_path: Path) -> None:
     message = asyncio.run(_tool(tmp_path / "pictures").ainvoke(_call(two_people_clip_url, photos["grace"])))
     assert message.status == "success", message.content
-    assert [Path(p).name for p in message.artifact["pictures"]] == ["timeline.png", "01-grace.jpg"]
+    names = [Path(p).name for p in message.artifact["pictures"]]
+    assert names == ["timeline.png", "01-grace.jpg", "unknown-person-1.jpg"]  # Eileen, not asked for

@@ -34,6 +34,7 @@ def test_engine_exported_names() -> None:
         "probe",
         "render_keyframes",
         "render_timeline",
+        "render_unknown_crops",
         "shutdown_pool",
         "timeline_image",
     ]

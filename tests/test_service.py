@@ -88,6 +88,32 @@ def test_spec_video_example(service: ServiceThread, footage: Footage, receiver: 
     assert verify_callback(CALLBACK_SECRET, callback.body, callback.headers)
 
 
+def test_unknown_people_are_in_the_callback_and_the_task(
+    service: ServiceThread, footage: Footage, receiver: CallbackReceiver
+) -> None:
+    """Alice asked for, Bob not: Bob is Person 1 in the callback's data and in the stored task,
+    with the descriptors a client (the bot with a remote backend) needs to name him."""
+    body = {
+        "video_url": footage.url("alice_then_bob.mp4"),
+        "user_prompt": "Who else is here?",
+        "system_prompt": "-",
+        "callback": receiver.url,
+        "persons": [{"name": "Alice", "url": footage.url("alice.jpg")}],
+    }
+    answer = envelope(
+        httpx.post(f"{service.base_url}/v1/understand/upload", headers={"Authorization": API_KEY}, json=body)
+    )
+    (callback,) = receiver.wait_for(1)
+    data = callback.json()["data"]
+    (bob,) = data["unknown_people"]
+    assert (bob["id"], bob["label"]) == ("person-1", "Person 1")
+    assert 2.0 <= bob["first_seen_s"] <= 3.0 and bob["total_s"] >= 1.0 and bob["embeddings"]["count"] >= 1
+    assert "1 other person appears repeatedly: Person 1 for" in data["text"]
+    with httpx.Client(base_url=service.base_url, headers={"Authorization": API_KEY}) as api:
+        stored = _finished(api, answer["data"]["task_id"])
+    assert stored["result"]["unknown_people"] == data["unknown_people"]
+
+
 def test_spec_image_example(service: ServiceThread, footage: Footage) -> None:
     """The spec's multipart image request: a `req` part, the image, then alice.png (named by its file)."""
     url = f"{service.base_url}/v1/understand/uploadImg"

@@ -115,6 +115,7 @@ PEOPLE_EXAMPLES = """\
 examples:
   reid people add Alice alice.jpg alice_side.jpg --consent "signed visitor form 2026-11-30"
   reid people add Alice alice_2019.jpg --more
+  reid people add Bob --from result.json#person-2 --consent "agreed on camera, 2026-12-01"
   reid people list
   reid people show Alice --thumbnails review/
   reid people remove Alice
@@ -158,6 +159,11 @@ def _parser() -> argparse.ArgumentParser:
         help="write the pictures here: timeline.png (videos) and an annotated JPEG per keyframe moment",
     )
     analyze.add_argument("--timeline", type=Path, metavar="FILE", help="write the timeline PNG of a video here")
+    analyze.add_argument(
+        "--unknown",
+        action="store_true",
+        help="give the timeline a row per unknown person (faces nobody matched, seen repeatedly)",
+    )
     analyze.add_argument(
         "--format",
         choices=sorted(FORMATS),
@@ -229,7 +235,19 @@ def _add_people_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     actions = people.add_subparsers(metavar="ACTION", help="what to do with the gallery")
     add = actions.add_parser("add", help="enrol a person from photos of their face", formatter_class=_HelpFormatter)
     add.add_argument("name", help="the name searches will use")
-    add.add_argument("photos", nargs="+", type=Path, metavar="PHOTO", help="photos of their face, alone")
+    add.add_argument("photos", nargs="*", type=Path, metavar="PHOTO", help="photos of their face, alone")
+    add.add_argument(
+        "--from",
+        dest="unknown",
+        metavar="RESULT.json#person-N",
+        help="enrol an unknown person of a saved result (reid analyze --format json) instead of photos",
+    )
+    add.add_argument(
+        "--face",
+        type=Path,
+        metavar="CROP",
+        help="with --from: their face crop (default: unknown-person-N.jpg beside RESULT.json, as --keyframes wrote it)",
+    )
     add.add_argument("--consent", default="", help="how they agreed to be enrolled (required for a new person)")
     add.add_argument("--more", action="store_true", help="add the photos to someone enrolled already")
     add.add_argument(
@@ -371,9 +389,9 @@ def _analyze(args: argparse.Namespace) -> int:
         if media is not None and tool.settings.backend == "local":
             request = request.model_copy(update={"media": str(media)})
         result = _run(tool, request, info, _asker(args))
-        pictures = tool.render_pictures(media, result, args.keyframes) if media and args.keyframes else []
+        pictures = tool.render_pictures(media, result, args.keyframes, args.unknown) if media and args.keyframes else []
         if media and args.timeline:
-            pictures.append(ReIDTool.render_timeline(result, args.timeline))
+            pictures.append(ReIDTool.render_timeline(result, args.timeline, args.unknown))
     _print_report(result, args.format, pictures)
     return 0
 
@@ -409,6 +427,12 @@ def _people(args: argparse.Namespace) -> TenantGallery:
 
 
 def _people_add(args: argparse.Namespace) -> int:
+    if args.unknown is not None:
+        return _people_add_unknown(args)
+    if not args.photos:
+        raise InvalidInput(
+            f"give photos of {args.name}'s face, or --from RESULT.json#person-N to name an unknown person."
+        )
     enrolment = _people(args).enrol(
         args.name,
         [(str(photo), photo.expanduser()) for photo in args.photos],
@@ -418,6 +442,46 @@ def _people_add(args: argparse.Namespace) -> int:
         max_pixels=get_settings().max_pixels,
         more=args.more,
         accept_far=args.accept_far,
+        surface="cli",
+    )
+    print(enrolment.text())
+    return 0
+
+
+def _people_add_unknown(args: argparse.Namespace) -> int:
+    """``reid people add NAME --from RESULT.json#person-2``: the unknown person's faces, as the
+    analysis described them, enrolled as NAME; no new analysis."""
+    from tools.reid.facade import ReIDTool
+    from tools.reid.gallery.naming import unknown_person_of
+
+    if args.photos:
+        raise InvalidInput("give either photos or --from RESULT.json#person-N, not both.")
+    location, _, person_id = args.unknown.rpartition("#")
+    if not location or not person_id:
+        raise InvalidInput(f"--from {args.unknown!r}: say which person, e.g. --from result.json#person-2.")
+    result_path = Path(location).expanduser()
+    try:
+        result = ReIDResult.model_validate_json(result_path.read_bytes())
+    except OSError as exc:
+        raise InvalidInput(f"--from: cannot read {location}: {exc.strerror}.") from exc
+    except ValueError as exc:
+        raise InvalidInput(f"--from: {location} is not a result saved by reid analyze --format json.") from exc
+    person = unknown_person_of(result, person_id)
+    crop_path = args.face or result_path.parent / person.crop_file_name
+    if not crop_path.is_file():
+        raise InvalidInput(
+            f"no face crop of {person.label} at {crop_path}: give the one reid analyze --keyframes DIR wrote, "
+            f"with --face DIR/{person.crop_file_name}."
+        )
+    enrolment = ReIDTool(get_settings()).name_unknown(
+        args.tenant,
+        result,
+        person.id,
+        args.name,
+        by=getpass.getuser(),
+        consent=args.consent,
+        source=result_path.name,
+        crop=crop_path.read_bytes(),
         surface="cli",
     )
     print(enrolment.text())

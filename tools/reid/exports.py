@@ -2,6 +2,8 @@
 
 A WebVTT file loaded as a subtitle track beside the footage shows, while someone found is on
 screen, their name over the video (one cue per appearance; a player stacks cues that overlap).
+Unknown people come after the found ones in the CSV (no confidence: nobody was matched; their
+id in ``unknown_id``) and as "Person 1 (unknown)" cues.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import io
 from tools.reid.schemas import ReIDResult
 from tools.reid.wording import place
 
-CSV_COLUMNS = ("person", "start_s", "end_s", "confidence", "keyframe_s", "place")
-"""``place`` (left, centre, right) is filled for a photo, where times say nothing."""
+CSV_COLUMNS = ("person", "start_s", "end_s", "confidence", "keyframe_s", "place", "unknown_id")
+"""``place`` (left, centre, right) is filled for a photo, where times say nothing; ``unknown_id``
+(``person-2``) for an unknown person's row."""
 MIN_CUE_S = 1.0
 """A face seen in a single sampled frame still gets a cue a viewer can read."""
 
@@ -28,7 +31,20 @@ def appearances_csv(result: ReIDResult) -> str:
         for a in person.appearances:
             where = place(a.keyframe.box, result.media.width) if photo else ""
             writer.writerow(
-                (person.name, f"{a.start:.3f}", f"{a.end:.3f}", f"{a.confidence:.3f}", f"{a.keyframe.time:.3f}", where)
+                (
+                    person.name,
+                    f"{a.start:.3f}",
+                    f"{a.end:.3f}",
+                    f"{a.confidence:.3f}",
+                    f"{a.keyframe.time:.3f}",
+                    where,
+                    "",
+                )
+            )
+    for unknown in result.unknown_people:
+        for u in unknown.appearances:
+            writer.writerow(
+                (unknown.label, f"{u.start:.3f}", f"{u.end:.3f}", "", f"{u.keyframe.time:.3f}", "", unknown.id)
             )
     return out.getvalue()
 
@@ -38,7 +54,10 @@ def appearances_vtt(result: ReIDResult) -> str:
     lines = ["WEBVTT", ""]
     if result.media.kind == "image":
         return "\n".join([*lines, "NOTE The media is a photo: there are no times to show.", ""])
-    cues = sorted((a.start, a.end, p.name) for p in result.found() for a in p.appearances)
+    cues = sorted(
+        [(a.start, a.end, p.name) for p in result.found() for a in p.appearances]
+        + [(a.start, a.end, f"{u.label} (unknown)") for u in result.unknown_people for a in u.appearances]
+    )
     for number, (start, end, name) in enumerate(cues, start=1):
         end = min(max(end, start + MIN_CUE_S), max(result.media.duration_s, start + MIN_CUE_S))
         lines += [str(number), f"{_timestamp(start)} --> {_timestamp(end)}", name, ""]

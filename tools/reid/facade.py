@@ -31,7 +31,7 @@ from tools.reid.settings import ReIDSettings, get_settings
 
 if TYPE_CHECKING:
     from tools.reid.cluster import ClusterSession
-    from tools.reid.gallery import Asker, Gallery, TenantGallery
+    from tools.reid.gallery import Asker, Enrolment, Gallery, Surface, TenantGallery
 
 TIMELINE_FILE = "timeline.png"
 
@@ -218,6 +218,33 @@ class ReIDTool:
         """One tenant's gallery: enrol, list, show, remove, read the audit log."""
         return self.gallery.tenant(tenant)
 
+    def name_unknown(
+        self,
+        tenant: str,
+        result: ReIDResult,
+        person_id: str,
+        name: str,
+        *,
+        by: str,
+        consent: str,
+        source: str,
+        crop: bytes,
+        surface: Surface,
+    ) -> Enrolment:
+        """Enrols the unknown person ``person_id`` of ``result`` as ``name`` in ``tenant``'s
+        gallery, from the descriptors the result kept (no new analysis); ``crop`` is their face,
+        the thumbnail they are reviewed by. The audit log records who named whom.
+
+        Raises:
+            InvalidInput: no such person, no descriptors, no consent, a refused enrolment.
+        """
+        from tools.reid.gallery.naming import enrol_unknown, unknown_person_of
+
+        person = unknown_person_of(result, person_id)
+        return enrol_unknown(
+            self.people(tenant), person, name, by=by, consent=consent, source=source, crop=crop, surface=surface
+        )
+
     def analyze(
         self, request: ReIDRequest, progress: ProgressFn | None = None, asker: Asker | None = None
     ) -> ReIDResult:
@@ -324,19 +351,27 @@ class ReIDTool:
         """
         return engine.probe(media, _limits(self.settings))
 
-    def render_pictures(self, media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
+    def render_pictures(self, media: Path, result: ReIDResult, out_dir: Path, unknown: bool = False) -> list[Path]:
         """The pictures of an answer, written into ``out_dir``: for a video ``timeline.png``
-        first, then the keyframes; for a photo the annotated photo.
+        first, then the keyframes, then a face crop per unknown person
+        (``unknown-person-1.jpg``...); for a photo the annotated photo.
 
         Args:
             media: the local copy of the analysed media (see `local_copy`).
             result: its result.
             out_dir: created when missing.
+            unknown: the timeline has a row per unknown person too.
         """
         pictures = []
         if result.media.kind == "video":
-            pictures.append(engine.render_timeline(result, out_dir / TIMELINE_FILE))
-        return pictures + engine.render_keyframes(media, result, out_dir)
+            pictures.append(engine.render_timeline(result, out_dir / TIMELINE_FILE, unknown))
+        pictures += engine.render_keyframes(media, result, out_dir)
+        return pictures + engine.render_unknown_crops(media, result, out_dir)
+
+    @staticmethod
+    def render_unknown_crops(media: Path, result: ReIDResult, out_dir: Path) -> list[Path]:
+        """A face crop (JPEG) per unknown person of ``result``, in their order."""
+        return engine.render_unknown_crops(media, result, out_dir)
 
     @staticmethod
     def keyframe_moments(result: ReIDResult) -> list[Moment]:
@@ -345,13 +380,13 @@ class ReIDTool:
         return engine.drawn_moments(result)
 
     @staticmethod
-    def render_timeline(result: ReIDResult, path: Path) -> Path:
-        """Writes a video result's timeline PNG at ``path``.
+    def render_timeline(result: ReIDResult, path: Path, unknown: bool = False) -> Path:
+        """Writes a video result's timeline PNG at ``path`` (``unknown``: with the unknown people's rows).
 
         Raises:
             ValueError: the result is a photo's, which has no timeline.
         """
-        return engine.render_timeline(result, path)
+        return engine.render_timeline(result, path, unknown)
 
     @staticmethod
     def timeline_png(result: ReIDResult) -> bytes:

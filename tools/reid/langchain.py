@@ -7,7 +7,9 @@ Each call returns the caption as the `ToolMessage` content, for the model to rea
 result as the artifact, for the program around the model: ``ReIDResult.model_dump(mode="json")``,
 a plain dict, so it survives JSON serialisation of agent state and checkpoints unchanged.
 ``ReIDResult.model_validate(message.artifact)`` turns it back into the model. A tool made with
-``pictures_dir`` also draws the answer's pictures and lists their paths in ``artifact["pictures"]``.
+``pictures_dir`` also draws the answer's pictures and lists their paths in ``artifact["pictures"]``
+(with a face crop per unknown person). The artifact's unknown people come without their face
+descriptors (biometric data an agent's state and checkpoints have no use for).
 
 Long analyses report progress through LangChain's callbacks: a custom event named
 ``human_reid_progress`` with ``{"fraction": 0.0-1.0}``, received by a handler's
@@ -202,7 +204,7 @@ class HumanReIDTool(BaseTool):
         return Asker(tenant=self.tenant, actor=self.user, surface="langchain") if self.tenant else None
 
     def _answer(self, media: str, result: ReIDResult) -> Answer:
-        artifact = result.model_dump(mode="json")
+        artifact = result.without_embeddings().model_dump(mode="json")
         if self.pictures_dir is not None:
             with tempfile.TemporaryDirectory(prefix="reid-") as scratch:
                 local = self.reid.local_copy(media, Path(scratch))

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tools.reid.schemas import PersonResult, ReIDResult
 from tools.reid.wording import count, duration, place, span
 
 
 def table(result: ReIDResult) -> str:
+    """The persons looked for, then (when there are any) the unknown people seen repeatedly."""
     rows = [("Person", "Found", "Confidence", "On screen", "Where" if result.media.kind == "image" else "When")]
     rows += [_row(person, result.media.kind, result.media.width) for person in result.persons]
+    text = _columns(rows)
+    if result.unknown_people:
+        others = [("Unknown", "Id", "On screen", "When")]
+        others += [
+            (u.label, u.id, duration(u.total_s), ", ".join(span(a.start, a.end) for a in u.appearances))
+            for u in result.unknown_people
+        ]
+        text += "\n\n" + _columns(others)
+    return text
+
+
+def _columns(rows: Sequence[tuple[str, ...]]) -> str:
+    """Rows as left-aligned columns under a ruled header."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))

@@ -80,6 +80,16 @@ class AnalysisOptions(BaseModel):
     gap_s: float = Field(
         2.0, ge=0.0, le=60.0, description="Gaps up to this long between sightings are merged into one appearance."
     )
+    unknown_min_s: float = Field(
+        1.0,
+        ge=0.0,
+        le=600.0,
+        description="An unknown person (faces nobody matched, grouped by likeness) is reported when on screen "
+        "at least this long (s).",
+    )
+    max_unknown_people: int = Field(
+        10, ge=0, le=50, description="At most this many unknown people are reported, longest on screen first; 0: none."
+    )
 
     @model_validator(mode="after")
     def _tolerance_on_the_descriptors_scale(self) -> AnalysisOptions:
@@ -219,10 +229,64 @@ class Moment(BaseModel):
     faces: list[MomentFace]
 
 
+class UnknownAppearance(BaseModel):
+    """A span of time an unknown person is on screen, and their clearest face in it."""
+
+    start: float
+    end: float
+    keyframe: Keyframe
+
+
+class FaceEmbeddings(BaseModel):
+    """The descriptors of an unknown person's faces, so a person can name them later (enrol
+    them in a gallery) or look for them elsewhere without a new analysis. Biometric data: it
+    lives as long as the result it belongs to, and surfaces that show results to people or
+    models leave it out (`ReIDResult.without_embeddings`)."""
+
+    descriptor: DescriptorName
+    count: int = Field(ge=1)
+    vectors: str = Field(description="base64 of count x 128 little-endian float32 descriptors.")
+
+
+class UnknownPerson(BaseModel):
+    """Someone nobody asked for, seen repeatedly: the face tracks nobody matched, grouped across
+    shots by likeness, never two faces of one frame in one group."""
+
+    id: str = Field(description="person-1, person-2, ... in the order of the list (longest on screen first).")
+    label: str = Field(description="Person 1, Person 2, ...: how every surface names them until someone does.")
+    first_seen_s: float
+    last_seen_s: float
+    total_s: float = Field(description="Time on screen (s), counted as for a found person.")
+    appearances: list[UnknownAppearance]
+    keyframe: Keyframe = Field(description="Their clearest (largest) described face: the crop surfaces show.")
+    tracks: int = Field(ge=1, description="Face tracks grouped into this person.")
+    embeddings: FaceEmbeddings | None = Field(
+        None, description="Their face descriptors, kept with the result for naming them; null where left out."
+    )
+    name: str | None = Field(
+        None, description="The name someone gave them after the analysis (enrolling them); null until then."
+    )
+
+    @property
+    def crop_file_name(self) -> str:
+        """``unknown-person-2.jpg``: the file of their face crop on every surface."""
+        return f"unknown-{self.id}.jpg"
+
+    @property
+    def shown_as(self) -> str:
+        """Their name once someone gave one, else their label."""
+        return self.name or self.label
+
+
 class ReIDResult(BaseModel):
     media: MediaInfo
     persons: list[PersonResult]
     unknown_faces: int = Field(description="Face tracks that matched none of the persons.")
+    unknown_people: list[UnknownPerson] = Field(
+        default_factory=list,
+        description="The unknown faces grouped into people seen repeatedly, longest on screen first; at most "
+        "the request's max_unknown_people, each on screen at least its unknown_min_s. Videos only.",
+    )
     text: str = Field(description="Plain-English caption answering the request.")
     prompt: str | None = None
     stats: Stats
@@ -234,3 +298,28 @@ class ReIDResult(BaseModel):
 
     def found(self) -> list[PersonResult]:
         return [p for p in self.persons if p.found]
+
+    def unknown_person(self, person_id: str) -> UnknownPerson | None:
+        """The unknown person with this id (``person-2``), or with this label (``Person 2``)."""
+        wanted = person_id.strip().casefold().replace(" ", "-")
+        return next((u for u in self.unknown_people if u.id == wanted), None)
+
+    def with_name(self, person_id: str, name: str) -> ReIDResult:
+        """The same result with the unknown person ``person_id`` named ``name``, in the caption
+        too ("Alice (Person 2) for 15 s"): a re-labelled answer, without a new analysis."""
+        person = next((u for u in self.unknown_people if u.id == person_id), None)
+        if person is None:
+            return self
+        people = [u.model_copy(update={"name": name}) if u is person else u for u in self.unknown_people]
+        named = f"{name} ({person.label})"
+        if person.name is not None:
+            text = self.text.replace(f"{person.name} ({person.label})", named)
+        else:
+            text = re.sub(rf"\b{re.escape(person.label)}\b(?!\d)", lambda _match: named, self.text)
+        return self.model_copy(update={"unknown_people": people, "text": text})
+
+    def without_embeddings(self) -> ReIDResult:
+        """The same result without the unknown people's face descriptors: for what is shown to
+        people and models (an agent's artifact, a chat message), which never needs them."""
+        people = [u.model_copy(update={"embeddings": None}) for u in self.unknown_people]
+        return self.model_copy(update={"unknown_people": people})

@@ -37,6 +37,8 @@ class ReIDSettings(BaseSettings):
     tolerance: float | None = Field(None, description="None: the descriptor's measured default.")
     sample_fps: float = 2.0
     gap_s: float = 2.0
+    unknown_min_s: float = Field(1.0, ge=0.0, description="Least screen time of a reported unknown person (s).")
+    max_unknown_people: int = Field(10, ge=0, description="Most unknown people reported per result; 0: none.")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
 
     # A Dask cluster to run videos on instead of this machine's processes (``tools.reid.cluster``)
@@ -101,6 +103,8 @@ class ReIDSettings(BaseSettings):
             detector=self.detector,
             descriptor=self.descriptor,
             gap_s=self.gap_s,
+            unknown_min_s=self.unknown_min_s,
+            max_unknown_people=self.max_unknown_people,
         )
 
 

@@ -5,6 +5,7 @@ It knows nothing of HTTP, Slack or LangChain; every surface reaches it through t
 """
 
 from tools.reid.engine.analyze import analyze
+from tools.reid.engine.crops import render_unknown_crops
 from tools.reid.engine.decode import probe
 from tools.reid.engine.keyframes import drawn_moments, render_keyframes
 from tools.reid.engine.parallel import shutdown_pool
@@ -18,6 +19,7 @@ __all__ = [
     "probe",
     "render_keyframes",
     "render_timeline",
+    "render_unknown_crops",
     "shutdown_pool",
     "timeline_image",
 ]

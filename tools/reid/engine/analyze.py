@@ -10,15 +10,16 @@ from tools.reid.engine import decode, detect
 from tools.reid.engine.caption import caption
 from tools.reid.engine.embed import Descriptor, get_descriptor
 from tools.reid.engine.frames import FrameFaces, SegmentResult, SegmentSpec, describe_faces
-from tools.reid.engine.match import identify, person_result
+from tools.reid.engine.match import Identified, identify, person_result
 from tools.reid.engine.moments import keyframe_moments
 from tools.reid.engine.parallel import PoolRunner, Runner, analyse_video
 from tools.reid.engine.references import Person, load_persons
-from tools.reid.engine.track import build_tracks
+from tools.reid.engine.track import Track, build_tracks
+from tools.reid.engine.unknown import GROUP_DISTANCE, GroupingRules, unknown_people
 from tools.reid.errors import MediaError
 from tools.reid.limits import Limits
 from tools.reid.progress import ProgressFn, no_progress
-from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats
+from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats, UnknownPerson
 
 REFERENCES_SHARE = 0.05
 """Share of the progress bar spent on the reference photos."""
@@ -79,13 +80,15 @@ def analyze(
     spread = descriptor.scale.spread
     people = [person_result(p.name, found[p.name], tolerance, spread, options.gap_s) for p in references]
     claimed = {id(i.track) for items in found.values() for i in items}
-    unknown = sum(1 for t in tracks if id(t) not in claimed)
+    unknown = [t for t in tracks if id(t) not in claimed]
+    others = _unknown_people(unknown, found, references, descriptor, options) if info.kind == "video" else []
     progress(1.0)
     return ReIDResult(
         media=info,
         persons=people,
-        unknown_faces=unknown,
-        text=caption(info, people, unknown),
+        unknown_faces=len(unknown),
+        unknown_people=others,
+        text=caption(info, people, len(unknown), others),
         prompt=prompt,
         stats=Stats(
             frames_decoded=sum(s.frames_decoded for s in segments),
@@ -99,6 +102,25 @@ def analyze(
         ),
         moments=keyframe_moments(frames, found, people),
     )
+
+
+def _unknown_people(
+    unknown: list[Track],
+    found: dict[str, list[Identified]],
+    references: list[Person],
+    descriptor: Descriptor,
+    options: AnalysisOptions,
+) -> list[UnknownPerson]:
+    """The unknown tracks grouped into people, in this process once every segment is in."""
+    rules = GroupingRules(
+        threshold=GROUP_DISTANCE[descriptor.name],
+        min_screen_s=options.unknown_min_s,
+        max_people=options.max_unknown_people,
+        gap_s=options.gap_s,
+        doubtful=options.effective_tolerance() + descriptor.scale.margin,
+    )
+    found_tracks = [item.track for items in found.values() for item in items]
+    return unknown_people(unknown, found_tracks, [p.descriptors for p in references], descriptor, rules)
 
 
 def _scaled(progress: ProgressFn) -> ProgressFn:

@@ -6,12 +6,19 @@ engine measured.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tools.reid.engine.geometry import centre_x
-from tools.reid.schemas import MediaInfo, PersonResult
+from tools.reid.schemas import MediaInfo, PersonResult, UnknownPerson
 from tools.reid.wording import clock, count, duration, names, place, span
 
+MAX_UNKNOWN_NAMED = 3
+"""Unknown people the caption names; the rest are counted."""
 
-def caption(media: MediaInfo, persons: list[PersonResult], unknown_faces: int) -> str:
+
+def caption(
+    media: MediaInfo, persons: list[PersonResult], unknown_faces: int, unknown_people: Sequence[UnknownPerson] = ()
+) -> str:
     found = [p for p in persons if p.found]
     missing = [p.name for p in persons if not p.found]
     if not found:
@@ -24,7 +31,19 @@ def caption(media: MediaInfo, persons: list[PersonResult], unknown_faces: int) -
     if unknown_faces:
         verb = "was" if unknown_faces == 1 else "were"
         parts.append(f"{count(unknown_faces, 'other face')} {verb} seen but not recognised.")
+    if unknown_people:
+        parts.append(repeated_sentence(unknown_people))
     return " ".join(parts)
+
+
+def repeated_sentence(people: Sequence[UnknownPerson]) -> str:
+    """``2 other people appear repeatedly: Person 1 for 42 s and Person 2 for 15 s.``"""
+    shown = [f"{p.label} for {duration(p.total_s)}" for p in people[:MAX_UNKNOWN_NAMED]]
+    if len(people) > MAX_UNKNOWN_NAMED:
+        shown.append(count(len(people) - MAX_UNKNOWN_NAMED, "other"))
+    if len(people) == 1:
+        return f"1 other person appears repeatedly: {shown[0]}."
+    return f"{len(people)} other people appear repeatedly: {names(shown)}."
 
 
 def _nobody(missing: list[str]) -> str:

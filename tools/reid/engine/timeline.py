@@ -24,6 +24,8 @@ TOGETHER = (255, 232, 150)
 """The band behind the rows where several found persons overlap."""
 PALETTE = ((0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (86, 180, 233))
 """Okabe-Ito colours, one per row: told apart with the common colour-vision deficiencies."""
+UNKNOWN_BAR = (120, 120, 120)
+"""Unknown people's bars are grey: nobody asked for them."""
 Font = ImageFont.ImageFont | ImageFont.FreeTypeFont
 """What ``ImageFont.load_default`` returns: FreeType when Pillow has it, else the bitmap font."""
 TICK_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
@@ -70,8 +72,9 @@ class TimelineLayout:
         return (left, top, right, top + self.row_height - 2 * self.bar_padding)
 
 
-def timeline_layout(result: ReIDResult) -> TimelineLayout:
-    """The layout of ``result``'s timeline.
+def timeline_layout(result: ReIDResult, unknown: bool = False) -> TimelineLayout:
+    """The layout of ``result``'s timeline; with ``unknown``, a row per unknown person follows
+    the persons looked for.
 
     Raises:
         ValueError: the result is a photo's, which has no time axis (its picture is the
@@ -79,12 +82,23 @@ def timeline_layout(result: ReIDResult) -> TimelineLayout:
     """
     if result.media.kind != "video" or result.media.duration_s <= 0:
         raise ValueError("A photo has no timeline; its picture is the annotated photo (render_keyframes).")
-    return TimelineLayout(duration_s=result.media.duration_s, rows=len(result.persons))
+    return TimelineLayout(duration_s=result.media.duration_s, rows=len(timeline_rows(result, unknown)))
 
 
-def timeline_image(result: ReIDResult) -> Image.Image:
-    """The timeline of a video's result, as an RGB image."""
-    layout = timeline_layout(result)
+def timeline_rows(result: ReIDResult, unknown: bool = False) -> list[tuple[str, list[tuple[float, float]] | None]]:
+    """(label, spans) per row: the persons looked for (spans None when not found), then with
+    ``unknown`` each unknown person, labelled as such."""
+    rows: list[tuple[str, list[tuple[float, float]] | None]] = [
+        (p.name, [(a.start, a.end) for a in p.appearances] if p.found else None) for p in result.persons
+    ]
+    if unknown:
+        rows += [(f"{u.label} (unknown)", [(a.start, a.end) for a in u.appearances]) for u in result.unknown_people]
+    return rows
+
+
+def timeline_image(result: ReIDResult, unknown: bool = False) -> Image.Image:
+    """The timeline of a video's result, as an RGB image; ``unknown`` adds the unknown people's rows."""
+    layout = timeline_layout(result, unknown)
     image = Image.new("RGB", (layout.width, layout.height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     title = ImageFont.load_default(size=24)
@@ -93,17 +107,17 @@ def timeline_image(result: ReIDResult) -> Image.Image:
     together = together_spans([p.appearances for p in result.found()])
     for start, end in together:
         draw.rectangle((layout.x(start), layout.top, layout.x(end), layout.axis_y - 1), fill=TOGETHER)
-    for row, person in enumerate(result.persons):
+    persons = len(result.persons)
+    for row, (label, spans) in enumerate(timeline_rows(result, unknown)):
         top = layout.row_top(row)
         draw.line((0, top + layout.row_height - 1, layout.width, top + layout.row_height - 1), fill=RULE)
         middle = top + layout.row_height // 2
-        draw.text(
-            (16, middle), _fit(draw, person.name, text, layout.label_width - 24), fill=INK, font=text, anchor="lm"
-        )
-        if not person.found:
+        draw.text((16, middle), _fit(draw, label, text, layout.label_width - 24), fill=INK, font=text, anchor="lm")
+        if spans is None:
             draw.text((layout.x(0) + 8, middle), "not found", fill=FAINT, font=text, anchor="lm")
-        for appearance in person.appearances:
-            draw.rectangle(layout.bar(row, appearance.start, appearance.end), fill=PALETTE[row % len(PALETTE)])
+        colour = PALETTE[row % len(PALETTE)] if row < persons else UNKNOWN_BAR
+        for start, end in spans or []:
+            draw.rectangle(layout.bar(row, start, end), fill=colour)
     _axis(draw, layout, text)
     if together:
         legend_y = layout.axis_y + 52
@@ -112,14 +126,15 @@ def timeline_image(result: ReIDResult) -> Image.Image:
     return image
 
 
-def render_timeline(result: ReIDResult, path: Path) -> Path:
-    """Writes the timeline of a video's result as a PNG at ``path``; returns it.
+def render_timeline(result: ReIDResult, path: Path, unknown: bool = False) -> Path:
+    """Writes the timeline of a video's result as a PNG at ``path``; returns it. ``unknown``
+    adds a row per unknown person.
 
     Raises:
         ValueError: the result is a photo's.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    timeline_image(result).save(path, "PNG")
+    timeline_image(result, unknown).save(path, "PNG")
     return path
 
 

@@ -115,7 +115,7 @@ def create_app(settings: ReIDSettings) -> FastAPI:
     return app
 
 
-UPLOAD_ROUTES = frozenset({"/v1/understand/uploadImg"})
+UPLOAD_ROUTES = frozenset({"/v1/understand/uploadImg", "/v1/people"})
 """The routes that take files (multipart): up to ``REID_MAX_BODY_BYTES``. Every other body is
 JSON, up to ``REID_MAX_JSON_BYTES``, so a large JSON body is refused before it is parsed (a
 parsed JSON document costs many times its size in memory)."""

@@ -1,0 +1,121 @@
+"""Unknown people: the face tracks nobody matched, grouped by likeness into people.
+
+The grouping rules are checked on tracks built here (descriptors chosen to be alike or not);
+the whole path, with a cut and one worker or two, on a clip built from package-shipped
+portraits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tools.reid import engine
+from tools.reid.engine import parallel
+from tools.reid.engine.embed import get_descriptor
+from tools.reid.engine.frames import Face
+from tools.reid.engine.track import Sighting, Track
+from tools.reid.engine.unknown import GroupingRules, embedding_vectors, group_tracks, unknown_people
+from tools.reid.schemas import AnalysisOptions, ReIDResult
+
+SFACE = get_descriptor("sface")
+RULES = GroupingRules(threshold=0.6, min_screen_s=1.0, max_people=10, gap_s=2.0, doubtful=0.63)
+
+
+def unit(seed: int, near: np.ndarray | None = None, spread: float = 0.0) -> np.ndarray:
+    """A unit descriptor: random, or ``near`` another one (``spread`` of noise)."""
+    rng = np.random.default_rng(seed)
+    vector = rng.normal(size=128) if near is None else near + spread * rng.normal(size=128) / np.sqrt(128)
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+def track(face: np.ndarray, frames: range, x: int = 100, score: float = 0.9) -> Track:
+    """A track seen at grid points ``frames`` (2 a second), every face described."""
+    return Track([Sighting(k, k / 2, Face((x, 50, x + 60, 130), score, face)) for k in frames])
+
+
+def test_two_faces_in_one_frame_are_never_merged() -> None:
+    """Twins side by side in frame 3 stay two people, however alike; a later track of one of
+    them joins one group, never both (the constraint passes on to merged groups)."""
+    face = unit(1)
+    left, right = track(face, range(0, 6), x=100), track(unit(2, face, 0.05), range(3, 8), x=300)
+    later = track(unit(3, face, 0.05), range(20, 26))
+    groups = group_tracks([left, right, later], SFACE, RULES.threshold)
+    assert len(groups) == 2
+    for group in groups:
+        indices = [k for t in group for s in t.sightings for k in [s.index]]
+        assert len(indices) == len(set(indices))
+
+
+def test_alike_tracks_across_shots_become_one_person_and_strangers_stay_apart() -> None:
+    alice, bob = unit(10), unit(20)
+    tracks = [
+        track(alice, range(0, 6)),
+        track(bob, range(0, 4), x=300),
+        track(unit(11, alice, 0.3), range(30, 40)),
+        track(unit(21, bob, 0.3), range(50, 54)),
+    ]
+    people = unknown_people(tracks, [], [], SFACE, RULES)
+    assert [(p.label, p.id, p.tracks) for p in people] == [("Person 1", "person-1", 2), ("Person 2", "person-2", 2)]
+    first = people[0]
+    assert [(a.start, a.end) for a in first.appearances] == [(0.0, 2.5), (15.0, 19.5)]
+    assert first.total_s == 7.0 and (first.first_seen_s, first.last_seen_s) == (0.0, 19.5)
+    assert first.embeddings is not None and embedding_vectors(first.embeddings).shape == (12, 128)
+
+
+def test_group_count_stays_bounded_on_a_crowd() -> None:
+    """200 strangers, each seen a while: the most seen first, at most the maximum, none
+    shorter than the minimum."""
+    crowd = [track(unit(100 + n), range(n, n + 2 + n % 7), x=10 * (n % 50)) for n in range(200)]
+    people = unknown_people(crowd, [], [], SFACE, RULES)
+    assert len(people) == RULES.max_people
+    assert [p.total_s for p in people] == sorted((p.total_s for p in people), reverse=True)
+    assert all(p.total_s >= RULES.min_screen_s for p in people)
+    assert unknown_people(crowd, [], [], SFACE, GroupingRules(0.6, 1.0, 0, 2.0, 0.63)) == []
+
+
+def test_a_group_like_someone_asked_for_is_not_shown_as_a_stranger() -> None:
+    """Near a found person's track, or near their photo: left out rather than called Person 1."""
+    alice = unit(30)
+    unnamed = track(unit(31, alice, 0.4), range(10, 20))
+    named = track(alice, range(0, 6))
+    assert unknown_people([unnamed], [], [], SFACE, RULES) != []
+    assert unknown_people([unnamed], [named], [], SFACE, RULES) == []
+    assert unknown_people([unnamed], [], [alice[None]], SFACE, RULES) == []
+
+
+def test_prints_and_patterns_the_detector_doubts_are_not_people() -> None:
+    assert unknown_people([track(unit(40), range(0, 10), score=0.7)], [], [], SFACE, RULES) == []
+
+
+def test_someone_seen_in_two_shots_is_one_unknown_person_with_one_worker_or_two(
+    grace_twice, photos, monkeypatch
+) -> None:
+    monkeypatch.setattr(parallel, "SEGMENT_SAMPLES", 6)
+    monkeypatch.setattr(parallel, "POOL_MIN_GRID", 1)
+    alone = engine.analyze(grace_twice, {"Eileen": [photos["eileen"]]}, workers=1)
+    pooled = engine.analyze(grace_twice, {"Eileen": [photos["eileen"]]}, workers=2)
+    assert alone.unknown_people == pooled.unknown_people
+    assert alone.persons[0].found
+    assert len(alone.unknown_people) == 1
+    grace = alone.unknown_people[0]
+    assert grace.label == "Person 1" and len(grace.appearances) == 2
+    assert grace.appearances[0].start < 5.0 < grace.appearances[1].start
+    assert "1 other person appears repeatedly: Person 1 for" in alone.text
+    # The asked person is never among the unknown: Eileen's side of the frame holds no unknown keyframe.
+    assert all(a.keyframe.box[0] > 640 * 0.45 or a.start > 5.0 for a in grace.appearances)
+
+
+def test_unknown_people_can_be_turned_off_and_leave_unknown_faces_alone(grace_twice, photos) -> None:
+    options = AnalysisOptions(max_unknown_people=0)
+    result = engine.analyze(grace_twice, {"Eileen": [photos["eileen"]]}, options=options)
+    assert result.unknown_people == [] and result.unknown_faces >= 1
+    assert "appear" not in result.text.split("recognised.")[-1]
+
+
+def test_embeddings_stay_out_of_what_people_and_models_are_shown(grace_twice, photos) -> None:
+    result = engine.analyze(grace_twice, {"Eileen": [photos["eileen"]]})
+    assert result.unknown_people[0].embeddings is not None
+    shown = result.without_embeddings()
+    assert all(p.embeddings is None for p in shown.unknown_people)
+    assert ReIDResult.model_validate_json(result.model_dump_json()).unknown_people == result.unknown_people
+    assert result.unknown_person("Person 1") == result.unknown_person("person-1") == result.unknown_people[0]
