@@ -151,7 +151,9 @@ class Store:
     """The SQLite file at ``path`` (created on first use)."""
 
     def __init__(self, path: Path, result_ttl_s: float = RESULT_TTL_S, audit_ttl_s: float = AUDIT_TTL_S) -> None:
-        self._database = Database(path, [_SCHEMA, _UNKNOWN_FACES], store="bot", setting="REID_BOT_DB_PATH", secure_delete=True)
+        self._database = Database(
+            path, [_SCHEMA, _UNKNOWN_FACES], store="bot", setting="REID_BOT_DB_PATH", secure_delete=True
+        )
         self._result_ttl_s = result_ttl_s
         self._audit_ttl_s = audit_ttl_s
 
