@@ -3,7 +3,7 @@
 A declared ``Content-Length`` over the cap is refused before the app reads anything (0001);
 a body sent without one (chunked) is counted as it streams in and refused the moment it
 passes the cap, so an upload can never fill memory or the spool folder. Before the refusal
-is sent, the rest of the body is read and dropped (up to ``DRAIN_FACTOR`` times the cap,
+is sent, the rest of the body is read and dropped (up to ``DRAIN_FACTOR`` times the cap, at least 16 MiB,
 within the body deadline): a client still sending when the server closes the connection
 gets a reset, not the answer that says what was wrong. A body must also arrive
 whole within ``timeout_s`` of its first read: a client trickling bytes is answered 0001 and
@@ -26,8 +26,10 @@ from tools.reid.remote.errors import BadRequest
 from tools.reid.service.errors import BodyTooLarge, BodyTooSlow, body_too_large_message, envelope_error
 
 DRAIN_FACTOR = 4
-"""Refused bodies up to this many times the cap are drained so the answer arrives; larger
-ones are answered at once and the connection closed (their client may see a reset)."""
+DRAIN_FLOOR_BYTES = 16 * 2**20
+"""Refused bodies up to ``DRAIN_FACTOR`` times the cap, and at least this much (a JSON cap is
+kilobytes), are drained so the answer arrives; larger ones are answered at once and the
+connection closed (their client may see a reset). Drained bytes are dropped, never kept."""
 
 
 def envelope_refusal(message: str) -> ASGIApp:
@@ -55,7 +57,7 @@ class BodyLimitMiddleware:
         body = _Body(receive, self.cap(scope), self.timeout_s)
         declared = _declared_length(scope)
         if declared > body.cap:
-            if declared <= DRAIN_FACTOR * body.cap:
+            if declared <= body.drain_budget:
                 await body.drain()
             await self.refuse(body_too_large_message(body.cap))(scope, receive, send)
             return
@@ -73,6 +75,7 @@ class _Body:
         self._received = 0
         self._deadline: float | None = None
         self._finished = False
+        self.drain_budget = max(DRAIN_FACTOR * cap, DRAIN_FLOOR_BYTES)
 
     def _remaining_s(self) -> float:
         if self._deadline is None:
@@ -102,7 +105,7 @@ class _Body:
         """Reads and drops the rest of the body, within the deadline and the drain budget."""
         try:
             async with asyncio.timeout(self._remaining_s()):
-                while not self._finished and self._received <= DRAIN_FACTOR * self.cap:
+                while not self._finished and self._received <= self.drain_budget:
                     self._count(await self._receive())
         except TimeoutError:
             return
