@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.submission import Submission
+from tools.reid.report import caption_note
 from tools.reid.schemas import MAX_PERSONS, Moment, PersonResult, ReIDResult, UnknownPerson
 from tools.reid.wording import clock, count, duration, names, span
 
@@ -196,12 +197,15 @@ def result_message(
     buttons: Buttons = Buttons(),
     crops: Mapping[str, str] | None = None,
 ) -> Message:
-    """The answer: the verdict as a header, the caption, a section per person, the unknown people
-    seen repeatedly (with their face crops: ``crops`` maps a person id to its uploaded Slack file),
-    what was searched, and the buttons that help. A less strict look says so in its header and
-    under the caption."""
+    """The answer: the verdict as a header, the caption (and who wrote it, with the model's token
+    counts, when a model was asked), a section per person, the unknown people seen repeatedly
+    (with their face crops: ``crops`` maps a person id to its uploaded Slack file), what was
+    searched, and the buttons that help. A less strict look says so in its header and under the
+    caption."""
     header = verdict(result)
     blocks = [_section(escape(result.text))]
+    if note := caption_note(result):
+        blocks.append(_context(f"{':warning:' if result.caption.warning else ':speech_balloon:'} {escape(note)}"))
     if submission.looser_than is not None and submission.tolerance is not None:
         header += " (less strict)"
         blocks.append(

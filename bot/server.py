@@ -147,20 +147,21 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def serve_http(host: str, port: int, settings: BotSettings) -> None:
-    """``reid bot``: serve HTTP mode until interrupted, behind the front door's limits."""
+def serve_http(host: str, port: int, settings: BotSettings, tool: ReIDTool | None = None) -> None:
+    """``reid bot``: serve HTTP mode until interrupted, behind the front door's limits.
+    ``tool`` as `ReIDBot` takes it."""
     _configure_logging()
-    app = create_app(settings)
+    app = create_app(settings, tool)
     uvicorn.Server(front_door.server_config(app, host, port, app.state.bot.tool.settings)).run()
 
 
-def run_socket_mode(settings: BotSettings) -> None:
+def run_socket_mode(settings: BotSettings, tool: ReIDTool | None = None) -> None:
     """``reid bot --socket``: connect over Socket Mode until interrupted. With the remote backend
     the HTTP routes are served too (on ``REID_BOT_HOST``:``REID_BOT_PORT``), for the service's
-    callbacks and file fetches."""
+    callbacks and file fetches. ``tool`` as `ReIDBot` takes it."""
     _app_token(settings)
     _configure_logging()
-    bot = ReIDBot(settings)
+    bot = ReIDBot(settings, tool)
     if bot.runner.by_callback:
         app = http_app(bot, socket_mode=True)
         uvicorn.Server(front_door.server_config(app, settings.http_host, settings.http_port, bot.tool.settings)).run()

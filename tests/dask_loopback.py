@@ -56,7 +56,10 @@ class LoopbackCluster:
     def _address(self) -> str | None:
         if self.scheduler.poll() is not None:
             raise RuntimeError(f"dask scheduler exited with {self.scheduler.returncode}; see {self.folder}")
-        return json.loads(self._file.read_text())["address"] if self._file.exists() else None
+        try:
+            return str(json.loads(self._file.read_text())["address"])
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None  # not written yet, or caught half-written: the scheduler writes it in place
 
     def _spawn(self, role: str, *args: str) -> subprocess.Popen[bytes]:
         log = (self.folder / f"{role}-{len(list(self.folder.glob(f'{role}-*.log')))}.log").open("wb")

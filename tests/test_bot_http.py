@@ -175,6 +175,36 @@ def _text_value(text: str | None) -> dict[str, Any]:
     return {"value": {"type": "plain_text_input", "value": text}}
 
 
+def test_a_caption_model_writes_the_answer_and_the_thread_shows_its_tokens(
+    fake: FakeSlack, start_bot: StartBot, media: Media
+) -> None:
+    """With a caption model configured the thread's caption is the model's (the real ChatOpenAI
+    against the loopback fake), and a line under it names the model and its token counts."""
+    from fakes.openai import HONEST_USAGE, FakeOpenAI, honest
+
+    model = FakeOpenAI(default=honest)
+    try:
+        settings = ReIDSettings(workers=1, caption_model="openai:fake-slack", caption_base_url=model.base_url)
+        running = start_bot(ReIDTool(settings))
+        ts, _ = running.mention(
+            f"<@{BOT_USER_ID}> what happens here?", [share_video(fake, media), *share_alice_and_bob(fake, media)]
+        )
+        assert finished(fake, ts, ENGINE_TIMEOUT_S) == ["white_check_mark"]
+        answer = reply_containing(fake, ts, "Caption written by openai:fake-slack")
+    finally:
+        model.close()
+    (sent,) = model.received
+    assert "Question: what happens here?" in sent.text_of("user") and sent.images
+    caption = honest(sent).text  # type: ignore[union-attr]
+    assert answer["blocks"][1]["text"]["text"] == caption
+    used_in, used_out = HONEST_USAGE
+    note = answer["blocks"][2]["elements"][0]["text"]
+    assert note == (
+        f":speech_balloon: Caption written by openai:fake-slack, checked against the findings ({used_in} input + "
+        f"{used_out} output = {used_in + used_out} tokens)."
+    )
+
+
 def test_slash_command_opens_the_modal_and_its_submission_answers_in_a_new_thread(
     fake: FakeSlack, start_bot: StartBot, engine_tool: ReIDTool, media: Media
 ) -> None:

@@ -152,6 +152,7 @@ def test_the_schema_a_model_sees_names_the_arguments_the_limit_and_the_time_it_t
     function = convert_to_openai_tool(HumanReIDTool(reid=ReIDTool(ReIDSettings(backend="local"))))["function"]
     assert function["name"] == "human_reid"
     assert "video or an image" in function["description"]
+    assert "It recognises faces only" in function["description"], "the template answers who and when only"
     assert f"about {SECONDS_PER_FOOTAGE_MINUTE} seconds per minute of crowded 1080p footage" in function["description"]
     parameters = function["parameters"]
     assert set(parameters["required"]) == {"media"}, "enrolled people need no photo; everyone_enrolled no names"
@@ -321,3 +322,28 @@ def test_a_long_analysis_reports_progress_in_steps_not_in_a_flood(alice_args) ->
     recorder = ProgressRecorder()
     assert tool.invoke(tool_call(alice_args), {"callbacks": [recorder]}).status == "success"
     assert recorder.fractions() == [round(n * PROGRESS_STEP, 4) for n in range(round(1 / PROGRESS_STEP) + 1)]
+
+
+def test_a_caption_model_answers_the_question_and_the_artifact_carries_its_tokens(alice_args) -> None:
+    """With REID_CAPTION_MODEL the content is the model's caption (the real ChatOpenAI against the
+    loopback fake), and the artifact holds the same text, its token counts and who wrote it."""
+    from fakes.openai import Answer, FakeOpenAI
+
+    fake = FakeOpenAI(default=Answer("Alice stands still in the centre from 0:01 to 0:04.", 900, 40))
+    try:
+        settings = ReIDSettings(
+            workers=1, caption_model="openai:fake-agent", caption_base_url=fake.base_url, caption_frames=2
+        )
+        tool = HumanReIDTool(reid=ReIDTool(settings))
+        message = tool.invoke(tool_call(alice_args))
+    finally:
+        fake.close()
+    assert "looks at frames of the media to answer the question" in tool.description, "the model is told"
+    assert message.content == "Alice stands still in the centre from 0:01 to 0:04."
+    assert message.artifact["text"] == message.content
+    assert message.artifact["token"] == {"input": 900, "output": 40, "total": 940}
+    assert (
+        message.artifact["caption"]["writer"] == "model" and message.artifact["caption"]["model"] == "openai:fake-agent"
+    )
+    (sent,) = fake.received
+    assert "Question: When is Alice on screen?" in sent.text_of("user") and len(sent.images) == 1 + 2

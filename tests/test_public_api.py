@@ -30,7 +30,9 @@ def test_engine_exported_names() -> None:
     assert engine.__all__ == [
         "Limits",
         "analyze",
+        "draw_moment",
         "drawn_moments",
+        "frames_at",
         "probe",
         "render_keyframes",
         "render_timeline",

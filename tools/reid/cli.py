@@ -28,7 +28,7 @@ from tools.reid.fetch.policy import is_url
 from tools.reid.names import name_from_file
 from tools.reid.paths import is_local_file, writable_folder
 from tools.reid.progress import ProgressFn
-from tools.reid.report import summary, table
+from tools.reid.report import caption_note, summary, table
 from tools.reid.schemas import AnalysisOptions, MediaInfo, PersonSpec, ReIDRequest, ReIDResult
 from tools.reid.settings import ReIDSettings, get_settings
 from tools.reid.wording import validation_problems
@@ -151,6 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--gallery", action="store_true", help="look for everyone enrolled (reid people list)")
     _add_tenant_option(analyze)
     analyze.add_argument("--prompt", help="the question to answer; kept in the result")
+    _add_caption_options(analyze, prompts=True)
     _add_engine_options(analyze)
     analyze.add_argument(
         "--keyframes",
@@ -187,6 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
+    _add_caption_options(serve)
     _add_cluster_option(serve)
     serve.set_defaults(command=_serve)
 
@@ -300,10 +302,35 @@ def _add_cluster_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_caption_options(parser: argparse.ArgumentParser, prompts: bool = False) -> None:
+    parser.add_argument(
+        "--caption-model",
+        type=_caption_model,
+        default=get_settings().caption_model,
+        metavar="PROVIDER:MODEL",
+        help="a chat model writes the caption, checked against the findings, e.g. openai:gpt-4o-mini (the [llm] "
+        "extra; REID_CAPTION_BASE_URL for Ollama, vLLM, llama.cpp or LM Studio); default: REID_CAPTION_MODEL, "
+        "unset: the template built from the findings",
+    )
+    if prompts:
+        parser.add_argument("--system-prompt", help="instructions for the caption model")
+        parser.add_argument(
+            "--thinking", action="store_true", help="let the caption model reason first, where its provider can"
+        )
+
+
+def _caption_model(value: str) -> str:
+    try:
+        return get_settings().with_caption_model(value).caption_model or value
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _settings(args: argparse.Namespace) -> ReIDSettings:
-    """The process's settings, with the cluster the command line names (if it has the option)."""
-    settings = get_settings()
-    return settings.model_copy(update={"cluster": args.cluster}) if "cluster" in args else settings
+    """The process's settings, with the cluster and caption model the command line names (if it
+    has the options)."""
+    update = {key: getattr(args, key) for key in ("cluster", "caption_model") if key in args}
+    return get_settings().model_copy(update=update)
 
 
 def _options(args: argparse.Namespace) -> AnalysisOptions:
@@ -376,7 +403,9 @@ def _analyze(args: argparse.Namespace) -> int:
     from tools.reid.facade import ReIDTool
 
     persons, enrolled = _persons(args.person)
-    request = _request(args.media, persons, args.prompt, _options(args), enrolled, args.gallery)
+    request = _request(args.media, persons, args.prompt, _options(args), enrolled, args.gallery).model_copy(
+        update={"system_prompt": args.system_prompt, "thinking": args.thinking}
+    )
     if args.keyframes:
         writable_folder(args.keyframes, "--keyframes")  # before the analysis, not after it
     if args.timeline:
@@ -563,6 +592,8 @@ def _print_report(result: ReIDResult, output: str, pictures: list[Path]) -> None
         print(FORMATS[output](result), end="")
     for path in pictures:
         print(f"picture: {path}", file=sys.stdout if output == "table" else sys.stderr)
+    if note := caption_note(result):
+        print(note, file=sys.stderr)
     print(summary(result), file=sys.stderr)
 
 

@@ -17,6 +17,7 @@ FEATURES = {
     "service": "reid serve (the HTTP service)",
     "slack": "reid bot (the Slack bot)",
     "agent": "the LangChain tool",
+    "llm": "captions written by a language model (REID_CAPTION_MODEL, --caption-model)",
     "dlib": "a dlib option (--detector hog or cnn, --descriptor dlib)",
     "blazeface": "the BlazeFace detector",
     "cluster": "the distributed runner",

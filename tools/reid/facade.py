@@ -2,6 +2,8 @@
 
 `ReIDTool.analyze(request)` returns the same `ReIDResult` whether the engine runs in this
 process (`LocalBackend`, the default) or behind a compatible HTTP API (`RemoteBackend`).
+With the local backend the caption is then written by the configured writer (`tools.reid.captions`):
+the template by default, or a language model; a remote API writes its own.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 from urllib.parse import urlsplit
 
 from tools.reid import engine
+from tools.reid.captions import CaptionAsk, CaptionWriter, chat_model_writer, writer_from_settings
 from tools.reid.engine.references import Person
 from tools.reid.errors import InvalidInput, ReIDError
 from tools.reid.fetch.download import fetch_to_file, file_sha256, safe_file_name
@@ -30,8 +33,12 @@ from tools.reid.schemas import AnalysisOptions, MediaInfo, Moment, ReIDRequest, 
 from tools.reid.settings import ReIDSettings, get_settings
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
     from tools.reid.cluster import ClusterSession
     from tools.reid.gallery import Asker, Enrolment, Gallery, Surface, TenantGallery
+
+    CaptionChoice: TypeAlias = CaptionWriter | BaseChatModel | None
 
 TIMELINE_FILE = "timeline.png"
 
@@ -51,20 +58,35 @@ class CallbackBackend(Backend, Protocol):
 
 class LocalBackend:
     """The embedded engine, in this process (and its worker pool), or with its video segments
-    on a Dask cluster when ``settings.cluster`` names one. Fetched files go to a private folder
-    per request, under ``scratch_root`` (the service's and the bot's work folder,
-    `tools.reid.workdir`) or the system's temp folder."""
+    on a Dask cluster when ``settings.cluster`` names one; then ``caption`` (by default the
+    writer the settings choose) writes the caption, with the media still at hand for its pictures.
+    Fetched files go to a private folder per request, under ``scratch_root`` (the service's and
+    the bot's work folder, `tools.reid.workdir`) or the system's temp folder.
 
-    def __init__(self, settings: ReIDSettings, scratch_root: Path | None = None) -> None:
+    Raises:
+        MissingExtra, InvalidInput: the configured caption model cannot be set up.
+    """
+
+    def __init__(
+        self, settings: ReIDSettings, caption: CaptionWriter | None = None, scratch_root: Path | None = None
+    ) -> None:
         self.settings = settings
+        self.caption = caption or writer_from_settings(settings)
         self.scratch_root = scratch_root
 
     def analyze(self, request: ReIDRequest, progress: ProgressFn) -> ReIDResult:
         return self.analyze_with(request, progress, ())
 
-    def analyze_with(self, request: ReIDRequest, progress: ProgressFn, enrolled: Sequence[Person]) -> ReIDResult:
+    def analyze_with(
+        self,
+        request: ReIDRequest,
+        progress: ProgressFn,
+        enrolled: Sequence[Person],
+        finish: Callable[[ReIDResult], ReIDResult] | None = None,
+    ) -> ReIDResult:
         """The same, also searching for ``enrolled`` people (a gallery's, described already);
-        the result's ``media.sha256`` says which media was analysed."""
+        the result's ``media.sha256`` says which media was analysed. ``finish`` settles the
+        findings (a gallery search drops whom it does not report) before the caption is written."""
         with _Stager(self.scratch_root, self.settings) as stage, self._cluster() as cluster:
             media = stage.media(request.media)
             persons = {p.name: [stage.photo(p.name, loc) for loc in p.photos] for p in request.persons}
@@ -80,7 +102,9 @@ class LocalBackend:
                 enrolled=enrolled,
             )
             result.media.sha256 = file_sha256(media)
-            return result
+            if finish is not None:
+                result = finish(result)
+            return self.caption.write(result, CaptionAsk.of(request), media).applied_to(result)
 
     def _cluster(self) -> contextlib.AbstractContextManager[ClusterSession | None]:
         """The request's session on the configured cluster, entered before any download so an
@@ -179,10 +203,12 @@ def stop_engine_workers() -> None:
     engine.shutdown_pool()
 
 
-def make_backend(settings: ReIDSettings) -> Backend:
+def make_backend(settings: ReIDSettings, caption: CaptionWriter | None = None) -> Backend:
+    """The backend the settings choose; ``caption`` writes a local backend's captions (a remote
+    API writes its own)."""
     if settings.backend == "remote":
         return RemoteBackend(settings)
-    return LocalBackend(settings)
+    return LocalBackend(settings, caption)
 
 
 class ReIDTool:
@@ -191,15 +217,31 @@ class ReIDTool:
     Args:
         settings: configuration; the process-wide `REID_*` settings by default.
         backend: overrides the backend the settings choose.
+        gallery: the enrolled people's gallery; by default the one in ``REID_DB_PATH``, opened on first use.
+        caption: who writes the caption with the local backend: a `CaptionWriter`, or any LangChain
+            chat model (with the ``REID_CAPTION_*`` deadline, budget and pictures); by default
+            the writer ``REID_CAPTION_MODEL`` chooses (the template when unset).
+
+    Raises:
+        MissingExtra, InvalidInput: the caption model cannot be set up.
     """
 
     def __init__(
-        self, settings: ReIDSettings | None = None, backend: Backend | None = None, gallery: Gallery | None = None
+        self,
+        settings: ReIDSettings | None = None,
+        backend: Backend | None = None,
+        gallery: Gallery | None = None,
+        caption: CaptionChoice = None,
     ) -> None:
         keep_urls_out_of_logs()
         self.settings = settings or get_settings()
-        self.backend = backend or make_backend(self.settings)
+        self.backend = backend or make_backend(self.settings, self._writer(caption))
         self._gallery = gallery
+
+    def _writer(self, caption: CaptionChoice) -> CaptionWriter | None:
+        if caption is None or isinstance(caption, CaptionWriter):
+            return caption
+        return chat_model_writer(caption, self.settings)
 
     @property
     def gallery(self) -> Gallery:
@@ -272,7 +314,7 @@ class ReIDTool:
         local = self.backend
         search = GallerySearch.prepare(self.people(asker.tenant), request)
         return self._audited(
-            asker, search.names(), lambda: search.finish(local.analyze_with(request, progress, search.people()))
+            asker, search.names(), lambda: local.analyze_with(request, progress, search.people(), search.finish)
         )
 
     def check_gallery_search(self, request: ReIDRequest, tenant: str) -> None:
@@ -332,6 +374,12 @@ class ReIDTool:
                 is not a callback payload.
         """
         return result_from_callback(payload, persons)
+
+    def caption_sees_pictures(self) -> bool:
+        """Whether a language model writes the captions looking at the frames too, so an answer
+        can say what people do; False for the template and for a remote API (whose we cannot know)."""
+        writer = getattr(self.backend, "caption", None)
+        return bool(getattr(writer, "images", False))
 
     def local_copy(self, location: str, folder: Path) -> Path:
         """The media as a local file: a path as it is, a URL fetched into ``folder`` under the

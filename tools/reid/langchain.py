@@ -63,17 +63,16 @@ MAX_ENTRIES = MAX_PERSONS * 10
 """Entries a call may hold: the limit is on distinct names (a repeated name adds a photo), so the
 schema only bounds the list; the count of people is checked by the request's own rule."""
 
-DESCRIPTION = (
+_WHAT_IT_DOES = (
     "Finds specific, named people in a video or an image by their faces. Use it when someone asks whether, "
     "when or where given people appear in footage and there is a reference photo of each person's face. "
     f"Give the media (a local path or http(s) URL of a video or image), 1 to {MAX_PERSONS} different people, "
     "each a name and a photo showing that person's face alone (repeat a name to add another photo of the same "
     "person), and the user's question if there is one. "
     "Returns a plain-English answer: who was found, when each is on screen (m:ss) and with what confidence, "
-    "who appears together, and who was not found. It recognises faces only; it cannot say what people do or "
-    "wear, or identify anyone without a reference photo. Analysis takes about "
-    f"{SECONDS_PER_FOOTAGE_MINUTE} seconds per minute of crowded 1080p footage on a 2-core CPU (less for smaller "
-    "or emptier footage); a photo takes a second or two. "
+    "who appears together, and who was not found."
+)
+_ENROLLED = (
     "People enrolled in the team's gallery need no photo: give just their name (check the names first with "
     "list_enrolled_people), or set everyone_enrolled to look for everyone enrolled."
 )
@@ -82,6 +81,25 @@ LIST_DESCRIPTION = (
     "enrolled. Use it before calling human_reid with enrolled names (no photo), to check the spelling, or to "
     "answer who can be searched for by name. Takes no arguments."
 )
+_HOW_LONG = (
+    f"Analysis takes about {SECONDS_PER_FOOTAGE_MINUTE} seconds per minute of crowded 1080p footage on a 2-core "
+    "CPU (less for smaller or emptier footage); a photo takes a second or two."
+)
+FACES_ONLY = (
+    "It recognises faces only; it cannot say what people do or wear, or identify anyone without a reference photo."
+)
+SEES_SCENES = (
+    "A language model also looks at frames of the media to answer the question (what people do, the scene), "
+    "kept to the faces found; it cannot identify anyone without a reference photo."
+)
+
+
+def describe(sees_pictures: bool) -> str:
+    """The description a model reads: what a caption model that looks at the frames adds, if one writes."""
+    return f"{_WHAT_IT_DOES} {SEES_SCENES if sees_pictures else FACES_ONLY} {_HOW_LONG} {_ENROLLED}"
+
+
+DESCRIPTION = describe(sees_pictures=False)
 
 Answer = tuple[str, dict[str, Any]]
 """(caption for the model, the result as JSON-ready data for the program)."""
@@ -156,6 +174,12 @@ class HumanReIDTool(BaseTool):
     """When set, each answer's pictures (``timeline.png`` for a video, then the keyframes; for a
     photo the annotated photo) are drawn here and their paths listed in the artifact's
     ``pictures``. Media given by URL is fetched again to draw them."""
+
+    def model_post_init(self, context: Any, /) -> None:
+        """The description says what the answers can hold: with a caption model that looks at
+        the frames, what people do; without, faces only."""
+        if self.description == DESCRIPTION:
+            self.description = describe(self.reid.caption_sees_pictures())
 
     def _run(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tools.reid.schemas import PersonResult, ReIDResult
+from tools.reid.schemas import PersonResult, ReIDResult, TokenUsage
 from tools.reid.wording import count, duration, place, span
 
 
@@ -38,6 +38,25 @@ def _row(person: PersonResult, kind: str, width: int) -> tuple[str, str, str, st
         return (person.name, "yes", f"{person.confidence:.0%}", "-", place(person.appearances[0].keyframe.box, width))
     when = ", ".join(span(a.start, a.end) for a in person.appearances)
     return (person.name, "yes", f"{person.confidence:.0%}", duration(person.total_s), when)
+
+
+def tokens(usage: TokenUsage) -> str:
+    """``210 input + 92 output = 302 tokens``."""
+    return f"{usage.input} input + {usage.output} output = {count(usage.total, 'token')}"
+
+
+def caption_note(result: ReIDResult) -> str | None:
+    """Who wrote the caption, what it cost and what went wrong, in one line for every surface;
+    None for the template when no model was asked (nothing to say)."""
+    info, spent = result.caption, f" ({tokens(result.token)})" if result.token.total else ""
+    if info.writer == "model":
+        warning = f"; {info.warning}" if info.warning else ""
+        return f"Caption written by {info.model}, checked against the findings{spent}{warning}."
+    if info.writer == "remote":
+        return f"Caption written by the remote API{spent}." if spent else None
+    if info.warning:
+        return f"Caption built from the findings, because {info.warning}{spent}."
+    return None
 
 
 def summary(result: ReIDResult) -> str:

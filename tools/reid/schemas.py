@@ -38,14 +38,17 @@ TOLERANCES: dict[str, ToleranceScale] = {
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def _printable_name(value: Any) -> Any:
-    """A name with control characters (newlines, NUL, ANSI escape sequences' ESC, bidi
-    overrides) turned into single spaces: names are echoed to terminals and Slack, where such
-    characters would forge lines, colours or reading order. Done here, once, for every surface."""
-    if not isinstance(value, str):
-        return value
-    cleaned = "".join(" " if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS else char for char in value)
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines, NUL, ANSI escape sequences' ESC, bidi
+    overrides) turned into single spaces: names and a model's captions are echoed to terminals
+    and Slack, where such characters would forge lines, colours or reading order."""
+    cleaned = "".join(" " if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS else char for char in text)
     return re.sub(r"\s{2,}", " ", cleaned).strip()
+
+
+def _printable_name(value: Any) -> Any:
+    """A name made `printable`: done here, once, for every surface."""
+    return printable(value) if isinstance(value, str) else value
 
 
 PersonName = Annotated[
@@ -115,7 +118,7 @@ class PersonSpec(BaseModel):
 
 
 class ReIDRequest(BaseModel):
-    """What a surface asks for: who to look for in which media.
+    """What a surface asks for: who to look for in which media, and the question the caption answers.
 
     People are given with photos (``persons``, at most five), by the names they were enrolled
     under in the asker's gallery (``enrolled``), or all at once (``everyone_enrolled``).
@@ -127,7 +130,14 @@ class ReIDRequest(BaseModel):
         default_factory=list, max_length=1000, description="Names enrolled in the asker's gallery, searched by name."
     )
     everyone_enrolled: bool = Field(False, description="Search for everyone enrolled in the asker's gallery.")
-    prompt: str | None = Field(None, max_length=4000)
+    prompt: str | None = Field(None, max_length=4000, description="The user's question (the API's user_prompt).")
+    system_prompt: str | None = Field(
+        None, max_length=4000, description="Instructions for a caption model (the API's system_prompt)."
+    )
+    thinking: bool = Field(False, description="Let a caption model reason first, where its provider supports it.")
+    reasoning_effort: str | None = Field(
+        None, max_length=40, description="How hard a reasoning caption model thinks (e.g. low, medium, high)."
+    )
     options: AnalysisOptions = Field(default_factory=AnalysisOptions)
 
     @model_validator(mode="after")
@@ -202,6 +212,15 @@ class PersonResult(BaseModel):
     def best_appearance(self) -> Appearance | None:
         """The appearance whose keyframe is most certainly this person."""
         return max(self.appearances, key=lambda a: a.confidence, default=None)
+
+    def together_with(self, other: PersonResult) -> list[tuple[float, float]]:
+        """The spans (start, end) in which both are on screen, in this person's order."""
+        return [
+            (max(x.start, y.start), min(x.end, y.end))
+            for x in self.appearances
+            for y in other.appearances
+            if min(x.end, y.end) >= max(x.start, y.start)
+        ]
 
 
 class Stats(BaseModel):
@@ -278,6 +297,41 @@ class UnknownPerson(BaseModel):
         return self.name or self.label
 
 
+class TokenUsage(BaseModel):
+    """Tokens a language model used writing the caption, summed over its attempts; zeros when
+    the caption is the template built from the findings (the API's ``data.token``)."""
+
+    input: int = Field(0, ge=0)
+    output: int = Field(0, ge=0)
+    total: int = Field(0, ge=0)
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            input=self.input + other.input, output=self.output + other.output, total=self.total + other.total
+        )
+
+
+CaptionWriterName = Literal["template", "model", "remote"]
+
+
+class CaptionInfo(BaseModel):
+    """Who wrote ``text``, and why the template stands in when a model was asked and failed."""
+
+    writer: CaptionWriterName = Field(
+        "template",
+        description="template: built from the findings alone; model: a language model, checked against the "
+        "findings; remote: the remote API's own caption (not checked here).",
+    )
+    model: str | None = Field(None, description="The caption model asked (provider:model), whichever wrote the text.")
+    warning: str | None = Field(
+        None,
+        description="Why the model's caption was not used (unreachable, too slow, refused, contradicted the "
+        "findings); null when nothing went wrong.",
+    )
+    attempts: int = Field(0, ge=0, description="Requests made to the model (0 with the template alone).")
+    pictures: int = Field(0, ge=0, description="Pictures (keyframes and sampled frames) the model was shown.")
+
+
 class ReIDResult(BaseModel):
     media: MediaInfo
     persons: list[PersonResult]
@@ -288,6 +342,12 @@ class ReIDResult(BaseModel):
         "the request's max_unknown_people, each on screen at least its unknown_min_s. Videos only.",
     )
     text: str = Field(description="Plain-English caption answering the request.")
+    token: TokenUsage = Field(
+        default_factory=TokenUsage,
+        description="The caption model's token usage (input, output, total, over its attempts); zeros when no "
+        "model was asked.",
+    )
+    caption: CaptionInfo = Field(default_factory=CaptionInfo, description="Who wrote text, and any warning.")
     prompt: str | None = None
     stats: Stats
     moments: list[Moment] = Field(

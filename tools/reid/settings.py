@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.reid.limits import Limits
@@ -18,6 +18,26 @@ from tools.reid.schemas import AnalysisOptions, DescriptorName, DetectorName
 
 KiB = 1024
 MiB = 1024 * 1024
+CAPTION_PROVIDERS = ("openai",)
+"""Providers of ``REID_CAPTION_MODEL``; ``openai`` also reaches every OpenAI-compatible server."""
+ThinkingStyle = Literal["auto", "reasoning_effort", "chat_template", "off"]
+
+
+def model_spec(value: str) -> tuple[str, str]:
+    """``provider:model`` split and checked.
+
+    Raises:
+        ValueError: no provider, an unknown one, or no model name; the message says what to write.
+    """
+    provider, _, model = value.strip().partition(":")
+    provider, model = provider.strip().lower(), model.strip()
+    if provider not in CAPTION_PROVIDERS or not model:
+        raise ValueError(
+            f"the caption model {value!r} is not provider:model with a known provider: write openai:<model>, "
+            "e.g. openai:gpt-4o-mini, also for Ollama, vLLM, llama.cpp or LM Studio (set REID_CAPTION_BASE_URL "
+            "to their /v1 URL)"
+        )
+    return provider, model
 
 
 class ReIDSettings(BaseSettings):
@@ -48,6 +68,40 @@ class ReIDSettings(BaseSettings):
     cluster_timeout_s: float = Field(10.0, gt=0, description="How long to wait for the scheduler and a worker.")
     cluster_concurrent_tasks: int = Field(
         8, ge=1, description="Tasks the service runs at once with a cluster (instead of max_concurrent_tasks)."
+    )
+
+    # Who writes the caption: the template from the findings (default), or a language model (``tools.reid.captions``)
+    caption_model: str | None = Field(
+        None,
+        description="provider:model of a chat model that writes the caption, e.g. openai:gpt-4o-mini (the [llm] "
+        "extra); unset: the template built from the findings.",
+    )
+    caption_base_url: str | None = Field(
+        None, description="An OpenAI-compatible server's /v1 URL (Ollama, vLLM, llama.cpp, LM Studio)."
+    )
+    caption_api_key: SecretStr | None = Field(
+        None, description="The caption model's API key (none for most local servers)."
+    )
+    caption_timeout_s: float = Field(
+        60.0, gt=0, description="Deadline for the caption, all attempts together; past it the template is used."
+    )
+    caption_max_tokens: int = Field(600, ge=16, description="Most output tokens of one answer of the model.")
+    caption_token_budget: int = Field(
+        40_000, ge=100, description="Most tokens (input and output) one caption may use over its attempts."
+    )
+    caption_retries: int = Field(
+        1, ge=0, le=3, description="Attempts again after a caption that failed the check against the findings."
+    )
+    caption_images: bool = Field(
+        True, description="Show the model the keyframes and sampled frames (false: text only)."
+    )
+    caption_frames: int = Field(6, ge=0, le=16, description="Frames sampled across a video for the model.")
+    caption_image_px: int = Field(512, ge=64, le=2048, description="Longest side of each picture the model is shown.")
+    caption_thinking: ThinkingStyle = Field(
+        "auto",
+        description="How a request's thinking flag reaches the model: reasoning_effort (OpenAI's reasoning models), "
+        "chat_template (enable_thinking, e.g. Qwen3 on vLLM or llama.cpp), off; auto picks reasoning_effort for "
+        "OpenAI's o-series and gpt-5 models, off otherwise.",
     )
 
     # Limits on input (the engine's defaults, `tools.reid.limits`)
@@ -94,6 +148,25 @@ class ReIDSettings(BaseSettings):
         365.0, ge=0.0, description="Audit entries (who searched for whom, where, when) are deleted after this."
     )
     cli_tenant: str = Field("local", min_length=1, description="The CLI's tenant: whose gallery `reid people` uses.")
+
+    @field_validator("caption_model")
+    @classmethod
+    def _provider_and_model(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        provider, model = model_spec(value)
+        return f"{provider}:{model}"
+
+    def with_caption_model(self, value: str | None) -> ReIDSettings:
+        """These settings with another caption model (a command line's ``--caption-model``); None keeps theirs.
+
+        Raises:
+            ValueError: ``value`` is not provider:model with a known provider (the message says what to write).
+        """
+        if value is None:
+            return self
+        provider, model = model_spec(value)
+        return self.model_copy(update={"caption_model": f"{provider}:{model}"})
 
     def analysis_options(self) -> AnalysisOptions:
         """The engine options these settings choose when a request names none."""

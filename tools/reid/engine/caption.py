@@ -99,13 +99,7 @@ def _together(ordered: list[PersonResult]) -> list[str]:
     sentences = []
     for i, a in enumerate(ordered):
         for b in ordered[i + 1 :]:
-            shared = [
-                (max(x.start, y.start), min(x.end, y.end))
-                for x in a.appearances
-                for y in b.appearances
-                if min(x.end, y.end) >= max(x.start, y.start)
-            ]
-            if shared:
+            if shared := a.together_with(b):
                 sentences.append(
                     f"{a.name} and {b.name} are on screen together {names([span(s, e) for s, e in shared])}."
                 )

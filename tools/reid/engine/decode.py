@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,8 @@ SKIP_NONREF_RATIO = 4
 LUMA_FIRST_FORMATS = ("yuv", "yuvj", "nv12", "nv21", "gray")
 """Pixel formats whose first plane is the luma at full size."""
 CUT_DIFFERENCE = 20.0
+SEEK_AHEAD_S = 10.0
+"""Frames wanted this close together are decoded in one pass rather than sought (`frames_at`)."""
 """Mean absolute difference of consecutive grey thumbnails (0-255) that marks a shot cut.
 Measured on real footage: 27-30 at cuts, at most 13 inside shots. Frames sampled 0.5 s
 apart differ by up to 34 inside a shot, so only consecutive decoded frames are compared."""
@@ -252,12 +254,39 @@ def frame_at(path: Path, time_s: float) -> np.ndarray:
     Raises:
         MediaError: the media has no frame at that time.
     """
+    return frames_at(path, [time_s])[0]
+
+
+def frames_at(path: Path, times: Sequence[float]) -> list[np.ndarray]:
+    """The upright frames shown at each of ``times``, in the order given (for pictures of many
+    moments): times within `SEEK_AHEAD_S` of each other share one decoding pass, so a short clip
+    with one keyframe is decoded once, not once a picture; distant ones are sought.
+
+    Raises:
+        MediaError: the media has no frame at one of the times.
+    """
     if _probe_image(path):
-        return load_image(path)
-    for frame_time, frame in _decode_from(path, time_s, None):
-        if frame_time + 1e-6 >= time_s:
-            return upright(frame)
-    raise MediaError(f"{path.name} has no frame at {time_s:.2f} s.")
+        image = load_image(path)
+        return [image for _ in times]
+    runs: list[list[float]] = []
+    for time_s in sorted(set(times)):
+        if runs and time_s - runs[-1][-1] <= SEEK_AHEAD_S:
+            runs[-1].append(time_s)
+        else:
+            runs.append([time_s])
+    found: dict[float, np.ndarray] = {}
+    for run in runs:
+        pending = iter(run)
+        target = next(pending, None)
+        for frame_time, frame in _decode_from(path, run[0], None):
+            while target is not None and frame_time + 1e-6 >= target:
+                found[target] = upright(frame)
+                target = next(pending, None)
+            if target is None:
+                break
+        if target is not None:
+            raise MediaError(f"{path.name} has no frame at {target:.2f} s.")
+    return [found[time_s] for time_s in times]
 
 
 def _decode_from(

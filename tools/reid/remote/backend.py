@@ -25,7 +25,7 @@ from tools.reid.fetch.sniff import SNIFF_BYTES, sniff_kind
 from tools.reid.progress import ProgressFn
 from tools.reid.remote.client import ReIDClient
 from tools.reid.remote.wire import CallbackPayload
-from tools.reid.schemas import MediaInfo, PersonResult, ReIDRequest, ReIDResult, Stats
+from tools.reid.schemas import CaptionInfo, MediaInfo, PersonResult, ReIDRequest, ReIDResult, Stats, TokenUsage
 from tools.reid.settings import ReIDSettings
 
 DEFAULT_PROMPT = "Identify the known persons."
@@ -64,12 +64,22 @@ class RemoteBackend:
             return str(self._image(request, callback_url)["task_id"])
         _require_urls(request)
         return self.client.submit_video(
-            request.media, _photos(request), _prompt(request), callback=callback_url, options=_options(request)
+            request.media,
+            _photos(request),
+            _prompt(request),
+            callback=callback_url,
+            options=_options(request),
+            **_caption_fields(request),
         )
 
     def _image(self, request: ReIDRequest, callback_url: str | None) -> dict[str, Any]:
         return self.client.analyze_image(
-            request.media, _photos(request), _prompt(request), callback=callback_url, options=_options(request)
+            request.media,
+            _photos(request),
+            _prompt(request),
+            callback=callback_url,
+            options=_options(request),
+            **_caption_fields(request),
         )
 
 
@@ -109,6 +119,13 @@ def _prompt(request: ReIDRequest) -> str:
     return request.prompt or DEFAULT_PROMPT
 
 
+def _caption_fields(request: ReIDRequest) -> dict[str, Any]:
+    """The request's system prompt, when it has one (the client has the spec's defaults), and
+    how hard the caption model may think."""
+    prompt = {"system_prompt": request.system_prompt} if request.system_prompt else {}
+    return prompt | {"thinking": request.thinking, "reasoning_effort": request.reasoning_effort}
+
+
 def _options(request: ReIDRequest) -> dict[str, Any] | None:
     """The engine options, sent only when the caller chose them (the service has its defaults)."""
     return request.options.model_dump() if "options" in request.model_fields_set else None
@@ -137,15 +154,18 @@ def result_from_callback(payload: Mapping[str, Any], persons: Sequence[str] = ()
     extra = data.model_extra or {}
     if "persons" in extra and "media" in extra:
         return ReIDResult.model_validate(payload["data"])
-    return _text_only(data.text, persons)
+    return _text_only(data.text, data.token, persons)
 
 
-def _text_only(text: str, persons: Sequence[str]) -> ReIDResult:
-    """A result holding just the caption: the hosted service measures nothing we can read."""
+def _text_only(text: str, token: TokenUsage, persons: Sequence[str]) -> ReIDResult:
+    """A result holding just the caption and its tokens: the hosted service measures nothing
+    else we can read."""
     return ReIDResult(
         media=MediaInfo(kind="video", duration_s=0.0, width=0, height=0),
         persons=[PersonResult(name=name, found=False, confidence=0.0) for name in persons],
         unknown_faces=0,
         text=text,
+        token=token,
+        caption=CaptionInfo(writer="remote"),
         stats=Stats(frames_decoded=0, frames_analysed=0, faces_detected=0, wall_s=0.0),
     )

@@ -101,11 +101,16 @@ class _Operations:
         system_prompt: str,
         callback: str | None,
         options: dict[str, Any] | None,
+        ask: dict[str, Any],
     ) -> Flow[str]:
-        body = _options(user_prompt, system_prompt, callback, options) | {
-            "video_url": video_url,
-            "persons": [{"name": name, "url": url} for name, url in persons],
-        }
+        body = (
+            _options(user_prompt, system_prompt, callback, options)
+            | ask
+            | {
+                "video_url": video_url,
+                "persons": [{"name": name, "url": url} for name, url in persons],
+            }
+        )
         data = yield from self._call("POST", UPLOAD, json=body)
         return str(data["task_id"])
 
@@ -117,8 +122,9 @@ class _Operations:
         system_prompt: str,
         callback: str | None,
         options: dict[str, Any] | None,
+        ask: dict[str, Any],
     ) -> Flow[dict[str, Any]]:
-        fields = _options(user_prompt, system_prompt, callback, options)
+        fields = _options(user_prompt, system_prompt, callback, options) | ask
         local = [(name, photo) for name, photo in persons if not is_url(str(photo))]
         remote = [{"name": name, "url": photo} for name, photo in persons if is_url(str(photo))]
         if is_url(str(image)) and not local:
@@ -194,6 +200,13 @@ def _options(user_prompt: str, system_prompt: str, callback: str | None, options
     if options:
         body["options"] = options
     return body
+
+
+def _ask(thinking: bool, reasoning_effort: str | None) -> dict[str, Any]:
+    """How hard the caption model may think, sent only when asked for (the API's defaults otherwise)."""
+    return ({"thinking": True} if thinking else {}) | (
+        {"reasoning_effort": reasoning_effort} if reasoning_effort else {}
+    )
 
 
 def _file_part(path: Path) -> tuple[str, bytes, str]:
@@ -282,10 +295,17 @@ class ReIDClient(_Operations):
         system_prompt: str = VIDEO_SYSTEM_PROMPT,
         callback: str | None = None,
         options: dict[str, Any] | None = None,
+        *,
+        thinking: bool = False,
+        reasoning_effort: str | None = None,
     ) -> str:
         """Submit a video by URL; returns the task id. The result goes to ``callback``, or
         comes from `wait` (our service only)."""
-        return self._run(self._submit_video(video_url, persons, user_prompt, system_prompt, callback, options))
+        return self._run(
+            self._submit_video(
+                video_url, persons, user_prompt, system_prompt, callback, options, _ask(thinking, reasoning_effort)
+            )
+        )
 
     def analyze_image(
         self,
@@ -295,6 +315,9 @@ class ReIDClient(_Operations):
         system_prompt: str = IMAGE_SYSTEM_PROMPT,
         callback: str | None = None,
         options: dict[str, Any] | None = None,
+        *,
+        thinking: bool = False,
+        reasoning_effort: str | None = None,
     ) -> dict[str, Any]:
         """Analyse an image (path or URL); local files go up as multipart (read into memory
         first: images and photos are small), URLs as JSON.
@@ -302,7 +325,11 @@ class ReIDClient(_Operations):
         Returns the result ``data`` (``text``, ``token``, and on our service the structured
         fields), or ``{"task_id": ...}`` when a ``callback`` will receive it.
         """
-        return self._run(self._analyze_image(image, persons, user_prompt, system_prompt, callback, options))
+        return self._run(
+            self._analyze_image(
+                image, persons, user_prompt, system_prompt, callback, options, _ask(thinking, reasoning_effort)
+            )
+        )
 
     def get_task(self, task_id: str) -> TaskStatus:
         """A task's state, progress and, once ended, result or error (our service only)."""
@@ -365,8 +392,15 @@ class AsyncReIDClient(_Operations):
         system_prompt: str = VIDEO_SYSTEM_PROMPT,
         callback: str | None = None,
         options: dict[str, Any] | None = None,
+        *,
+        thinking: bool = False,
+        reasoning_effort: str | None = None,
     ) -> str:
-        return await self._run(self._submit_video(video_url, persons, user_prompt, system_prompt, callback, options))
+        return await self._run(
+            self._submit_video(
+                video_url, persons, user_prompt, system_prompt, callback, options, _ask(thinking, reasoning_effort)
+            )
+        )
 
     async def analyze_image(
         self,
@@ -376,8 +410,15 @@ class AsyncReIDClient(_Operations):
         system_prompt: str = IMAGE_SYSTEM_PROMPT,
         callback: str | None = None,
         options: dict[str, Any] | None = None,
+        *,
+        thinking: bool = False,
+        reasoning_effort: str | None = None,
     ) -> dict[str, Any]:
-        return await self._run(self._analyze_image(image, persons, user_prompt, system_prompt, callback, options))
+        return await self._run(
+            self._analyze_image(
+                image, persons, user_prompt, system_prompt, callback, options, _ask(thinking, reasoning_effort)
+            )
+        )
 
     async def get_task(self, task_id: str) -> TaskStatus:
         return await self._run(self._get_task(task_id))

@@ -12,7 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tools.reid.schemas import MAX_PERSONS, AnalysisOptions, PersonName, ReIDResult
+from tools.reid.schemas import MAX_PERSONS, AnalysisOptions, PersonName, ReIDResult, TokenUsage
 
 SUCCESS = "0000"
 DataT = TypeVar("DataT")
@@ -86,12 +86,21 @@ class CaptionRequest(BaseModel):
     system_prompt: str | None = Field(
         None,
         max_length=4000,
-        description="Accepted for compatibility; our captions are built without a language model.",
+        description="Instructions for the caption model (REID_CAPTION_MODEL); the template caption ignores it.",
     )
     callback: str | None = Field(None, description="URL that receives the result as a POST.")
-    thinking: bool = Field(False, description="Accepted for compatibility; no effect here.")
+    thinking: bool = Field(
+        False,
+        description="Let the caption model reason before it answers, where its provider supports it "
+        "(REID_CAPTION_THINKING); no effect on the template caption.",
+    )
     qa: bool = Field(False, description="Accepted for compatibility; no effect here.")
-    reasoning_effort: str | None = Field(None, description="Accepted for compatibility; no effect here.")
+    reasoning_effort: str | None = Field(
+        None,
+        max_length=40,
+        description="The caption model's reasoning effort (low, medium, high) when thinking is on and its "
+        "provider takes one; no effect on the template caption.",
+    )
     persons: list[PersonRef] = Field(
         default_factory=list,
         max_length=50,
@@ -124,7 +133,9 @@ class VideoRequest(CaptionRequest):
     model_config = ConfigDict(json_schema_extra={"examples": [SPEC_VIDEO_REQUEST]})
 
     video_url: str = Field(min_length=1, description="http(s) URL of the video.")
-    system_prompt: str = Field(max_length=4000, description="Required by the hosted API; no effect here.")
+    system_prompt: str = Field(
+        max_length=4000, description="Required by the hosted API; instructions for the caption model, if configured."
+    )
 
 
 class ImageRequest(CaptionRequest):
@@ -158,12 +169,8 @@ class ImageRequest(CaptionRequest):
         return self.url or (self.urls or [""])[0]
 
 
-class Token(BaseModel):
-    """Token usage; zeros here, because the engine writes the caption without a language model."""
-
-    input: int = 0
-    output: int = 0
-    total: int = 0
+Token = TokenUsage
+"""``data.token``: the caption model's real usage, zeros when the template wrote the caption."""
 
 
 class ResultData(BaseModel):
@@ -178,15 +185,15 @@ class ResultData(BaseModel):
 
 
 class ResultWithTokens(ReIDResult):
-    """``data`` of a successful result: the documented ``text`` and ``token``, with every
-    other `ReIDResult` field beside them."""
-
-    token: Token = Field(default_factory=Token, description="Zeros: no language model writes the caption.")
+    """``data`` of a successful result: the documented ``text`` and ``token`` (real counts when a
+    language model wrote the caption, zeros with the template), with every other `ReIDResult`
+    field beside them, ``caption`` saying who wrote the text."""
 
 
 def result_data(result: ReIDResult) -> dict[str, Any]:
-    """The ``data`` of a successful result: every `ReIDResult` field, and zero tokens."""
-    return result.model_dump(mode="json") | {"token": Token().model_dump()}
+    """The ``data`` of a successful result: every `ReIDResult` field, ``text`` and ``token``
+    (the caption model's usage) among them."""
+    return result.model_dump(mode="json")
 
 
 def failure_data(message: str, kind: ErrorKind) -> dict[str, Any]:

@@ -48,9 +48,13 @@ A self-hosted service compatible with the memories.ai Human Re-identification AP
   seconds). Unknown routes are plain HTTP 404.
 * **Results** keep the documented `text` and `token` and add the structured fields (persons
   found, confidence, appearance intervals in seconds, keyframe time and box) beside them.
-  The caption is written by the engine from its findings, without a language model, so
-  `token` counts are zeros; `system_prompt`, `thinking`, `qa` and `reasoning_effort` are
-  accepted and have no effect.
+  By default the caption is written from the findings alone, without a language model, and
+  `token` counts are zeros. With `REID_CAPTION_MODEL` a language model writes it from the
+  request's `system_prompt` and `user_prompt`, the findings and (if it takes images) the
+  keyframes and sampled frames; its text is checked against the findings, `token` holds its
+  real usage, and `caption` says which writer wrote the text and why (`template` replaces a
+  caption that failed the check, or a model that was unreachable, slow or refused).
+  `thinking` and `reasoning_effort` reach models that support them; `qa` has no effect.
 * **Extensions**: `GET /v1/understand/tasks/{task_id}` for clients that cannot receive
   callbacks; an HMAC signature on callbacks when `REID_CALLBACK_SECRET` is set; an optional
   `options` object with engine settings; `GET /healthz`.

@@ -134,6 +134,9 @@ def _checked(sources: Sources, options: CaptionRequest, settings: ReIDSettings) 
                 "enrolled": sources.enrolled,
                 "everyone_enrolled": options.everyone_enrolled,
                 "prompt": options.user_prompt,
+                "system_prompt": options.system_prompt,
+                "thinking": options.thinking,
+                "reasoning_effort": options.reasoning_effort,
                 "options": options.options or settings.analysis_options(),
             }
         )
