@@ -19,6 +19,7 @@ from bot.submission import SlackFile
 from tools.reid.errors import FetchError
 from tools.reid.fetch.sniff import SNIFF_BYTES, sniff_kind
 from tools.reid.wording import byte_size
+from tools.reid.workdir import private_file
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ async def _stream(
         if not response.is_success:
             raise FetchError(f"Slack refused to send {file.name} (HTTP {response.status_code}). Upload it again.")
         received, head = 0, b""
-        with dest.open("wb") as out:
+        with private_file(dest) as out:
             async for chunk in response.aiter_bytes():
                 received += len(chunk)
                 if received > max_bytes:

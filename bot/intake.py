@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.settings import BotSettings
 from bot.submission import Reference, SlackFile, Source, Submission
 from tools.reid.errors import FetchError, InvalidInput
-from tools.reid.names import name_from_file
+from tools.reid.names import MAX_NAME_CHARS, name_from_file
 from tools.reid.schemas import MAX_PERSONS
 from tools.reid.wording import byte_size
 
@@ -265,8 +265,19 @@ def _named_files(pairs: Sequence[tuple[str, str]], files: Sequence[SlackFile]) -
             raise IncompleteRequest(f"{name}={wanted} names a file that is not in your message (it has {listed}).")
         if file.kind == "video":
             raise IncompleteRequest(f"{name}={wanted} names a video; a reference must be a photo of {name}'s face.")
+        _raise_if(_name_problem(name))
         named[file.id] = name
     return named
+
+
+def _name_problem(name: str) -> str | None:
+    """A name the request model would refuse (too long), said to the user instead."""
+    if len(name.strip()) <= MAX_NAME_CHARS:
+        return None
+    return (
+        f"The name “{name[:40]}…” has {len(name.strip())} characters; a name can have at most "
+        f"{MAX_NAME_CHARS}. Give a shorter one (Name=photo.png)."
+    )
 
 
 def _footage_of_message(files: Sequence[SlackFile], named: Mapping[str, str]) -> SlackFile:

@@ -4,7 +4,8 @@ Locally the ReID tool analyses the downloaded files off the event loop. With the
 the files are staged where the service can fetch them (``/reid/media/{token}/…``), the request is
 submitted with a callback URL (``/reid/callback/{token}``), and the callback finishes the run; in
 both cases keyframes are drawn here, from the local copy of the footage. A request's files live in
-its own folder, removed when the request ends.
+its own folder (0700, files 0600) inside the process's work folder (`tools.reid.workdir`),
+removed when the request ends; a bot killed outright leaves them until the next one starts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import logging
 import re
 import secrets
 import shutil
-import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,7 @@ from tools.reid.errors import EngineError, InvalidInput, ReIDError
 from tools.reid.facade import ReIDTool
 from tools.reid.gallery import Asker
 from tools.reid.schemas import TOLERANCES, AnalysisOptions, DescriptorName, PersonSpec, ReIDRequest, ReIDResult
+from tools.reid.workdir import ProcessFolder, private_folder
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ class Runner:
         self.http = http
         self.by_callback = tool.answers_by_callback
         self._watchdogs: set[asyncio.Task[None]] = set()
+        self.work = ProcessFolder(settings.work_root())
+        """This process's private folder of downloads; those of dead bots are deleted here."""
         if self.by_callback and not settings.public_url:
             raise ValueError(
                 "REID_BACKEND=remote needs PUBLIC_URL: the URL at which the ReID service reaches this bot "
@@ -129,10 +132,12 @@ class Runner:
         return path if name in allowed and path.is_file() else None
 
     async def close(self) -> None:
-        """Stop waiting for remote results; the requests resume at the next start."""
+        """Stop waiting for remote results (the requests resume at the next start), and delete
+        the downloads."""
         for watchdog in self._watchdogs:
             watchdog.cancel()
         await asyncio.gather(*self._watchdogs, return_exceptions=True)
+        self.work.close()
 
     @property
     def tolerance(self) -> float:
@@ -145,8 +150,7 @@ class Runner:
         return self.tool.settings.descriptor
 
     def _folder(self, request_id: str) -> Path:
-        root = self.settings.work_dir or Path(tempfile.gettempdir()) / "reid-bot"
-        return root / request_id
+        return self.work.path / request_id
 
     # --- Steps
 
@@ -311,7 +315,7 @@ class Runner:
         await thread.status(presentation.DOWNLOADING)
         folder = self._folder(stored.id)
         shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+        private_folder(folder)
         submission, settings = stored.submission, self.settings
         footage = await self._download(
             submission.footage, self._footage_path(stored), settings.max_footage_bytes, "media"

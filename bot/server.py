@@ -28,13 +28,11 @@ from fastapi.responses import FileResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
+from bot import front_door
 from bot.app import ReIDBot
 from bot.settings import BotSettings
 from tools.reid.facade import ReIDTool
 from tools.reid.remote.signing import verify_callback
-
-MAX_CALLBACK_BYTES = 4 * 1024 * 1024
-"""A result with many appearances is tens of kilobytes; this leaves room and bounds abuse."""
 
 
 def create_app(settings: BotSettings, tool: ReIDTool | None = None) -> FastAPI:
@@ -64,6 +62,8 @@ def http_app(bot: ReIDBot, *, socket_mode: bool = False) -> FastAPI:
 
     api = FastAPI(title="ReID Slack bot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     api.state.bot = bot
+    front_door.install(api, bot.tool.settings)
+    bot.bolt.error(front_door.listener_error)
 
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Response:
@@ -72,7 +72,10 @@ def http_app(bot: ReIDBot, *, socket_mode: bool = False) -> FastAPI:
         except UnicodeDecodeError:
             # Slack sends UTF-8; Bolt would fail decoding anything else with a 500 and a traceback.
             raise HTTPException(400, "The body is not UTF-8.") from None
-        return await slack.handle(request)
+        try:
+            return await slack.handle(request)
+        except front_door.MALFORMED as exc:  # Bolt could not read the body into a request
+            return front_door.malformed_request(exc)
 
     @api.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -80,7 +83,7 @@ def http_app(bot: ReIDBot, *, socket_mode: bool = False) -> FastAPI:
 
     @api.post("/reid/callback/{token}")
     async def reid_callback(token: str, request: Request) -> dict[str, bool]:
-        body = await _read_limited(request, MAX_CALLBACK_BYTES)
+        body = await request.body()  # within front_door.CALLBACK_MAX_BYTES
         secret = bot.tool.settings.callback_secret
         # Checked before the token is claimed, so a forged call cannot use up a real one.
         if secret is not None and not verify_callback(secret.get_secret_value(), body, request.headers):
@@ -134,16 +137,6 @@ def _app_token(settings: BotSettings) -> str:
     return settings.slack_app_token.get_secret_value()
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    """The body, refused past ``limit`` bytes: the route is public and results are small."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, f"The callback body is over {limit} bytes.")
-    return bytes(body)
-
-
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
@@ -155,10 +148,11 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 
 def serve_http(host: str, port: int, settings: BotSettings, tool: ReIDTool | None = None) -> None:
-    """``reid bot``: serve HTTP mode until interrupted. No access log: the paths of the callback
-    and staged-file routes carry per-request secrets. ``tool`` as `ReIDBot` takes it."""
+    """``reid bot``: serve HTTP mode until interrupted, behind the front door's limits.
+    ``tool`` as `ReIDBot` takes it."""
     _configure_logging()
-    uvicorn.run(create_app(settings, tool), host=host, port=port, access_log=False)
+    app = create_app(settings, tool)
+    uvicorn.Server(front_door.server_config(app, host, port, app.state.bot.tool.settings)).run()
 
 
 def run_socket_mode(settings: BotSettings, tool: ReIDTool | None = None) -> None:
@@ -169,7 +163,8 @@ def run_socket_mode(settings: BotSettings, tool: ReIDTool | None = None) -> None
     _configure_logging()
     bot = ReIDBot(settings, tool)
     if bot.runner.by_callback:
-        uvicorn.run(http_app(bot, socket_mode=True), host=settings.http_host, port=settings.http_port, access_log=False)
+        app = http_app(bot, socket_mode=True)
+        uvicorn.Server(front_door.server_config(app, settings.http_host, settings.http_port, bot.tool.settings)).run()
     else:
         asyncio.run(_serve_forever(bot))
 

@@ -43,7 +43,8 @@ class BotSettings(BaseSettings):
     work_dir: Path | None = Field(
         None,
         validation_alias="REID_BOT_WORK_DIR",
-        description="Parent of the per-request folders of downloaded files; the system temp folder by default.",
+        description="Where the bot's processes keep their downloads (a private folder each); "
+        "by default beside the database, REID_BOT_DB_PATH + '.work'.",
     )
     max_footage_bytes: int = Field(1024 * MiB, gt=0, validation_alias="REID_BOT_MAX_FOOTAGE_BYTES")
     max_photo_bytes: int = Field(15 * MiB, gt=0, validation_alias="REID_BOT_MAX_PHOTO_BYTES")
@@ -82,6 +83,10 @@ class BotSettings(BaseSettings):
     def _trailing_slash(cls, value: str) -> str:
         """slack_sdk joins method names onto the base URL, which therefore must end with ``/``."""
         return value if value.endswith("/") else value + "/"
+
+    def work_root(self) -> Path:
+        """The parent of each bot process's work folder."""
+        return self.work_dir or self.db_path.with_name(self.db_path.name + ".work")
 
     def allows(self, channel: str, user: str) -> bool:
         """Whether the allow-lists (when set) let this user use the bot in this channel."""

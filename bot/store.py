@@ -151,7 +151,9 @@ class Store:
     """The SQLite file at ``path`` (created on first use)."""
 
     def __init__(self, path: Path, result_ttl_s: float = RESULT_TTL_S, audit_ttl_s: float = AUDIT_TTL_S) -> None:
-        self._database = Database(path, [_SCHEMA, _UNKNOWN_FACES], store="bot", secure_delete=True)
+        self._database = Database(
+            path, [_SCHEMA, _UNKNOWN_FACES], store="bot", setting="REID_BOT_DB_PATH", secure_delete=True
+        )
         self._result_ttl_s = result_ttl_s
         self._audit_ttl_s = audit_ttl_s
 
@@ -202,6 +204,7 @@ class Store:
         """A delivery is handled: answered, or found to need nothing."""
         with self._database.write() as db:
             db.execute("DELETE FROM inbox WHERE id = ?", (entry_id,))
+        self._database.truncate_log()  # the delivery held the message's text and its files' private URLs
 
     # --- Requests
 
@@ -375,6 +378,7 @@ class Store:
                 (outcome, time.time(), request_id),
             )
             db.execute("UPDATE audit SET outcome = ? WHERE request_id = ?", (outcome, request_id))
+        self._database.truncate_log()  # the tokens leave the WAL too
 
     def resume(self) -> list[str]:
         """After a restart: every unfinished request becomes pending again (its downloads and any

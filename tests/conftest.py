@@ -4,6 +4,7 @@ portraits, and the real photos of ../shared/fixtures/faces when that folder is p
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -80,6 +81,16 @@ def two_people_clip(make_clip: ClipMaker) -> Path:
 
 
 @pytest.fixture(scope="session")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A minute of the astronaut: long enough that the engine spreads it over its process pool."""
+    path = tmp_path_factory.mktemp("long") / "minute.mp4"
+    synth.write_clip(
+        path, [synth.Actor(synth.astronaut_portrait(), 0.0, 60.0, synth.still(0.4))], 60.0, size=(320, 240)
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
 def grace_twice(make_clip: ClipMaker) -> Path:
     """Eileen 0.5-4 s; Grace 1-4 s, then a cut at 5 s to another shot where Grace is back
     6-9.5 s: asked for Eileen only, Grace is an unknown person seen in two shots. 10 s, 640x360."""
@@ -108,3 +119,22 @@ def shared_faces() -> Path:
     if not SHARED_FACES.is_dir():
         pytest.skip(f"real face photos not present: {SHARED_FACES} (the ../shared checkout) is absent")
     return SHARED_FACES
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody can write: a read-only mount as root (who ignores modes), else mode 0500."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True
+        )
+        if mounted.returncode != 0:
+            pytest.skip(f"root ignores file modes, and a read-only mount failed: {mounted.stderr.decode().strip()}")
+        yield folder
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+    else:
+        folder.chmod(0o500)
+        yield folder
+        folder.chmod(0o700)

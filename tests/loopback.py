@@ -278,6 +278,30 @@ class ServiceProcess:
                 self.kill()
 
 
+def connect(base_url: str) -> socket.socket:
+    """A raw TCP connection to a loopback server, for requests httpx would not send."""
+    parts = urlsplit(base_url)
+    assert parts.hostname is not None and parts.port is not None
+    return socket.create_connection((parts.hostname, parts.port), timeout=15)
+
+
+def read_until_closed(sock: socket.socket, timeout_s: float = 15) -> bytes:
+    """Everything the server sends until it closes the connection (b"" when it closes without
+    a word, or resets it); a server still holding it open after ``timeout_s`` fails the test."""
+    sock.settimeout(timeout_s)
+    received = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return received
+        except TimeoutError:
+            raise AssertionError(f"the server kept the connection open; it sent {received!r}") from None
+        if not chunk:
+            return received
+        received += chunk
+
+
 def settings_env(settings: ReIDSettings) -> dict[str, str]:
     """The ``REID_*`` variables that give a subprocess these settings."""
     env = {}
@@ -324,6 +348,17 @@ def write_footage(folder: Path) -> None:
     Image.new("RGB", (300, 300), (128, 128, 128)).save(folder / "grey.png")
     (folder / "notes.png").write_text("these are meeting notes, not a photo")
     (folder / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(40_000))
+
+
+def submit_image(api: httpx.Client, footage: Footage, callback: str) -> str:
+    """An image task by URL whose result is owed to ``callback``; its task id."""
+    body = {
+        "url": footage.url("test_image.png"),
+        "user_prompt": "?",
+        "callback": callback,
+        "persons": [{"name": "Alice", "url": footage.url("alice.jpg")}],
+    }
+    return str(envelope(api.post("/v1/understand/uploadImg", json=body))["data"]["task_id"])
 
 
 def envelope(response: httpx.Response) -> dict[str, Any]:

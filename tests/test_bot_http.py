@@ -123,9 +123,9 @@ def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
         ["Lin-Manuel Miranda", "Zoë O'Brien"],
         "done",
     )
-    work_dir = bot_settings.work_dir
-    assert work_dir is not None
-    assert fake.wait_for(lambda: not any(work_dir.iterdir())), "downloads go when the request ends"
+    work = running.bot.runner.work.path
+    assert work.parent == bot_settings.work_dir
+    assert fake.wait_for(lambda: not any(work.iterdir())), "downloads go when the request ends"
 
     assert running.interaction(_button_click(answer, "Show every appearance")).status_code == 200
     listing = reply_containing(fake, ts, "Every appearance in clip.mp4")

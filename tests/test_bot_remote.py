@@ -143,7 +143,7 @@ def test_a_remote_task_that_never_calls_back_is_given_up(
     assert finished(fake, ts) == ["x"]
     assert "did not answer within 1 s." in reply_containing(fake, ts, ":x:")["text"]
     assert len(service.submitted) == 1
-    work_dir = bot_settings.work_dir
-    assert work_dir is not None
-    assert fake.wait_for(lambda: not any(work_dir.iterdir()))
+    work = running.bot.runner.work.path
+    assert work.parent == bot_settings.work_dir
+    assert fake.wait_for(lambda: not any(work.iterdir())), "the request's folder is gone"
     assert all(m.get("thread_ts") == ts for m in fake.messages(CHANNEL) if m.get("bot_id"))

@@ -4,13 +4,11 @@ secrets that do not outlive their use, and private files."""
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -22,9 +20,12 @@ from loopback import (
     HangingReceiver,
     ServiceProcess,
     ServiceThread,
+    connect,
     envelope,
+    read_until_closed,
     service_settings,
     settings_env,
+    submit_image,
     wait_until,
 )
 
@@ -124,26 +125,6 @@ def strict_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service
     process.close()
 
 
-def _connect(base_url: str) -> socket.socket:
-    parts = urlsplit(base_url)
-    return socket.create_connection((parts.hostname, parts.port), timeout=15)
-
-
-def _read_until_closed(sock: socket.socket) -> bytes:
-    """Everything the server sends until it closes the connection (or 15 s pass: a failure)."""
-    received = b""
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            return received
-        except TimeoutError:
-            raise AssertionError(f"the server kept the connection open; it sent {received!r}") from None
-        if not chunk:
-            return received
-        received += chunk
-
-
 def _head(path: str, length: int, key: str | None) -> bytes:
     auth = f"Authorization: {key}\r\n" if key else ""
     return (
@@ -153,19 +134,19 @@ def _head(path: str, length: int, key: str | None) -> bytes:
 
 
 def test_unfinished_heads_and_silent_connections_are_closed(strict_service: ServiceProcess) -> None:
-    sockets = [_connect(strict_service.base_url) for _ in range(6)]
+    sockets = [connect(strict_service.base_url) for _ in range(6)]
     for sock in sockets[:5]:
         sock.sendall(b"POST /v1/understand/upload HTTP/1.1\r\nHost: test\r\nX-Slow: ")
     for sock in sockets:
-        assert _read_until_closed(sock) == b""
+        assert read_until_closed(sock) == b""
         sock.close()
     assert httpx.get(f"{strict_service.base_url}/healthz").json() == {"status": "ok"}
 
 
 def test_a_trickled_body_is_answered_and_closed(strict_service: ServiceProcess) -> None:
-    with _connect(strict_service.base_url) as sock:
+    with connect(strict_service.base_url) as sock:
         sock.sendall(_head("/v1/understand/upload", 1000, API_KEY) + b'{"video_url": ')
-        answer = _read_until_closed(sock)
+        answer = read_until_closed(sock)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     envelope = json.loads(body)
@@ -178,9 +159,9 @@ def test_a_request_without_a_valid_key_is_answered_before_its_body(
 ) -> None:
     """The head announces 60 MiB; 64 KiB are sent and the answer 0401 comes anyway: the service
     cannot have read a body that was never sent."""
-    with _connect(strict_service.base_url) as sock:
+    with connect(strict_service.base_url) as sock:
         sock.sendall(_head("/v1/understand/upload", 60 * 2**20, key) + b" " * 65536)
-        answer = _read_until_closed(sock)
+        answer = read_until_closed(sock)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert json.loads(body)["code"] == "0401"
@@ -198,19 +179,9 @@ def test_a_hanging_receiver_does_not_delay_another_ones_callback(
     hanging = HangingReceiver()
     try:
         with httpx.Client(base_url=service.base_url, headers={"Authorization": API_KEY}, timeout=60) as api:
-
-            def submit(callback: str) -> str:
-                body = {
-                    "url": footage.url("test_image.png"),
-                    "user_prompt": "?",
-                    "callback": callback,
-                    "persons": [{"name": "Alice", "url": footage.url("alice.jpg")}],
-                }
-                return envelope(api.post("/v1/understand/uploadImg", json=body))["data"]["task_id"]
-
-            stuck = [submit(f"{hanging.url}?n={n}") for n in range(4)]
+            stuck = [submit_image(api, footage, f"{hanging.url}?n={n}") for n in range(4)]
             wait_until(lambda: len(hanging.bodies) >= 2, 60, "the hanging receiver to be tried")
-            healthy = submit(receiver.url)
+            healthy = submit_image(api, footage, receiver.url)
             (delivered,) = receiver.wait_for(1, 60)
             states = {envelope(api.get(f"/v1/understand/tasks/{t}"))["data"]["callback"]["state"] for t in stuck}
         assert delivered.json()["task_id"] == healthy

@@ -1,8 +1,7 @@
 # ruff: noqa: E402  (bot_fixtures must be marked for assertion rewriting before it is imported)
 """SIGTERM and SIGINT (issue 10, item 3): `reid analyze`, `reid serve` and `reid bot`, each a real
-process busy with a video on two cores (an engine worker and the calling thread), stop cleanly
-when signalled: no worker process or resource tracker is left behind, and accepted work stays
-resumable."""
+process busy with a video on two cores, stop cleanly when signalled: no worker process
+or resource tracker is left behind, and accepted work stays resumable."""
 
 from __future__ import annotations
 
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import pytest
 
 pytest.register_assert_rewrite("bot_fixtures")
@@ -27,48 +25,11 @@ pytest.register_assert_rewrite("bot_fixtures")
 from bot_fixtures import SIGNING_SECRET, Media, mention_payload
 from fakes.slack import BOT_USER_ID, FakeSlack, sign_request
 from loopback import API_KEY, ROOT, Footage, ServiceProcess, envelope, service_settings, settings_env, wait_until
-
-from tools.reid import synth
+from processes import assert_all_gone, busy_descendants
 
 pytest_plugins = ["service_fixtures", "bot_fixtures"]
 
 SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
-
-
-@pytest.fixture(scope="module")
-def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A minute of the astronaut: long enough that the engine spreads it over its process pool."""
-    path = tmp_path_factory.mktemp("long") / "minute.mp4"
-    synth.write_clip(
-        path, [synth.Actor(synth.astronaut_portrait(), 0.0, 60.0, synth.still(0.4))], 60.0, size=(320, 240)
-    )
-    return path
-
-
-def _pool_workers(pid: int) -> list[psutil.Process]:
-    """The engine's spawned worker processes under ``pid``."""
-    found = []
-    for child in psutil.Process(pid).children(recursive=True):
-        try:
-            if "spawn_main" in " ".join(child.cmdline()):
-                found.append(child)
-        except psutil.Error:
-            pass
-    return found
-
-
-def _busy_descendants(pid: int) -> list[psutil.Process]:
-    """Every process under ``pid`` once its engine worker runs (with two cores, the calling
-    thread is the other one), with the resource tracker."""
-    wait_until(lambda: len(_pool_workers(pid)) >= 1, 120, "the engine worker to start")
-    return psutil.Process(pid).children(recursive=True)
-
-
-def _assert_all_gone(processes: list[psutil.Process]) -> None:
-    def gone() -> bool:
-        return not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in processes)
-
-    wait_until(gone, 15, "every worker and the resource tracker to exit")
 
 
 @pytest.mark.parametrize("name", SIGNALS)
@@ -82,7 +43,7 @@ def test_analyze_stops_with_its_workers(long_clip: Path, photos: dict[str, Path]
         text=True,
     )
     try:
-        descendants = _busy_descendants(process.pid)
+        descendants = busy_descendants(process.pid)
         process.send_signal(SIGNALS[name])
         _, stderr = process.communicate(timeout=30)
     finally:
@@ -90,7 +51,7 @@ def test_analyze_stops_with_its_workers(long_clip: Path, photos: dict[str, Path]
     assert process.returncode == 128 + SIGNALS[name], stderr
     assert stderr.strip().endswith("reid: stopped."), stderr
     assert "Traceback" not in stderr
-    _assert_all_gone(descendants)
+    assert_all_gone(descendants)
 
 
 @pytest.mark.parametrize("name", SIGNALS)
@@ -110,9 +71,9 @@ def test_serve_stops_with_its_workers_and_resumes_the_task(
         headers = {"Authorization": API_KEY}
         answer = envelope(httpx.post(f"{service.base_url}/v1/understand/upload", json=body, headers=headers))
         task_id = answer["data"]["task_id"]
-        descendants = _busy_descendants(service.pid)
+        descendants = busy_descendants(service.pid)
         service.stop(SIGNALS[name])
-        _assert_all_gone(descendants)
+        assert_all_gone(descendants)
     finally:
         service.close()
     with sqlite3.connect(tmp_path / "reid.db") as db:
@@ -200,11 +161,11 @@ def test_bot_stops_with_its_workers_and_keeps_the_request(
         fake.add_file("eileen.png", media.alice_png, "image/png", "png"),
     ]
     bot_process.deliver(mention_payload(fake, f"<@{BOT_USER_ID}> is she here?", files))
-    descendants = _busy_descendants(process.pid)
+    descendants = busy_descendants(process.pid)
     process.send_signal(SIGNALS[name])
     _, stderr = process.communicate(timeout=30)
     assert "Traceback" not in stderr, stderr
-    _assert_all_gone(descendants)
+    assert_all_gone(descendants)
     with sqlite3.connect(tmp_path / "bot.db") as db:
         (state,) = db.execute("SELECT state FROM requests").fetchone()
     assert state == "running", "the request resumes at the next start"

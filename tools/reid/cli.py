@@ -26,6 +26,7 @@ from tools.reid.extras import require
 from tools.reid.fetch.download import safe_file_name
 from tools.reid.fetch.policy import is_url
 from tools.reid.names import name_from_file
+from tools.reid.paths import is_local_file, writable_folder
 from tools.reid.progress import ProgressFn
 from tools.reid.report import caption_note, summary, table
 from tools.reid.schemas import AnalysisOptions, MediaInfo, PersonSpec, ReIDRequest, ReIDResult
@@ -351,13 +352,14 @@ def _persons(values: list[str]) -> tuple[list[PersonSpec], list[str]]:
     Returns the persons with photos and the enrolled names."""
     persons, enrolled = [], []
     for value in values:
-        if is_url(value) or Path(value).expanduser().is_file():
+        if is_url(value) or is_local_file(value):
             name, photo = name_from_file(value), value
         else:
             name, sep, photo = value.partition("=")
             if not sep and Path(value).suffix.lower() in PHOTO_SUFFIXES:
+                shown = repr(value) if len(value) <= 60 else f"{value[:60]!r}... ({len(value)} characters)"
                 raise InvalidInput(
-                    f"--person {value!r} is neither NAME=PHOTO nor a photo that exists here: "
+                    f"--person {shown} is neither NAME=PHOTO nor a photo that exists here: "
                     "give e.g. --person Alice=alice.jpg or --person alice.jpg."
                 )
             if not sep:
@@ -404,6 +406,10 @@ def _analyze(args: argparse.Namespace) -> int:
     request = _request(args.media, persons, args.prompt, _options(args), enrolled, args.gallery).model_copy(
         update={"system_prompt": args.system_prompt, "thinking": args.thinking}
     )
+    if args.keyframes:
+        writable_folder(args.keyframes, "--keyframes")  # before the analysis, not after it
+    if args.timeline:
+        writable_folder(args.timeline.parent, "--timeline")
     tool = ReIDTool(_settings(args))
     with tempfile.TemporaryDirectory(prefix="reid-") as scratch:
         media, info = _local_media(tool, args, Path(scratch))

@@ -9,7 +9,8 @@ Hierarchy::
     │   ├── ReferencePhotoError  a person's photo is not usable (names the person)
     │   ├── FetchError        a URL could not be fetched or is not allowed
     │   ├── ClusterUnavailable  the configured Dask cluster cannot be used
-    │   └── MissingExtra      the feature asked for needs an extra that is not installed
+    │   ├── MissingExtra      the feature asked for needs an extra that is not installed
+    │   └── StorageError      a database file or data folder that cannot be used (at start-up)
     └── EngineError           our fault: the analysis failed on valid input
 """
 
@@ -55,6 +56,12 @@ class MissingExtra(InvalidInput, ImportError):
     def __init__(self, extra: str, feature: str) -> None:
         self.extra = extra
         super().__init__(f'{feature} needs the "{extra}" extra: pip install "reid-footage[{extra}]"')
+
+
+class StorageError(InvalidInput):
+    """The database file or a data folder cannot be used: it cannot be created or written, is
+    not a database, is damaged or is locked. The message names the file, says what is wrong and
+    what to do; the fix is in the setup, so `reid serve` and `reid bot` exit 2 with it."""
 
 
 class EngineError(ReIDError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +26,7 @@ from tools.reid.errors import InvalidInput, ReIDError
 from tools.reid.fetch.download import fetch_to_file, file_sha256, safe_file_name
 from tools.reid.fetch.policy import is_url
 from tools.reid.logs import keep_urls_out_of_logs
+from tools.reid.paths import is_local_file
 from tools.reid.progress import ProgressFn, no_progress
 from tools.reid.remote.backend import RemoteBackend, result_from_callback
 from tools.reid.schemas import AnalysisOptions, MediaInfo, Moment, ReIDRequest, ReIDResult
@@ -58,14 +60,19 @@ class LocalBackend:
     """The embedded engine, in this process (and its worker pool), or with its video segments
     on a Dask cluster when ``settings.cluster`` names one; then ``caption`` (by default the
     writer the settings choose) writes the caption, with the media still at hand for its pictures.
+    Fetched files go to a private folder per request, under ``scratch_root`` (the service's and
+    the bot's work folder, `tools.reid.workdir`) or the system's temp folder.
 
     Raises:
         MissingExtra, InvalidInput: the configured caption model cannot be set up.
     """
 
-    def __init__(self, settings: ReIDSettings, caption: CaptionWriter | None = None) -> None:
+    def __init__(
+        self, settings: ReIDSettings, caption: CaptionWriter | None = None, scratch_root: Path | None = None
+    ) -> None:
         self.settings = settings
         self.caption = caption or writer_from_settings(settings)
+        self.scratch_root = scratch_root
 
     def analyze(self, request: ReIDRequest, progress: ProgressFn) -> ReIDResult:
         return self.analyze_with(request, progress, ())
@@ -80,8 +87,7 @@ class LocalBackend:
         """The same, also searching for ``enrolled`` people (a gallery's, described already);
         the result's ``media.sha256`` says which media was analysed. ``finish`` settles the
         findings (a gallery search drops whom it does not report) before the caption is written."""
-        with tempfile.TemporaryDirectory(prefix="reid-") as scratch, self._cluster() as cluster:
-            stage = _Stager(Path(scratch), self.settings)
+        with _Stager(self.scratch_root, self.settings) as stage, self._cluster() as cluster:
             media = stage.media(request.media)
             persons = {p.name: [stage.photo(p.name, loc) for loc in p.photos] for p in request.persons}
             result = engine.analyze(
@@ -115,12 +121,27 @@ class LocalBackend:
 
 
 class _Stager:
-    """Turns each location of a request into a local file: URLs are fetched into scratch,
-    paths are checked to exist. Scratch is deleted with the request."""
+    """Turns each location of a request into a local file: URLs are fetched into a scratch
+    folder (made private under ``root`` on the first download), paths are checked to exist.
+    Scratch is deleted with the request."""
 
-    def __init__(self, scratch: Path, settings: ReIDSettings) -> None:
-        self.scratch = scratch
+    def __init__(self, root: Path | None, settings: ReIDSettings) -> None:
+        self.root = root
         self.settings = settings
+        self._scratch: Path | None = None
+
+    def __enter__(self) -> _Stager:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+    @property
+    def scratch(self) -> Path:
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="reid-", dir=self.root))
+        return self._scratch
 
     def media(self, location: str) -> Path:
         return self._local(location, "footage", self.settings.max_media_bytes, "media")
@@ -141,7 +162,7 @@ class _Stager:
             )
             return self._named_after(fetched, location)
         path = Path(location).expanduser()
-        if not path.is_file():
+        if not is_local_file(location):
             raise InvalidInput(
                 f"The {what} {location!r} is not a file that exists here. Give a path or an http(s) URL."
             )

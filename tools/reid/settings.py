@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tools.reid.limits import Limits
 from tools.reid.schemas import AnalysisOptions, DescriptorName, DetectorName
 
+KiB = 1024
 MiB = 1024 * 1024
 CAPTION_PROVIDERS = ("openai",)
 """Providers of ``REID_CAPTION_MODEL``; ``openai`` also reaches every OpenAI-compatible server."""
@@ -120,7 +121,10 @@ class ReIDSettings(BaseSettings):
         "tenant's name: alice=<key>,bob=<key> (a bare key's tenant is named key-<hash prefix>).",
     )
     db_path: Path = Path("reid.db")
-    max_body_bytes: int = 64 * MiB
+    max_body_bytes: int = Field(64 * MiB, description="Largest request body: a multipart upload of image and photos.")
+    max_json_bytes: int = Field(
+        256 * KiB, description="Largest JSON body, and the multipart form's `req` part: a few persons and URLs."
+    )
     header_timeout_s: float = Field(10.0, gt=0, description="A request head must arrive whole within this.")
     body_timeout_s: float = Field(
         120.0, gt=0, description="A request body must arrive whole within this (64 MiB at ~4.5 Mbit/s)."

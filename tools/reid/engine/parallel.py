@@ -16,11 +16,13 @@ from __future__ import annotations
 import atexit
 import math
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
-from threading import Lock
 from typing import Any, Literal, Protocol, TypeVar
 
 from tools.reid.engine.frames import SegmentResult, SegmentSpec, analyse_segment
@@ -36,7 +38,7 @@ T = TypeVar("T")
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
-_pool_lock = Lock()
+_pool_lock = threading.Lock()
 
 
 def _shared_pool(workers: int) -> ProcessPoolExecutor:
@@ -47,9 +49,33 @@ def _shared_pool(workers: int) -> ProcessPoolExecutor:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
             # spawn, not fork: the callers (uvicorn, Bolt) hold threads and event loops.
-            _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            )
             _pool_size = workers
         return _pool
+
+
+PARENT_CHECK_S = 0.5
+
+
+def _die_with_parent(parent: int) -> None:
+    """In each worker: exit as soon as the process that started it is gone. A parent killed
+    outright (SIGKILL, the OOM killer) cannot stop its workers, which would otherwise finish
+    their segment, and idle on, orphaned, holding hundreds of MB each. The parent's pid is
+    polled from a thread rather than asked of the kernel as a parent-death signal
+    (``PR_SET_PDEATHSIG``), which fires when the *thread* that started the worker ends: the
+    pool is started from whichever thread first analyses a video, often a short-lived one."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="reid-parent-watch", daemon=True).start()
 
 
 @atexit.register

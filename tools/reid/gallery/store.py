@@ -323,5 +323,7 @@ class GalleryStore:
         tenant: retention is the operator's. Returns the audit entries deleted."""
         with self._database.write() as db:
             deleted = db.execute("DELETE FROM gallery_audit WHERE at < ?", (before,)).rowcount
-            db.execute("DELETE FROM gallery_shown_in WHERE at < ?", (before,))
+            linked = db.execute("DELETE FROM gallery_shown_in WHERE at < ?", (before,)).rowcount
+        if deleted or linked:
+            self._database.truncate_log()  # who was searched for leaves the write-ahead log too
         return deleted

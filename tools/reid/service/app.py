@@ -16,13 +16,14 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from pydantic.json_schema import models_json_schema
+from starlette.types import Scope
 
 from tools.reid.errors import InvalidInput
 from tools.reid.facade import stop_engine_workers
 from tools.reid.remote.wire import CaptionRequest, ImageRequest
 from tools.reid.service import people
 from tools.reid.service.auth import ApiKeyMiddleware
-from tools.reid.service.body_limit import BodyLimitMiddleware
+from tools.reid.service.body_limit import BodyLimitMiddleware, header
 from tools.reid.service.callbacks import CallbackSender
 from tools.reid.service.errors import install_error_handlers
 from tools.reid.service.routes import router
@@ -32,6 +33,7 @@ from tools.reid.service.spool import Spool
 from tools.reid.service.store import TaskStore, task_ref
 from tools.reid.service.tenants import ApiKeys
 from tools.reid.settings import ReIDSettings
+from tools.reid.workdir import ProcessFolder
 
 DESCRIPTION = """\
 A self-hosted service compatible with the memories.ai Human Re-identification API
@@ -76,11 +78,14 @@ TAGS = [
 
 
 def create_app(settings: ReIDSettings) -> FastAPI:
-    """The service over the task database at ``settings.db_path``; tasks resume when it starts."""
+    """The service over the task database at ``settings.db_path``; tasks resume when it starts.
+    Its downloads go to its own work folder beside the database (``reid.db.work/<process>``),
+    and the folders of services that died are deleted."""
     keys = ApiKeys.parse(settings.api_keys.get_secret_value())
     store = TaskStore(settings.db_path)
     sender = CallbackSender(settings, store)
-    runner = TaskRunner(settings, store, Spool.beside_db(settings), sender)
+    work = ProcessFolder(settings.db_path.with_name(settings.db_path.name + ".work"))
+    runner = TaskRunner(settings, store, Spool.beside_db(settings), sender, work.path)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -89,6 +94,7 @@ def create_app(settings: ReIDSettings) -> FastAPI:
         runner.stop()
         stop_engine_workers()  # a task in flight fails under it; runner.stop() left it queued
         sender.close()
+        work.close()
 
     # FastAPIOffline serves Swagger UI and ReDoc from files inside its wheel: /docs works air-gapped.
     # Without a validatorUrl Swagger UI would show a badge fetched from swagger.io, sending it our spec's URL.
@@ -102,7 +108,7 @@ def create_app(settings: ReIDSettings) -> FastAPI:
     )
     app.state.runner = runner
     app.state.api_keys = keys
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(BodyLimitMiddleware, cap=partial(body_cap, settings), timeout_s=settings.body_timeout_s)
     # Added last, so it runs first: a request without a valid key is answered before its body is read.
     app.add_middleware(ApiKeyMiddleware, keys=keys)
     install_error_handlers(app)
@@ -111,6 +117,19 @@ def create_app(settings: ReIDSettings) -> FastAPI:
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Extension: liveness", tags=["extensions"])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+UPLOAD_ROUTES = frozenset({"/v1/understand/uploadImg", "/v1/people"})
+"""The routes that take files (multipart): up to ``REID_MAX_BODY_BYTES``. Every other body is
+JSON, up to ``REID_MAX_JSON_BYTES``, so a large JSON body is refused before it is parsed (a
+parsed JSON document costs many times its size in memory)."""
+
+
+def body_cap(settings: ReIDSettings, scope: Scope) -> int:
+    """The body limit of one request: by route and content type."""
+    if scope["path"] in UPLOAD_ROUTES and header(scope, b"content-type").startswith("multipart/form-data"):
+        return settings.max_body_bytes
+    return settings.max_json_bytes
 
 
 async def _healthz(request: Request) -> dict[str, Any]:

@@ -6,6 +6,11 @@ by one scheduler thread), and at most ``PER_HOST`` attempts to the same host run
 receiver that hangs until the timeout holds at most that many threads while every other
 receiver's callbacks go out at once. Attempts are recorded on the task; a delivery cut short
 by a shutdown stays "pending" and is resumed at the next start, counting the attempts made.
+
+Delivery is at least once: a service killed after a receiver got a callback but before the
+answer was recorded sends it again at its next start. Every attempt carries the task id in
+``Idempotency-Key`` (the same for every attempt) and its number in ``X-ReID-Attempt``, so a
+receiver can drop the repeats.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import itertools
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections import Counter, defaultdict, deque
@@ -30,9 +36,12 @@ from tools.reid.settings import ReIDSettings
 
 log = logging.getLogger(__name__)
 
-DELIVERY_THREADS = 4
+DELIVERY_THREADS = 16
 PER_HOST = 2
-"""Attempts to one host at a time: a hanging receiver cannot take every delivery thread."""
+"""Attempts to one host at a time: a receiver that hangs holds at most this many of the
+delivery threads (its share), so it takes eight such hosts at once to delay anyone else."""
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+ATTEMPT_HEADER = "X-ReID-Attempt"
 
 
 def payload_body(task: Task) -> bytes:
@@ -106,6 +115,9 @@ class CallbackSender:
             task_id, host = job
             try:
                 self._attempt(task_id)
+            except (OSError, sqlite3.Error) as exc:
+                # The attempt could not be recorded (out of disk): it is made again at the next start.
+                log.error("callback attempt not recorded task=%s: %s", task_ref(task_id), exc)
             finally:
                 with self._changed:
                     self._busy[host] -= 1
@@ -121,7 +133,14 @@ class CallbackSender:
             return
         limit = self._settings.callback_attempts
         attempts = task.cb_attempts + 1
-        error, permanent = self._post(task.callback_url, payload_body(task))
+        error, permanent = self._post(
+            task.callback_url,
+            payload_body(task),
+            {
+                IDEMPOTENCY_HEADER: task_id,
+                ATTEMPT_HEADER: str(attempts),
+            },
+        )
         if error is None:
             self._store.record_delivery(task_id, "delivered", attempts, None)
             log.info("callback delivered task=%s attempts=%d", task_ref(task_id), attempts)
@@ -142,13 +161,13 @@ class CallbackSender:
         if not gave_up:
             self._at(time.monotonic() + self._settings.callback_backoff_s * 2 ** (attempts - 1), task_id)
 
-    def _post(self, url: str, body: bytes) -> tuple[str | None, bool]:
+    def _post(self, url: str, body: bytes, identity: dict[str, str]) -> tuple[str | None, bool]:
         """(error or None, whether retrying is pointless)."""
         try:
             check_url(url, allow_private=self._settings.allow_private_urls, what="callback")
         except FetchError as exc:
             return str(exc), True
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **identity}
         if self._settings.callback_secret is not None:
             headers |= sign_callback(self._settings.callback_secret.get_secret_value(), body)
         try:

@@ -7,6 +7,9 @@ are replaced, so clients written for the hosted service see the codes they know.
 
 from __future__ import annotations
 
+import errno
+import logging
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +24,15 @@ from tools.reid.remote.errors import ApiError, BadRequest, RateLimited
 from tools.reid.remote.wire import Envelope
 from tools.reid.wording import validation_problems
 
+log = logging.getLogger(__name__)
+
+OUT_OF_DISK_CODE = "0503"
+"""The envelope's server-error form: HTTP 503 (clients retry it) with an envelope saying why."""
+OUT_OF_DISK = (
+    "The service is out of disk: it cannot store this request now. Send it again later; "
+    "the service's operator must free space where its database (REID_DB_PATH) lives."
+)
+OUT_OF_DISK_RETRY_S = 30
 RETRY_AFTER_S = 2
 """What a 0429 answer suggests waiting, in seconds (``Retry-After``)."""
 
@@ -46,9 +58,16 @@ class BodyTooSlow(HTTPException):
 
 def body_too_large_message(limit: int) -> str:
     return (
-        f"body: the request is larger than this service accepts ({limit / 2**20:.1f} MiB). "
+        f"body: the request is larger than this service accepts ({size_text(limit)}). "
         "Send large media by URL instead of uploading it."
     )
+
+
+def size_text(size: int) -> str:
+    """``256 KiB``, ``64 MiB``, ``1.5 MiB``: a byte count as the README states limits."""
+    if size < 2**20:
+        return f"{size / 2**10:g} KiB"
+    return f"{size / 2**20:.1f} MiB".replace(".0 MiB", " MiB")
 
 
 def envelope_error(code: str, msg: str, *, close: bool = False) -> JSONResponse:
@@ -97,6 +116,30 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return await http_exception_handler(request, exc)
 
 
+def out_of_disk(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full: a write of ours, or SQLite's."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode == sqlite3.SQLITE_FULL
+
+
+def out_of_disk_answer() -> JSONResponse:
+    return JSONResponse(
+        Envelope.error(OUT_OF_DISK_CODE, OUT_OF_DISK).model_dump(),
+        status_code=503,
+        headers={"Retry-After": str(OUT_OF_DISK_RETRY_S)},
+    )
+
+
+async def _server_error(request: Request, exc: Exception) -> JSONResponse:
+    """A full disk is said in one line and one answer, and the service goes on; any other
+    error goes on to the 500 (and its traceback in the log) that it is."""
+    if not out_of_disk(exc):
+        raise exc
+    log.error("out of disk answering %s %s: %s", request.method, request.url.path, exc)
+    return out_of_disk_answer()
+
+
 def install_error_handlers(app: FastAPI) -> None:
     # BadRequest is both an ApiError and an InvalidInput; handlers are looked up along the MRO,
     # which meets ApiError first, so it keeps its own code.
@@ -105,3 +148,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.exception_handler(InvalidInput)(_invalid_input)
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(HTTPException)(_http_error)
+    app.exception_handler(OSError)(_server_error)
+    app.exception_handler(sqlite3.OperationalError)(_server_error)

@@ -9,6 +9,8 @@ the file name without its extension (``alice.png`` -> ``alice``).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -17,6 +19,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 
 from tools.reid.fetch.download import safe_file_name
 from tools.reid.fetch.policy import check_url
@@ -24,8 +27,9 @@ from tools.reid.fetch.sniff import SNIFF_BYTES, sniff_kind
 from tools.reid.remote.errors import BadRequest
 from tools.reid.remote.wire import CaptionRequest, ImageRequest, PersonRef, VideoRequest
 from tools.reid.schemas import MAX_PERSONS, ReIDRequest
-from tools.reid.service.errors import describe_validation_errors
+from tools.reid.service.errors import describe_validation_errors, size_text
 from tools.reid.settings import ReIDSettings
+from tools.reid.workdir import private_file, private_folder
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -89,8 +93,8 @@ def image_json_request(body: ImageRequest, settings: ReIDSettings) -> ReIDReques
 async def image_form_request(http: Request, folder: Path, settings: ReIDSettings) -> tuple[CaptionRequest, ReIDRequest]:
     """The options and engine request of the multipart form; uploads are saved into ``folder``."""
     sources = Sources()
-    async with http.form(max_files=MAX_FILE_PARTS, max_fields=MAX_FILE_PARTS + 1) as form:
-        options = parse(CaptionRequest, await _req_part(form), prefix="req")
+    async with _form(http, settings) as form:
+        options = parse(CaptionRequest, await _req_part(form, settings.max_json_bytes), prefix="req")
         image, *references = _file_parts(form)
         sources.media = str(await _save(image, _spool_path(folder, 0, image, "image")))
         for index, upload in enumerate(references):
@@ -140,14 +144,38 @@ def _checked(sources: Sources, options: CaptionRequest, settings: ReIDSettings) 
         raise BadRequest(describe_validation_errors(exc.errors())) from None
 
 
-async def _req_part(form: FormData) -> bytes:
+@asynccontextmanager
+async def _form(http: Request, settings: ReIDSettings) -> AsyncIterator[FormData]:
+    """The multipart form, its fields (``req``) read within the JSON cap; a form Starlette
+    cannot read (a field over the cap, too many parts, a broken boundary) is a 0001 saying why."""
+    try:
+        form = await http.form(
+            max_files=MAX_FILE_PARTS, max_fields=MAX_FILE_PARTS + 1, max_part_size=settings.max_json_bytes
+        )
+    except HTTPException as exc:
+        raise BadRequest(f"The multipart form cannot be read: {str(exc.detail).rstrip('.')}. {_REQ_CAP_HINT}") from None
+    try:
+        yield form
+    finally:
+        await form.close()
+
+
+_REQ_CAP_HINT = "The `req` part holds the JSON options only (at most REID_MAX_JSON_BYTES); files go in `file` parts."
+
+
+async def _req_part(form: FormData, cap: int) -> bytes:
     part = form.get("req")
     if part is None:
         raise BadRequest(
             "req is required: the multipart form needs a `req` part holding the JSON options "
             "(user_prompt, system_prompt, persons, callback)."
         )
-    return await part.read() if isinstance(part, UploadFile) else part.encode()
+    raw = await part.read(cap + 1) if isinstance(part, UploadFile) else part.encode()
+    if len(raw) > cap:
+        raise BadRequest(
+            f"req: the JSON options are larger than this service accepts ({size_text(cap)}). {_REQ_CAP_HINT}"
+        )
+    return raw
 
 
 def _file_parts(form: FormData) -> list[UploadFile]:
@@ -176,8 +204,7 @@ def _spool_path(folder: Path, index: int, upload: UploadFile, default: str) -> P
     sub-folder, so two parts may share a name), so the engine's messages name the file the
     client sent rather than a spool name."""
     part = folder / f"{index:02d}"
-    part.mkdir(mode=0o700, exist_ok=True)
-    return part / safe_file_name(upload.filename or "", default)
+    return private_folder(part) / safe_file_name(upload.filename or "", default)
 
 
 async def _save(upload: UploadFile, dest: Path, person: str | None = None) -> Path:
@@ -195,7 +222,7 @@ async def _save(upload: UploadFile, dest: Path, person: str | None = None) -> Pa
         else:
             advice = "Upload a JPEG or PNG photo."
         raise BadRequest(f"file: {upload.filename!r}, {what}, is {found}, not an image. {advice}")
-    with dest.open("wb") as out:
+    with private_file(dest) as out:
         out.write(head)
         while chunk := await upload.read(CHUNK):
             out.write(chunk)

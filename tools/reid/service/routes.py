@@ -48,6 +48,9 @@ def _result_delivered(body: CallbackPayload) -> None:
     ``data.text``. Any 2xx answer acknowledges it; otherwise it is retried with exponential
     backoff (``REID_CALLBACK_ATTEMPTS``, ``REID_CALLBACK_BACKOFF_S``).
 
+    Delivered at least once: after a crash a callback may come again. ``Idempotency-Key`` (the
+    task id, the same on every attempt) tells repeats apart; ``X-ReID-Attempt`` numbers them.
+
     Extension: with ``REID_CALLBACK_SECRET`` set, ``X-ReID-Timestamp`` (unix seconds) and
     ``X-ReID-Signature: sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">`` sign it
     (``tools.reid.remote.signing.verify_callback`` checks them).

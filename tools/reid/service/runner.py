@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
 import uuid
@@ -62,12 +63,14 @@ class TaskRunner:
     """Accepts tasks into the store and runs them on ``REID_MAX_CONCURRENT_TASKS`` threads
     (``REID_CLUSTER_CONCURRENT_TASKS`` with a cluster: the threads then mostly wait for it)."""
 
-    def __init__(self, settings: ReIDSettings, store: TaskStore, spool: Spool, sender: CallbackSender) -> None:
+    def __init__(
+        self, settings: ReIDSettings, store: TaskStore, spool: Spool, sender: CallbackSender, scratch: Path
+    ) -> None:
         self.settings = settings
         self.store = store
         self.spool = spool
         self._sender = sender
-        self.tool = ReIDTool(settings, backend=LocalBackend(settings))
+        self.tool = ReIDTool(settings, backend=LocalBackend(settings, scratch_root=scratch))
         self.tool.gallery.keep_results(RESULT_KIND, store.forget)
         self.cluster = ClusterGate(settings) if settings.cluster else None
         self._concurrency = settings.cluster_concurrent_tasks if settings.cluster else settings.max_concurrent_tasks
@@ -140,7 +143,12 @@ class TaskRunner:
         while (task_id := self._queue.get()) is not None:
             if self.cluster is not None and not self.cluster.wait(self._stop):
                 return  # stopping: the task stays queued in the store for the next start
-            self._run(task_id)
+            try:
+                self._run(task_id)
+            except (OSError, sqlite3.Error) as exc:
+                # The store could not record the task (out of disk, say): it stays as the store
+                # last had it, queued or running, and resumes at the next start; this worker goes on.
+                log.error("task could not be recorded task=%s: %s", task_ref(task_id), exc)
 
     def _run(self, task_id: str) -> None:
         queued = self.store.get(task_id)

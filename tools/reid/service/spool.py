@@ -1,6 +1,8 @@
 """Uploaded files of tasks, kept in a private folder next to the task database.
 
-Each task gets a sub-folder named by its id; it is removed when the task ends, and
+They outlive the process, unlike its work folder (`tools.reid.workdir`): a queued task
+resumes after a restart with its uploads. Folders are 0700 and files 0600. Each task gets a
+sub-folder named by its id; it is removed when the task ends, and
 folders no unfinished task owns are removed at start-up (a crash between spooling and
 storing the task leaves one behind).
 """
@@ -11,13 +13,12 @@ import shutil
 from pathlib import Path
 
 from tools.reid.settings import ReIDSettings
+from tools.reid.workdir import private_folder
 
 
 class Spool:
     def __init__(self, root: Path) -> None:
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        root.chmod(0o700)
-        self.root = root
+        self.root = private_folder(root, parents=True)
 
     @classmethod
     def beside_db(cls, settings: ReIDSettings) -> Spool:
@@ -25,9 +26,7 @@ class Spool:
 
     def folder(self, task_id: str) -> Path:
         """The task's folder, created private on first use."""
-        path = self.root / task_id
-        path.mkdir(mode=0o700, exist_ok=True)
-        return path
+        return private_folder(self.root / task_id)
 
     def remove(self, task_id: str) -> None:
         shutil.rmtree(self.root / task_id, ignore_errors=True)

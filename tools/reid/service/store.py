@@ -149,7 +149,7 @@ class TaskStore:
     """The task table and the few transitions the service makes on it."""
 
     def __init__(self, path: Path) -> None:
-        self._database = Database(path, _MIGRATIONS, store="tasks", secure_delete=True)
+        self._database = Database(path, _MIGRATIONS, store="tasks", setting="REID_DB_PATH", secure_delete=True)
 
     def _one(self, sql: str, *args: Any) -> Task | None:
         with self._database.read() as db:
@@ -239,6 +239,7 @@ class TaskStore:
                 " WHERE task_id = ?",
                 (json.dumps(result), time.time(), task_id),
             )
+        self._database.truncate_log()  # the request's signed URLs leave the WAL too
 
     def fail(self, task_id: str, error: str, kind: ErrorKind) -> None:
         with self._database.write() as db:
@@ -247,6 +248,7 @@ class TaskStore:
                 " WHERE task_id = ?",
                 (error, kind, time.time(), task_id),
             )
+        self._database.truncate_log()
 
     def record_delivery(self, task_id: str, state: DeliveryState, attempts: int, error: str | None) -> None:
         """Record an attempt; once delivery is over, only the URL's redacted form is kept."""
@@ -261,6 +263,8 @@ class TaskStore:
                 (url,) = db.execute("SELECT callback_url FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
                 if url is not None:
                     db.execute("UPDATE tasks SET callback_url = ? WHERE task_id = ?", (redact_url(url), task_id))
+        if state != "pending":
+            self._database.truncate_log()
 
     def unfinished(self) -> list[Task]:
         """Tasks left queued or running, oldest first: the work a restart must resume."""
@@ -285,9 +289,13 @@ class TaskStore:
         return deleted
 
     def purge(self, finished_before: float) -> int:
-        """Delete tasks that ended before ``finished_before`` (unix s) and owe no callback."""
+        """Delete tasks that ended before ``finished_before`` (unix s) and owe no callback; their
+        names, prompts and results leave the file and its WAL."""
         with self._database.write() as db:
-            return db.execute(
+            removed = db.execute(
                 "DELETE FROM tasks WHERE state IN ('done', 'failed') AND cb_state != 'pending' AND finished_at < ?",
                 (finished_before,),
             ).rowcount
+        if removed:
+            self._database.truncate_log()
+        return removed
