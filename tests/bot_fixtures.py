@@ -25,9 +25,9 @@ from fakes.slack import APP_ID, TEAM_ID, USER_ID, FakeSlack, sign_request
 from fastapi import FastAPI
 from PIL import Image
 
-from bot.app import ReIDBot
-from bot.server import create_app
-from bot.settings import BotSettings
+from bot.reid.app import ReIDBot
+from bot.reid.server import create_app
+from bot.reid.settings import BotSettings
 from tools.reid import synth
 from tools.reid.facade import ReIDTool
 from tools.reid.progress import ProgressFn
@@ -147,7 +147,7 @@ def bot_settings(fake: FakeSlack, tmp_path: Path) -> BotSettings:
         slack_signing_secret=SIGNING_SECRET,
         slack_app_token=fake.app_token,
         slack_api_url=fake.base_url,
-        db_path=tmp_path / "bot.db",
+        db_path=tmp_path / "bot.reid.db",
         work_dir=tmp_path / "work",
         progress_interval_s=0.3,
     )

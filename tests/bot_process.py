@@ -28,7 +28,7 @@ class BotServer:
             "SLACK_BOT_TOKEN": fake.bot_token,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": fake.base_url,
-            "REID_BOT_DB_PATH": str(folder / "bot.db"),
+            "REID_BOT_DB_PATH": str(folder / "bot.reid.db"),
             **env,
         }
         self.process = subprocess.Popen(

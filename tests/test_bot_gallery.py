@@ -112,7 +112,7 @@ def test_remember_then_search_by_name_forget_and_audit(
     assert _ephemeral(fake, "Only workspace admins") == "Only workspace admins and owners can read the audit log."
 
     embedding = _embedding(running.bot.settings.db_path)
-    stored = [p.read_bytes() for p in running.bot.settings.db_path.parent.glob("bot.db*")]
+    stored = [p.read_bytes() for p in running.bot.settings.db_path.parent.glob("bot.reid.db*")]
     assert any(b"Eileen is on screen" in data for data in stored), "the scan below looks for what is there"
     running.command("forget eileen")
     removed = _ephemeral(fake, "Removed Eileen")
@@ -121,7 +121,7 @@ def test_remember_then_search_by_name_forget_and_audit(
     caption = running.bot.store.audit()[0]  # the bot's audit keeps who searched for whom; the result goes
     assert caption.names == ["Eileen"]
     files = list(running.bot.settings.db_path.parent.rglob("*"))
-    assert any(p.name == "bot.db" for p in files)
+    assert any(p.name == "bot.reid.db" for p in files)
     for path in (p for p in files if p.is_file()):
         data = path.read_bytes()
         assert embedding[:64] not in data, f"an embedding of Eileen is still in {path.name}"

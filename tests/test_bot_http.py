@@ -35,12 +35,12 @@ from bot_fixtures import (
 )
 from fakes.slack import APP_ID, BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack, sign_request
 
-from bot.app import ReIDBot
-from bot.modal import ModalContext, request_view
-from bot.run import looser_tolerance
-from bot.settings import BotSettings
-from bot.store import Store
-from bot.submission import Reference, SlackFile, Submission
+from bot.reid.app import ReIDBot
+from bot.reid.modal import ModalContext, request_view
+from bot.reid.run import looser_tolerance
+from bot.reid.settings import BotSettings
+from bot.reid.store import Store
+from bot.reid.submission import Reference, SlackFile, Submission
 from tools.reid.facade import ReIDTool
 from tools.reid.schemas import ReIDResult
 from tools.reid.settings import ReIDSettings

@@ -28,7 +28,7 @@ from bot_fixtures import (
 )
 from fakes.slack import BOT_USER_ID, FakeSlack
 
-from bot.settings import BotSettings
+from bot.reid.settings import BotSettings
 from tools.reid.facade import ReIDTool
 from tools.reid.remote.backend import RemoteBackend
 from tools.reid.remote.signing import sign_callback

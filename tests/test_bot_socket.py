@@ -25,9 +25,9 @@ from bot_fixtures import (
 )
 from fakes.slack import BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack
 
-from bot.app import ReIDBot
-from bot.server import running
-from bot.settings import BotSettings
+from bot.reid.app import ReIDBot
+from bot.reid.server import running
+from bot.reid.settings import BotSettings
 from tools.reid.facade import ReIDTool
 
 pytest_plugins = ["bot_fixtures"]

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.intake import IncompleteRequest, parse_message, person_name
-from bot.listeners import COMMAND, SHORTCUT
-from bot.modal import ModalContext, parse_modal
-from bot.presentation import MAX_RANGES, appearances_message, result_message
-from bot.run import LOOSEN_STEP, looser_tolerance
-from bot.settings import BotSettings
-from bot.store import Store
-from bot.submission import SlackFile, Submission
+from bot.reid.intake import IncompleteRequest, parse_message, person_name
+from bot.reid.listeners import COMMAND, SHORTCUT
+from bot.reid.modal import ModalContext, parse_modal
+from bot.reid.presentation import MAX_RANGES, appearances_message, result_message
+from bot.reid.run import LOOSEN_STEP, looser_tolerance
+from bot.reid.settings import BotSettings
+from bot.reid.store import Store
+from bot.reid.submission import SlackFile, Submission
 from tools.reid.schemas import (
     AnalysisOptions,
     Appearance,
@@ -151,7 +151,7 @@ def test_a_long_result_stays_inside_slack_block_limits_and_escapes_names() -> No
 
 
 def test_the_store_claims_deliveries_callbacks_and_resumes_what_a_crash_left(tmp_path: Path) -> None:
-    store = Store(tmp_path / "bot.db")
+    store = Store(tmp_path / "bot.reid.db")
     assert store.claim_delivery(["event:Ev1", "message:C1:1.0"])
     assert not store.claim_delivery(["event:Ev1", "message:C1:1.0"]), "a retry"
     assert not store.claim_delivery(["event:Ev2", "message:C1:1.0"]), "the same message by another event"

@@ -29,7 +29,7 @@ from bot_fixtures import (
 )
 from fakes.slack import APP_ID, BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack
 
-from bot.naming import CONSENT_BLOCK, NAME_BLOCK, NAME_VIEW
+from bot.reid.naming import CONSENT_BLOCK, NAME_BLOCK, NAME_VIEW
 from tools.reid.facade import ReIDTool
 from tools.reid.settings import ReIDSettings
 

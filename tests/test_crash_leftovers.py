@@ -140,7 +140,7 @@ def test_a_stopped_service_leaves_no_file(
 def test_a_killed_bot_leaves_no_worker_and_its_downloads_are_swept(
     fake: FakeSlack, tmp_path: Path, long_clip: Path, media: Media, system_temp: Path
 ) -> None:
-    work = tmp_path / "bot.db.work"
+    work = tmp_path / "bot.reid.db.work"
     bot = BotServer(fake, tmp_path, REID_WORKERS="2", TMPDIR=str(system_temp))
     try:
         files = [

@@ -141,6 +141,7 @@ def test_commands_of_missing_extras_say_what_to_install(core: CoreInstall, photo
 OTHER_TOOLS = {
     "tools/__init__.py": '"""Another distribution\'s own top-level tools package."""\nOWNER = "other-tools"\n',
     "tools/helpers.py": "def helper() -> str:\n    return 'theirs'\n",
+    "bot/__init__.py": '"""Another distribution\'s own top-level bot package."""\nOWNER = "other-bot"\n',
     "other_tools-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: other-tools\nVersion: 1.0\n",
     "other_tools-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: a test\nRoot-Is-Purelib: true\n"
     "Tag: py3-none-any\n",
@@ -162,19 +163,25 @@ def _digest(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def test_the_wheel_shares_tools_with_a_distribution_that_has_its_own(core: CoreInstall, tmp_path: Path) -> None:
-    """``tools`` is a common name: another wheel's ``tools`` package and ours live side by side,
-    and removing either leaves the other working. Last in this module: it changes the venv."""
+def test_the_wheel_shares_tools_and_bot_with_a_distribution_that_has_its_own(
+    core: CoreInstall, tmp_path: Path
+) -> None:
+    """``tools`` and ``bot`` are common names: another wheel's packages of those names and ours
+    (``tools.reid``, ``bot.reid``) live side by side, and removing either leaves the other working.
+    Last in this module: it changes the venv."""
     wheel = _wheel_of(OTHER_TOOLS, tmp_path / "other_tools-1.0-py3-none-any.whl")
     pip = ("python", "-m", "pip")
     installed = core.run(*pip, "install", "--quiet", "--no-deps", str(wheel))
     assert installed.returncode == 0, installed.stderr[-3000:]
-    both = "import tools, tools.helpers, tools.reid.schemas; print(tools.OWNER, tools.helpers.helper())"
+    both = (
+        "import bot, bot.reid.submission, tools, tools.helpers, tools.reid.schemas;"
+        " print(tools.OWNER, tools.helpers.helper(), bot.OWNER)"
+    )
     done = core.run("python", "-c", both)
-    assert done.returncode == 0 and done.stdout.split() == ["other-tools", "theirs"], done.stderr[-2000:]
+    assert done.returncode == 0 and done.stdout.split() == ["other-tools", "theirs", "other-bot"], done.stderr[-2000:]
     assert core.run("reid", "--version").returncode == 0
     removed = core.run(*pip, "uninstall", "--yes", "--quiet", "other-tools")
     assert removed.returncode == 0, removed.stderr[-2000:]
-    alone = core.run("python", "-c", "import tools.reid.schemas; import tools.helpers")
+    alone = core.run("python", "-c", "import tools.reid.schemas, bot.reid.submission; import tools.helpers")
     assert "No module named 'tools.helpers'" in alone.stderr, alone.stderr[-2000:]
     assert core.run("reid", "--version").returncode == 0, "ours still works without theirs"

@@ -112,7 +112,7 @@ def bot_process(request: pytest.FixtureRequest, fake: FakeSlack, tmp_path: Path)
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_APP_TOKEN": fake.app_token,
         "SLACK_API_URL": fake.base_url,
-        "REID_BOT_DB_PATH": str(tmp_path / "bot.db"),
+        "REID_BOT_DB_PATH": str(tmp_path / "bot.reid.db"),
         "REID_BOT_WORK_DIR": str(tmp_path / "work"),
         "REID_WORKERS": "2",
     }
@@ -166,7 +166,7 @@ def test_bot_stops_with_its_workers_and_keeps_the_request(
     _, stderr = process.communicate(timeout=30)
     assert "Traceback" not in stderr, stderr
     assert_all_gone(descendants)
-    with sqlite3.connect(tmp_path / "bot.db") as db:
+    with sqlite3.connect(tmp_path / "bot.reid.db") as db:
         (state,) = db.execute("SELECT state FROM requests").fetchone()
     assert state == "running", "the request resumes at the next start"
     assert "x" not in [call.params["name"] for call in fake.calls_to("reactions.add")]

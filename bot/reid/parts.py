@@ -1,4 +1,4 @@
-"""The parts the listeners and the handlers work with, built once by `bot.app`.
+"""The parts the listeners and the handlers work with, built once by `bot.reid.app`.
 
 They are handed these, not the bot, so that neither needs to know the bot that holds them.
 """
@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.run import Runner
-from bot.settings import BotSettings
-from bot.store import Store
-from bot.worker import Worker
+from bot.reid.run import Runner
+from bot.reid.settings import BotSettings
+from bot.reid.store import Store
+from bot.reid.worker import Worker
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
 
-from bot import intake, naming, presentation
-from bot.parts import Parts
-from bot.run import looser_tolerance
-from bot.store import InboxEntry, StoredRequest
-from bot.thread import SEEN, RequestThread
+from bot.reid import intake, naming, presentation
+from bot.reid.parts import Parts
+from bot.reid.run import looser_tolerance
+from bot.reid.store import InboxEntry, StoredRequest
+from bot.reid.thread import SEEN, RequestThread
 from tools.reid.errors import InvalidInput
 from tools.reid.schemas import ReIDResult
 
@@ -60,7 +60,7 @@ async def handle(parts: Parts, entry_id: str) -> None:
 
 
 async def take_message(parts: Parts, entry: InboxEntry) -> None:
-    """A mention or direct message (its access checked by `bot.access`): parse, accept or say what is missing."""
+    """A mention or direct message (its access checked by `bot.reid.access`): parse, accept or say what is missing."""
     event, payload = entry.payload["event"], entry.payload
     channel, ts = event["channel"], event["ts"]
     client, thread_ts = parts.client, event.get("thread_ts") or ts

@@ -1,10 +1,10 @@
 """The bot's parts put together: Slack client, Bolt app, store, workers and runner.
 
-HTTP mode and Socket Mode (`bot.server`) both serve one `ReIDBot`; only the transport differs.
+HTTP mode and Socket Mode (`bot.reid.server`) both serve one `ReIDBot`; only the transport differs.
 
 Slack wants an answer within 3 seconds, and a slow Web API must not delay it: the listeners only
-check, store and acknowledge (`bot.listeners`); every Web API call happens afterwards on the
-``desk`` worker (`bot.handling`), and analyses on their own ``worker``, so a short reply never
+check, store and acknowledge (`bot.reid.listeners`); every Web API call happens afterwards on the
+``desk`` worker (`bot.reid.handling`), and analyses on their own ``worker``, so a short reply never
 waits behind minutes of CPU.
 """
 
@@ -20,12 +20,12 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import handling, listeners
-from bot.parts import Parts
-from bot.run import RESULT_KIND, Runner
-from bot.settings import BotSettings
-from bot.store import Store
-from bot.worker import Worker
+from bot.reid import handling, listeners
+from bot.reid.parts import Parts
+from bot.reid.run import RESULT_KIND, Runner
+from bot.reid.settings import BotSettings
+from bot.reid.store import Store
+from bot.reid.worker import Worker
 from tools.reid.facade import ReIDTool, open_gallery, stop_engine_workers
 from tools.reid.logs import keep_request_bodies_out_of_logs
 
@@ -45,7 +45,7 @@ class _DropClientNotice(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-BOLT_LOG = logging.getLogger("bot.bolt")
+BOLT_LOG = logging.getLogger("bot.reid.bolt")
 BOLT_LOG.addFilter(_DropClientNotice())
 
 

@@ -16,10 +16,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
-from bot.intake import asks_for_help
-from bot.modal import notice_view
-from bot.parts import Parts
-from bot.presentation import refusal_text
+from bot.reid.intake import asks_for_help
+from bot.reid.modal import notice_view
+from bot.reid.parts import Parts
+from bot.reid.presentation import refusal_text
 
 Middleware = Callable[..., Awaitable[BoltResponse | None]]
 

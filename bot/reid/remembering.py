@@ -21,12 +21,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.downloads import download
-from bot.intake import expand_files, reference_problem
-from bot.modal import VALUE_ACTION, FormErrors, _text_input
-from bot.parts import Parts
-from bot.presentation import _plain, _section, escape
-from bot.submission import IMAGE_TYPES, SlackFile
+from bot.reid.downloads import download
+from bot.reid.intake import expand_files, reference_problem
+from bot.reid.modal import VALUE_ACTION, FormErrors, _text_input
+from bot.reid.parts import Parts
+from bot.reid.presentation import _plain, _section, escape
+from bot.reid.submission import IMAGE_TYPES, SlackFile
 from tools.reid.errors import InvalidInput
 from tools.reid.gallery import AuditEntry, EnrolledPerson, TenantGallery
 

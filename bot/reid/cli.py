@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
         InvalidInput: the bot is not configured, or cannot start with this configuration.
     """
     require("slack", "slack_bolt", "slack_sdk", "aiohttp", "fastapi", "uvicorn")
-    from bot.server import run_socket_mode, serve_http
-    from bot.settings import BotSettings
+    from bot.reid.server import run_socket_mode, serve_http
+    from bot.reid.settings import BotSettings
     from tools.reid.facade import ReIDTool
 
     try:

@@ -9,8 +9,8 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.presentation import PICTURES_COMMENT, Message, status_message
-from bot.store import Store, StoredRequest
+from bot.reid.presentation import PICTURES_COMMENT, Message, status_message
+from bot.reid.store import Store, StoredRequest
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from fastapi.responses import FileResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-from bot import front_door
-from bot.app import ReIDBot
-from bot.settings import BotSettings
+from bot.reid import front_door
+from bot.reid.app import ReIDBot
+from bot.reid.settings import BotSettings
 from tools.reid.facade import ReIDTool
 from tools.reid.remote.signing import verify_callback
 

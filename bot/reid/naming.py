@@ -18,12 +18,12 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from bot import presentation
-from bot.modal import VALUE_ACTION, FormErrors
-from bot.parts import Parts
-from bot.presentation import Block, _plain, _section
-from bot.store import InboxEntry
-from bot.thread import RequestThread
+from bot.reid import presentation
+from bot.reid.modal import VALUE_ACTION, FormErrors
+from bot.reid.parts import Parts
+from bot.reid.presentation import Block, _plain, _section
+from bot.reid.store import InboxEntry
+from bot.reid.thread import RequestThread
 from tools.reid.errors import InvalidInput
 from tools.reid.schemas import PersonName, UnknownPerson
 from tools.reid.wording import duration

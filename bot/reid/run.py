@@ -24,13 +24,13 @@ import httpx
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import presentation
-from bot.downloads import Expect, download
-from bot.intake import expand_files
-from bot.settings import BotSettings
-from bot.store import Store, StoredRequest
-from bot.submission import SlackFile, Submission
-from bot.thread import DONE, FAILED, SEEN, RequestThread
+from bot.reid import presentation
+from bot.reid.downloads import Expect, download
+from bot.reid.intake import expand_files
+from bot.reid.settings import BotSettings
+from bot.reid.store import Store, StoredRequest
+from bot.reid.submission import SlackFile, Submission
+from bot.reid.thread import DONE, FAILED, SEEN, RequestThread
 from tools.reid.errors import EngineError, InvalidInput, ReIDError
 from tools.reid.facade import ReIDTool
 from tools.reid.gallery import Asker

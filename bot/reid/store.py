@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.submission import Submission
+from bot.reid.submission import Submission
 from tools.reid.database import Database
 from tools.reid.schemas import ReIDResult
 

@@ -9,10 +9,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from bot.intake import footage_problem, person_name, reference_problem
-from bot.presentation import Block, _plain, _section, escape
-from bot.settings import BotSettings
-from bot.submission import IMAGE_TYPES, VIDEO_TYPES, Reference, SlackFile, Submission
+from bot.reid.intake import footage_problem, person_name, reference_problem
+from bot.reid.presentation import Block, _plain, _section, escape
+from bot.reid.settings import BotSettings
+from bot.reid.submission import IMAGE_TYPES, VIDEO_TYPES, Reference, SlackFile, Submission
 from tools.reid.schemas import MAX_PERSONS
 
 REQUEST_VIEW = "reid_request"

@@ -15,7 +15,7 @@ from typing import Literal
 
 import httpx
 
-from bot.submission import SlackFile
+from bot.reid.submission import SlackFile
 from tools.reid.errors import FetchError
 from tools.reid.fetch.sniff import SNIFF_BYTES, sniff_kind
 from tools.reid.wording import byte_size

@@ -1,5 +1,5 @@
 """Intake: a Slack message or modal submission becomes a `Submission`, or a precise account of
-what is missing (`IncompleteRequest`) that the user can act on. The modal is `bot.modal`.
+what is missing (`IncompleteRequest`) that the user can act on. The modal is `bot.reid.modal`.
 
 Rules for a message (a mention, or a direct message to the bot):
 
@@ -21,8 +21,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.settings import BotSettings
-from bot.submission import Reference, SlackFile, Source, Submission
+from bot.reid.settings import BotSettings
+from bot.reid.submission import Reference, SlackFile, Source, Submission
 from tools.reid.errors import FetchError, InvalidInput
 from tools.reid.names import MAX_NAME_CHARS, name_from_file
 from tools.reid.schemas import MAX_PERSONS

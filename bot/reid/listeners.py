@@ -1,12 +1,12 @@
 """Bolt listeners, kept thin: check, store, acknowledge. No Web API call comes before an ack.
 
 Events and button clicks are stored in the inbox and handled on the bot's desk worker
-(`bot.handling`); Bolt acknowledges them once these return (``process_before_response``), so a
+(`bot.reid.handling`); Bolt acknowledges them once these return (``process_before_response``), so a
 delivery is stored before Slack hears it was received. A modal submission is stored as a request,
 then acked. Commands and shortcuts ``ack()`` and leave ``views.open`` to the desk (a trigger is
 valid for 3 seconds, so those jobs are not stored). The analysis always runs later, on the
 bot's worker. Every listener that takes a request runs the allow-list middleware first
-(`bot.access`).
+(`bot.reid.access`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
-from bot import handling, intake, naming, remembering
-from bot.access import allow_list
-from bot.modal import (
+from bot.reid import handling, intake, naming, remembering
+from bot.reid.access import allow_list
+from bot.reid.modal import (
     REQUEST_VIEW,
     FormErrors,
     ModalContext,
@@ -31,8 +31,8 @@ from bot.modal import (
     parse_modal,
     request_view,
 )
-from bot.parts import Parts
-from bot.presentation import (
+from bot.reid.parts import Parts
+from bot.reid.presentation import (
     APPEARANCES_BUTTON,
     FIND_UNKNOWN,
     LOOK_AGAIN_BUTTON,
@@ -42,8 +42,8 @@ from bot.presentation import (
     help_message,
     parse_unknown_value,
 )
-from bot.remembering import REMEMBER_VIEW, RememberContext, parse_remember, remember_view
-from bot.submission import Source
+from bot.reid.remembering import REMEMBER_VIEW, RememberContext, parse_remember, remember_view
+from bot.reid.submission import Source
 from tools.reid.errors import InvalidInput
 
 log = logging.getLogger(__name__)

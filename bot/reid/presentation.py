@@ -1,4 +1,4 @@
-"""Presentation: what the bot says, as Block Kit. No Slack calls here, only messages (the modal is `bot.modal`).
+"""Presentation: what the bot says, as Block Kit. No Slack calls here, only messages (the modal is `bot.reid.modal`).
 
 Every message carries top-level ``text`` beside its blocks (notifications and screen readers read
 it), user-provided strings are escaped, and blocks stay inside Slack's limits (50 blocks, 3,000
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.submission import Submission
+from bot.reid.submission import Submission
 from tools.reid.report import caption_note
 from tools.reid.schemas import MAX_PERSONS, Moment, PersonResult, ReIDResult, UnknownPerson
 from tools.reid.wording import clock, count, duration, names, span
