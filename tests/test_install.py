@@ -163,9 +163,7 @@ def _digest(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def test_the_wheel_shares_tools_and_bot_with_a_distribution_that_has_its_own(
-    core: CoreInstall, tmp_path: Path
-) -> None:
+def test_the_wheel_shares_tools_and_bot_with_a_distribution_that_has_its_own(core: CoreInstall, tmp_path: Path) -> None:
     """``tools`` and ``bot`` are common names: another wheel's packages of those names and ours
     (``tools.reid``, ``bot.reid``) live side by side, and removing either leaves the other working.
     Last in this module: it changes the venv."""
