@@ -48,7 +48,7 @@ from tools.reid import engine, synth
 from tools.reid.engine import detect
 from tools.reid.engine.decode import sampled_frames
 from tools.reid.engine.embed import get_descriptor
-from tools.reid.engine.frames import describe_faces
+from tools.reid.engine.frames import every_face
 from tools.reid.engine.match import confidence
 from tools.reid.engine.quality import Quality
 from tools.reid.engine.references import load_persons
@@ -157,7 +157,7 @@ def synthetic_samples() -> list[Sample]:
 
 def largest_face(rgb: np.ndarray) -> tuple[np.ndarray, Quality] | None:
     """The descriptor and quality of the largest face YuNet finds (down to 16 px)."""
-    faces = describe_faces(rgb, detect.get_detector("yunet"), get_descriptor("sface"), 16, lambda _d: True)
+    faces = every_face(rgb, detect.get_detector("yunet"), get_descriptor("sface"), 16)
     face = max(faces, key=lambda f: f.box[3] - f.box[1], default=None)
     if face is None or face.descriptor is None or face.quality is None:
         return None
@@ -171,7 +171,7 @@ def _footage_faces(
     with av.open(str(path)) as probe:
         height = probe.streams.video[0].height
     for frame in sampled_frames(path, sample_fps, 0, None, [0]):
-        for face in describe_faces(frame.rgb, detector, descriptor, detect.video_min_face(height), lambda _b: True):
+        for face in every_face(frame.rgb, detector, descriptor, detect.video_min_face(height)):
             if face.descriptor is not None and face.quality is not None:
                 yield frame.time, face.box, face.descriptor, face.quality
 

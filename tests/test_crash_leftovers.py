@@ -1,6 +1,6 @@
 # ruff: noqa: E402  (bot_fixtures must be marked for assertion rewriting before it is imported)
 """Nothing left behind after a crash (issue 22, item 3): `reid serve` and `reid bot`, each busy
-with a video on two engine workers, are killed with SIGKILL (and the service also stopped with
+with a video on two cores, are killed with SIGKILL (and the service also stopped with
 SIGTERM). Their engine workers die with them; their downloads were in a private folder (0700,
 files 0600) under the data folder, never in the system temp folder, and the next start deletes
 what the dead process left. Every process runs with its own TMPDIR, read back afterwards."""

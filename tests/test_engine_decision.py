@@ -14,7 +14,7 @@ from bench.calibration_bench import degraded
 from tools.reid import engine, synth
 from tools.reid.engine import detect
 from tools.reid.engine.embed import get_descriptor
-from tools.reid.engine.frames import Face, describe_faces
+from tools.reid.engine.frames import Face, every_face
 from tools.reid.engine.match import confidence, identify
 from tools.reid.engine.quality import Quality
 from tools.reid.engine.references import Person, load_persons
@@ -150,7 +150,7 @@ def degraded_faces() -> list[tuple[str, Face]]:
             for bitrate in (150_000, 600_000):
                 for blur in (0, 7):
                     rgb = degraded(png(photo), height, bitrate, blur)
-                    found = describe_faces(rgb, detect.get_detector("yunet"), SFACE, 16, lambda _d: True)
+                    found = every_face(rgb, detect.get_detector("yunet"), SFACE, 16)
                     faces.append((name, max(found, key=lambda f: f.box[3] - f.box[1])))
     return faces
 

@@ -1,6 +1,6 @@
 # ruff: noqa: E402  (bot_fixtures must be marked for assertion rewriting before it is imported)
 """SIGTERM and SIGINT (issue 10, item 3): `reid analyze`, `reid serve` and `reid bot`, each a real
-process busy with a video on two engine workers, stop cleanly when signalled: no worker process
+process busy with a video on two cores, stop cleanly when signalled: no worker process
 or resource tracker is left behind, and accepted work stays resumable."""
 
 from __future__ import annotations

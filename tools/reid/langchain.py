@@ -51,9 +51,9 @@ except ModuleNotFoundError as exc:
 
 __all__ = ["PROGRESS_EVENT", "HumanReIDInput", "HumanReIDTool", "ListEnrolledPeopleTool", "PersonToFind"]
 
-SECONDS_PER_FOOTAGE_MINUTE = 15
+SECONDS_PER_FOOTAGE_MINUTE = 13
 """Analysis time per minute of crowded 1080p footage on a 2-core CPU, as the description tells the
-model: ``make bench`` measured the real street clip at 4.0x real time (README, "Measured")."""
+model: ``make bench`` measured the real street clip at 4.5x real time (README, "Measured")."""
 
 PROGRESS_EVENT = "human_reid_progress"
 PROGRESS_STEP = 0.05

@@ -9,7 +9,7 @@ from pathlib import Path
 from tools.reid.engine import decode, detect
 from tools.reid.engine.caption import caption
 from tools.reid.engine.embed import Descriptor, get_descriptor
-from tools.reid.engine.frames import FrameFaces, SegmentResult, SegmentSpec, describe_faces
+from tools.reid.engine.frames import FrameFaces, SegmentResult, SegmentSpec, every_face
 from tools.reid.engine.match import Identified, identify, person_result
 from tools.reid.engine.moments import keyframe_moments
 from tools.reid.engine.parallel import PoolRunner, Runner, analyse_video
@@ -135,7 +135,7 @@ def _scaled(progress: ProgressFn) -> ProgressFn:
 def _image_segment(media: Path, options: AnalysisOptions, descriptor: Descriptor, max_pixels: int) -> SegmentResult:
     rgb = decode.load_image(media, max_pixels)
     detector = detect.get_detector(options.detector)
-    faces = describe_faces(rgb, detector, descriptor, detect.photo_min_face(rgb.shape[0]), lambda _box: True)
+    faces = every_face(rgb, detector, descriptor, detect.photo_min_face(rgb.shape[0]))
     return SegmentResult(frames=[FrameFaces(0, 0.0, faces)], frames_decoded=1, faces_described=len(faces))
 
 
@@ -148,6 +148,7 @@ def _video_segments(
         descriptor=options.descriptor,
         min_face_px=detect.video_min_face(info.height),
         embed_every=max(1, round(descriptor.scale.embed_interval_s * options.sample_fps)),
+        full_every=max(1, round(detect.FULL_PASS_INTERVAL_S * options.sample_fps)),
     )
     grid = decode.grid_size(info.duration_s, options.sample_fps)
     segments = analyse_video(media, grid, spec, runner, progress)

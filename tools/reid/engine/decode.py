@@ -197,7 +197,12 @@ def grid_size(duration_s: float, sample_fps: float) -> int:
 
 
 def sampled_frames(
-    path: Path, sample_fps: float, first: int, stop: int | None, counter: list[int] | None = None
+    path: Path,
+    sample_fps: float,
+    first: int,
+    stop: int | None,
+    counter: list[int] | None = None,
+    threads: int = 0,
 ) -> Iterator[SampledFrame]:
     """The frames at grid points ``first <= k < stop`` of the grid ``k / sample_fps`` seconds.
 
@@ -205,7 +210,8 @@ def sampled_frames(
     ``floor(time * sample_fps)``; a sample is marked ``cut_before`` when a shot cut lies
     between it and the previous sample. Both rules look only at consecutive frames, so any
     split of the grid into segments yields exactly the frames one pass would.
-    ``counter[0]`` is increased by the number of frames decoded.
+    ``counter[0]`` is increased by the number of frames decoded; ``threads`` are FFmpeg's
+    decoding threads (0: one per core).
 
     Raises:
         MediaError: the stream is corrupt at some point.
@@ -213,7 +219,7 @@ def sampled_frames(
     previous: int | None = None
     previous_thumbnail: np.ndarray | None = None
     cut = False
-    for time_s, frame in _decode_from(path, first / sample_fps, counter, sample_fps):
+    for time_s, frame in _decode_from(path, first / sample_fps, counter, sample_fps, threads):
         thumbnail = _thumbnail(frame)
         if previous_thumbnail is not None:
             cut = cut or _is_cut(previous_thumbnail, thumbnail)
@@ -290,7 +296,7 @@ def frames_at(path: Path, times: Sequence[float]) -> list[np.ndarray]:
 
 
 def _decode_from(
-    path: Path, start_s: float, counter: list[int] | None, sample_fps: float | None = None
+    path: Path, start_s: float, counter: list[int] | None, sample_fps: float | None = None, threads: int = 0
 ) -> Iterator[tuple[float, av.VideoFrame]]:
     """(time, frame) from a little before ``start_s`` on, times from the media's start.
 
@@ -303,6 +309,7 @@ def _decode_from(
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            stream.codec_context.thread_count = threads
             rate = stream.average_rate or stream.guessed_rate
             if sample_fps is not None and rate and sample_fps * SKIP_NONREF_RATIO <= rate:
                 stream.codec_context.skip_frame = "NONREF"

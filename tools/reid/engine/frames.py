@@ -1,5 +1,12 @@
 """Per-frame work: find the faces in sampled frames and describe the ones that need it.
 
+Detection costs time too, so the whole frame is searched only every ``full_every`` grid
+points, after every shot cut and where the previous grid point has no frame; in between, only
+regions around the faces of the previous sample are (YuNet's ``detect_around``; other
+detectors search every sample whole), so a face that enters mid-shot is found by the next
+whole pass at the latest. A segment replays this chain
+from the last whole pass before it (detection only), so it sees the faces one pass would.
+
 Descriptors cost time, so a face that continues one from the previous sampled frame of the
 same shot (moved a little, ``geometry.follow_distance``) is described only every
 ``embed_every`` grid points, or when it has just become a face that can decide who it is
@@ -19,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from tools.reid.engine.decode import sampled_frames
-from tools.reid.engine.detect import Detection, DetectorName, FaceDetector, get_detector
+from tools.reid.engine.detect import Detection, DetectorName, FaceDetector, YuNetDetector, get_detector
 from tools.reid.engine.embed import Descriptor, DescriptorName, get_descriptor
 from tools.reid.engine.geometry import follow_distance
 from tools.reid.engine.quality import Quality, detection_is_good, measure
@@ -63,17 +70,16 @@ class SegmentSpec:
     descriptor: DescriptorName
     min_face_px: float
     embed_every: int
+    full_every: int = 1
+    """Grid points between whole-frame detections (1: every sample is searched whole)."""
+    decode_threads: int = 0
+    """FFmpeg's decoding threads (0: its choice, one per core)."""
 
 
 def describe_faces(
-    rgb: np.ndarray,
-    detector: FaceDetector,
-    descriptor: Descriptor,
-    min_face_px: float,
-    should_embed: Callable[[Detection], bool],
+    rgb: np.ndarray, detections: list[Detection], descriptor: Descriptor, should_embed: Callable[[Detection], bool]
 ) -> list[Face]:
     """Faces of one frame; ``should_embed(detection)`` says which get a descriptor (one batch)."""
-    detections = detector.detect(rgb, min_face_px)
     chosen = [d for d in detections if should_embed(d)]
     vectors = dict(zip((id(d) for d in chosen), descriptor.describe(rgb, chosen), strict=True))
     return [
@@ -84,14 +90,25 @@ def describe_faces(
     ]
 
 
+def every_face(rgb: np.ndarray, detector: FaceDetector, descriptor: Descriptor, min_face_px: float) -> list[Face]:
+    """Every face of an image, each described (photos, and benches that score every face)."""
+    return describe_faces(rgb, detector.detect(rgb, min_face_px), descriptor, lambda _d: True)
+
+
+REDESCRIBE_POOR_FACES = True
+"""Whether a followed face that is not good is described again every ``embed_every`` points
+(its track is decided from its good faces when it has any; ``bench.levers_bench`` measures it)."""
+
+
 def needs_description(detection: Detection, k: int, embed_every: int, previous: list[Detection]) -> bool:
     """Whether a face of grid point ``k`` is described, given the faces of the previous one."""
-    if k % embed_every == 0:
-        return True
     followed = [d for d in previous if follow_distance(detection.box, d.box) is not None]
     if not followed:
         return True
-    return detection_is_good(detection) and not any(detection_is_good(d) for d in followed)
+    good = detection_is_good(detection)
+    if k % embed_every == 0:
+        return good or REDESCRIBE_POOR_FACES
+    return good and not any(detection_is_good(d) for d in followed)
 
 
 def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None) -> SegmentResult:
@@ -102,21 +119,26 @@ def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None)
     counter = [0]
     previous_index = -2
     previous: list[Detection] = []
-    for frame in sampled_frames(path, spec.sample_fps, max(0, first - 1), stop, counter):
+    # Context before the segment: from the last whole pass on, where faces were just before it.
+    replay_from = max(0, first - 1) // spec.full_every * spec.full_every
+    for frame in sampled_frames(path, spec.sample_fps, replay_from, stop, counter, spec.decode_threads):
         same_shot = previous_index == frame.index - 1 and not frame.cut_before
         before: list[Detection] = previous if same_shot else []
+        if same_shot and frame.index % spec.full_every and isinstance(detector, YuNetDetector):
+            detections = detector.detect_around(frame.rgb, [d.box for d in before], spec.min_face_px)
+        else:
+            detections = detector.detect(frame.rgb, spec.min_face_px)
 
         def should_embed(detection: Detection, k: int = frame.index, before: list[Detection] = before) -> bool:
             return needs_description(detection, k, spec.embed_every, before)
 
-        if frame.index < first:  # context only: where faces were just before the segment
-            previous_index = frame.index
-            previous = detector.detect(frame.rgb, spec.min_face_px)
+        if frame.index < first:
+            previous_index, previous = frame.index, detections
             continue
-        faces = describe_faces(frame.rgb, detector, descriptor, spec.min_face_px, should_embed)
+        faces = describe_faces(frame.rgb, detections, descriptor, should_embed)
         result.frames.append(FrameFaces(frame.index, frame.time, faces, frame.cut_before))
         result.faces_described += sum(f.descriptor is not None for f in faces)
         result.last_time = frame.time
-        previous_index, previous = frame.index, [Detection(f.box, f.score, f.landmarks) for f in faces]
+        previous_index, previous = frame.index, detections
     result.frames_decoded = counter[0]
     return result
