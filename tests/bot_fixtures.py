@@ -244,6 +244,30 @@ class RunningBot:
         return payload["event"]["ts"], payload["event_id"]
 
 
+def button_click(message: dict[str, Any], label: str, user: str = USER_ID) -> dict[str, Any]:
+    """The block_actions payload Slack sends when ``user`` clicks the button ``label`` of ``message``."""
+    [(block_id, button)] = [
+        (block["block_id"], element)
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["text"]["text"] == label
+    ]
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "fake-team"},
+        "user": {"id": user, "username": "alice.user", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "fake-verification-token",
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL, "is_ephemeral": False},
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "channel": {"id": CHANNEL, "name": "footage"},
+        "message": message,
+        "response_url": "https://hooks.slack.invalid/actions/1",
+        "actions": [{**button, "block_id": block_id, "action_ts": f"{time.time():.6f}"}],
+    }
+
+
 def view_submission(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """A view_submission payload as Slack sends it for the opened view with these state values."""
     return {

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,17 +15,17 @@ import pytest
 pytest.register_assert_rewrite("bot_fixtures")
 
 from bot_fixtures import (
-    CHANNEL,
     ENGINE_TIMEOUT_S,
     Media,
     RunningBot,
     block_text,
+    button_click,
     finished,
     reply_containing,
     share_video,
     view_submission,
 )
-from fakes.slack import APP_ID, BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack
+from fakes.slack import BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack
 
 from tools.reid.facade import ReIDTool
 from tools.reid.settings import ReIDSettings
@@ -143,27 +142,7 @@ def test_an_answer_offers_to_remember_who_was_found_by_photo_from_that_photo(
     ts, _ = running.mention(f"<@{BOT_USER_ID}> is she here?", [share_video(fake, media), grace])
     assert finished(fake, ts, ENGINE_TIMEOUT_S) == ["white_check_mark"]
     answer = reply_containing(fake, ts, "*Grace*: found")
-    [button] = [
-        e
-        for b in answer["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["text"]["text"] == "Remember Grace"
-    ]
-    running.interaction(
-        {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID, "domain": "fake-team"},
-            "user": {"id": USER_ID, "username": "alice.user", "team_id": TEAM_ID},
-            "api_app_id": APP_ID,
-            "token": "fake-verification-token",
-            "container": {"type": "message", "message_ts": answer["ts"], "channel_id": CHANNEL},
-            "trigger_id": f"trigger-{time.monotonic_ns()}",
-            "channel": {"id": CHANNEL, "name": "footage"},
-            "message": answer,
-            "actions": [{**button, "block_id": "answer_actions", "action_ts": f"{time.time():.6f}"}],
-        }
-    )
+    running.interaction(button_click(answer, "Remember Grace"))
     view = fake.wait_for(lambda: _views(fake))[-1]
     [name] = [b for b in view["blocks"] if b.get("block_id") == "name"]
     assert view["callback_id"] == "reid_remember" and name["element"]["initial_value"] == "Grace"

@@ -25,6 +25,7 @@ from bot_fixtures import (
     Media,
     RunningBot,
     block_text,
+    button_click,
     finished,
     mention_payload,
     reply_containing,
@@ -33,7 +34,7 @@ from bot_fixtures import (
     thread_replies,
     view_submission,
 )
-from fakes.slack import APP_ID, BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack, sign_request
+from fakes.slack import BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack, sign_request
 
 from bot.reid.app import ReIDBot
 from bot.reid.modal import ModalContext, request_view
@@ -127,7 +128,7 @@ def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
     assert work.parent == bot_settings.work_dir
     assert fake.wait_for(lambda: not any(work.iterdir())), "downloads go when the request ends"
 
-    assert running.interaction(_button_click(answer, "Show every appearance")).status_code == 200
+    assert running.interaction(button_click(answer, "Show every appearance")).status_code == 200
     listing = reply_containing(fake, ts, "Every appearance in clip.mp4")
     listed = block_text(listing)
     assert "*Lin-Manuel Miranda*: 1 appearance" in listed and "*Zoë O'Brien*: 1 appearance" in listed
@@ -135,30 +136,6 @@ def test_mention_with_a_video_and_two_photos_answers_in_the_thread(
     assert "request" in caplog.text and "accepted" in caplog.text
     for secret in (fake.bot_token, SIGNING_SECRET, "files-pri", "url_private"):
         assert secret not in caplog.text, f"the logs hold {secret!r}"
-
-
-def _button_click(message: dict[str, Any], label: str, user: str = USER_ID) -> dict[str, Any]:
-    """A block_actions payload as Slack sends it when ``user`` clicks the button ``label`` of ``message``."""
-    [button] = [
-        element
-        for block in message["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element["text"]["text"] == label
-    ]
-    return {
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "fake-team"},
-        "user": {"id": user, "username": "alice.user", "team_id": TEAM_ID},
-        "api_app_id": APP_ID,
-        "token": "fake-verification-token",
-        "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL, "is_ephemeral": False},
-        "trigger_id": f"trigger-{time.monotonic_ns()}",
-        "channel": {"id": CHANNEL, "name": "footage"},
-        "message": message,
-        "response_url": "https://hooks.slack.invalid/actions/1",
-        "actions": [{**button, "block_id": "answer_actions", "action_ts": f"{time.time():.6f}"}],
-    }
 
 
 def _open_modal_view(fake: FakeSlack) -> dict[str, Any]:
@@ -508,7 +485,7 @@ def test_every_delivery_is_acknowledged_before_any_web_api_call_completes(
     assert fake.calls_to("files.info") and [c.params["name"] for c in fake.calls_to("reactions.add")][0] == "eyes"
 
     answer = reply_containing(fake, ts, "Nobody found")
-    acked_before_any_call(lambda: running.interaction(_button_click(answer, "Look again, less strict")).status_code)
+    acked_before_any_call(lambda: running.interaction(button_click(answer, "Look again, less strict")).status_code)
     reply_containing(fake, ts, "(less strict)", timeout=30)
 
     acked_before_any_call(lambda: running.command().status_code)
@@ -554,7 +531,7 @@ def test_look_again_less_strict_reruns_with_a_looser_tolerance_even_after_a_rest
     first.stop()
 
     second = start_bot(canned_tool)
-    click = _button_click(answer, "Look again, less strict")
+    click = button_click(answer, "Look again, less strict")
     assert second.interaction(click).status_code == 200
     assert second.interaction(click).status_code == 200, "a double click"
     again = reply_containing(fake, ts, "(less strict)")

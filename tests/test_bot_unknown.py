@@ -7,7 +7,6 @@ re-labelled at once, and she is then found by that name and through "Find in oth
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,14 @@ from bot_fixtures import (
     Media,
     RunningBot,
     block_text,
+    button_click,
     finished,
     reply_containing,
     share_video,
     thread_replies,
+    view_submission,
 )
-from fakes.slack import APP_ID, BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack
+from fakes.slack import BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack
 
 from bot.reid.naming import CONSENT_BLOCK, NAME_BLOCK, NAME_VIEW
 from tools.reid.facade import ReIDTool
@@ -36,30 +37,6 @@ from tools.reid.settings import ReIDSettings
 pytest_plugins = ["bot_fixtures"]
 
 StartBot = Callable[..., RunningBot]
-
-
-def _click(message: dict[str, Any], label: str) -> dict[str, Any]:
-    """The block_actions payload Slack sends when the user clicks ``label`` in ``message``."""
-    [(block_id, button)] = [
-        (block["block_id"], element)
-        for block in message["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element["text"]["text"] == label
-    ]
-    return {
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "fake-team"},
-        "user": {"id": USER_ID, "username": "alice.user", "team_id": TEAM_ID},
-        "api_app_id": APP_ID,
-        "token": "fake-verification-token",
-        "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL, "is_ephemeral": False},
-        "trigger_id": f"trigger-{time.monotonic_ns()}",
-        "channel": {"id": CHANNEL, "name": "footage"},
-        "message": message,
-        "response_url": "https://hooks.slack.invalid/actions/1",
-        "actions": [{**button, "block_id": block_id, "action_ts": f"{time.time():.6f}"}],
-    }
 
 
 def _opened_view(fake: FakeSlack, count: int) -> dict[str, Any]:
@@ -71,18 +48,6 @@ def _opened_view(fake: FakeSlack, count: int) -> dict[str, Any]:
 
     view = fake.wait_for(opened)
     return json.loads(view) if isinstance(view, str) else dict(view)
-
-
-def _submitted(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "view_submission",
-        "team": {"id": TEAM_ID, "domain": "fake-team"},
-        "user": {"id": USER_ID, "username": "alice.user", "team_id": TEAM_ID},
-        "api_app_id": APP_ID,
-        "token": "fake-verification-token",
-        "trigger_id": "trigger-submit",
-        "view": {**view, "id": "V0FAKE", "team_id": TEAM_ID, "state": {"values": values}},
-    }
 
 
 def _text(value: str) -> dict[str, Any]:
@@ -120,13 +85,13 @@ def test_an_unknown_person_is_shown_named_from_the_thread_and_found_by_that_name
     assert section["accessory"]["slack_file"] == {"id": crop_id} and "Person 1" in section["text"]["text"]
 
     # "Name Person 1": the modal; a missing consent note is shown under its input.
-    assert running.interaction(_click(answer, "Name Person 1")).status_code == 200
+    assert running.interaction(button_click(answer, "Name Person 1")).status_code == 200
     view = _opened_view(fake, 1)
     assert view["callback_id"] == NAME_VIEW
-    refused = running.interaction(_submitted(view, {NAME_BLOCK: _text("Grace Hopper"), CONSENT_BLOCK: _text(" ")}))
+    refused = running.interaction(view_submission(view, {NAME_BLOCK: _text("Grace Hopper"), CONSENT_BLOCK: _text(" ")}))
     assert refused.json()["response_action"] == "errors" and CONSENT_BLOCK in refused.json()["errors"]
     values = {NAME_BLOCK: _text("Grace Hopper"), CONSENT_BLOCK: _text("agreed on camera, 2026-12-01")}
-    accepted = running.interaction(_submitted(view, values))
+    accepted = running.interaction(view_submission(view, values))
     assert accepted.status_code == 200 and not accepted.content.strip(b"{} ")
 
     # Enrolled in the workspace's gallery, said in the thread, the answer re-labelled with no new analysis.
@@ -149,12 +114,12 @@ def test_an_unknown_person_is_shown_named_from_the_thread_and_found_by_that_name
     assert "*Grace Hopper*: found" in block_text(reply_containing(fake, again, "Found: Grace Hopper"))
 
     # "Find in other footage": the request modal with her kept face as the reference.
-    assert running.interaction(_click(relabelled, "Find in other footage")).status_code == 200
+    assert running.interaction(button_click(relabelled, "Find in other footage")).status_code == 200
     request_view = _opened_view(fake, 2)
     assert "Looking for Grace Hopper" in json.dumps(request_view["blocks"])
     footage = fake.add_file("group-2.jpg", media.group_jpg, "image/jpeg", "jpg")
     values = {"footage": {"value": {"type": "file_input", "files": [footage]}}}
-    assert running.interaction(_submitted(request_view, values)).status_code == 200
+    assert running.interaction(view_submission(request_view, values)).status_code == 200
     [parent] = fake.wait_for(lambda: [m for m in fake.messages(CHANNEL) if "look for Grace Hopper in" in m["text"]])
     assert finished(fake, parent["ts"], ENGINE_TIMEOUT_S) == ["white_check_mark"]
     assert "*Grace Hopper*: found" in block_text(reply_containing(fake, parent["ts"], "Found: Grace Hopper"))
