@@ -34,6 +34,10 @@ _TURNED = {5, 6, 7, 8}
 THUMBNAIL_SIZE = (64, 36)
 SKIP_NONREF_RATIO = 4
 """Skip non-reference frames when the video has this many frames per sample or more."""
+NEAR_GRID_FRAMES = 1.25
+"""Frames shown this many frame durations after a grid point are always decoded, so that the
+grid point gets its own frame, not the next one a reference frame shows (measured: half the
+samples of the street clip were one frame late when every non-reference frame was skipped)."""
 LUMA_FIRST_FORMATS = ("yuv", "yuvj", "nv12", "nv21", "gray")
 """Pixel formats whose first plane is the luma at full size."""
 CUT_DIFFERENCE = 20.0
@@ -301,18 +305,20 @@ def _decode_from(
     """(time, frame) from a little before ``start_s`` on, times from the media's start.
 
     Given the ``sample_fps`` of an analysis that samples far fewer frames than the video has,
-    frames no other frame refers to are not decoded: they are half of a typical H.264 stream's
-    decoding time, and the frames left (every second or third) still show every shot cut.
+    frames no other frame refers to are not decoded, except those shown just at or after a grid
+    point (`_near_grid`): they are half of a typical H.264 stream's decoding time, the frames
+    left (every second or third) still show every shot cut, and every grid point still gets
+    the frame a full decode would give it.
     """
     last_time = start_s
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            stream.codec_context.thread_count = threads
+            context = stream.codec_context
+            context.thread_count = threads
             rate = stream.average_rate or stream.guessed_rate
-            if sample_fps is not None and rate and sample_fps * SKIP_NONREF_RATIO <= rate:
-                stream.codec_context.skip_frame = "NONREF"
+            sparse = sample_fps is not None and rate is not None and sample_fps * SKIP_NONREF_RATIO <= rate
             time_base = stream.time_base
             if time_base is None:
                 raise MediaError(f"{path.name} has a video stream without timestamps. Send the original file.")
@@ -321,14 +327,25 @@ def _decode_from(
                 # Seek a little early: the nearest keyframe before may sit exactly at start_s.
                 target = int((origin + max(0.0, start_s - 1.0)) / time_base)
                 container.seek(target, stream=stream, backward=True)
-            for frame in container.decode(stream):
-                if frame.pts is None:
-                    continue
-                if counter is not None:
-                    counter[0] += 1
-                last_time = float(frame.pts * time_base) - origin
-                yield last_time, frame
+            for packet in container.demux(stream):
+                if sparse and sample_fps is not None and rate is not None and packet.pts is not None:
+                    shown = float(packet.pts * time_base) - origin
+                    context.skip_frame = "DEFAULT" if _near_grid(shown, sample_fps, float(rate)) else "NONREF"
+                for frame in stream.decode(packet):
+                    if frame.pts is None:
+                        continue
+                    if counter is not None:
+                        counter[0] += 1
+                    last_time = float(frame.pts * time_base) - origin
+                    yield last_time, frame
     except av.FFmpegError as exc:
         raise MediaError(
             f"{path.name} is corrupt or truncated near {last_time:.1f} s ({_reason(exc)}). Send the original file."
         ) from exc
+
+
+def _near_grid(time_s: float, sample_fps: float, rate: float) -> bool:
+    """Whether a frame shown at ``time_s`` may be the first at or after a grid point: within
+    `NEAR_GRID_FRAMES` frame durations after one (a variable frame rate's frames may stray)."""
+    since = time_s - math.floor(time_s * sample_fps + 1e-6) / sample_fps
+    return since < NEAR_GRID_FRAMES / rate
