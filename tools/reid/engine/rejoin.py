@@ -41,9 +41,9 @@ last seen: hidden behind a passer-by, they walk on slowly across the picture."""
 def chains(tracks: Sequence[Track], descriptor: Descriptor) -> list[list[Track]]:
     """``tracks`` (in the order they were built) as chains, each in time order, the chains in
     the order of their first track; a track with no descriptor is a chain of its own."""
-    likeness = _candidates(tracks, descriptor)
-    later = _nearest_two(likeness, side=1)
-    earlier = _nearest_two(likeness, side=2)
+    likeness = candidates(tracks, descriptor)
+    later = _nearest_two(likeness, later=True)
+    earlier = _nearest_two(likeness, later=False)
     after: dict[int, int] = {}
     for distance, a, b in likeness:
         alike = distance <= descriptor.scale.rejoin
@@ -67,13 +67,13 @@ Nearest = list[tuple[float, int]]
 """A track's two nearest candidates on one side: (distance, track index), nearest first."""
 
 
-def _nearest_two(likeness: list[tuple[float, int, int]], side: int) -> dict[int, Nearest]:
-    """Per track, its two nearest candidates later (``side`` 1: the track is the earlier one)
-    or earlier (``side`` 2)."""
+def _nearest_two(likeness: list[tuple[float, int, int]], *, later: bool) -> dict[int, Nearest]:
+    """Per track, its two nearest candidates: later ones (``later``: the track is the earlier
+    of its pairs), else earlier ones."""
     nearest: dict[int, Nearest] = {}
-    for pair in likeness:
-        mine, other = pair[side], pair[3 - side]
-        nearest[mine] = sorted([*nearest.get(mine, []), (pair[0], other)])[:2]
+    for distance, a, b in likeness:
+        mine, other = (a, b) if later else (b, a)
+        nearest[mine] = sorted([*nearest.get(mine, []), (distance, other)])[:2]
     return nearest
 
 
@@ -84,7 +84,7 @@ def _singles_out(nearest: Nearest, other: int, descriptor: Descriptor) -> bool:
     return len(nearest) == 1 or nearest[1][0] - nearest[0][0] >= descriptor.scale.margin
 
 
-def _candidates(tracks: Sequence[Track], descriptor: Descriptor) -> list[tuple[float, int, int]]:
+def candidates(tracks: Sequence[Track], descriptor: Descriptor) -> list[tuple[float, int, int]]:
     """(nearest faces' distance, earlier, later) for every pair of described tracks of one shot
     where the later starts after the earlier ends, within ``REJOIN_S``."""
     order = sorted((t.start, i) for i, t in enumerate(tracks) if t.described())
