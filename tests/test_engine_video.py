@@ -150,28 +150,27 @@ def test_sparser_sampling_analyses_fewer_frames(two_people_clip, photos) -> None
 
 
 def test_keyframes_box_and_name_each_found_person(two_people_clip, photos, tmp_path: Path) -> None:
-    """A picture per moment, named for the persons it shows (one picture when one frame is
-    the best of both), each found person boxed in the highlight colour."""
+    """Each found person is boxed in exactly one keyframe (one picture serves both when their
+    best frames are one, ``moments``), in the highlight colour, named in its file name."""
     from PIL import Image
 
     result = engine.analyze(two_people_clip, {"Eileen": [photos["eileen"]], "Grace": [photos["grace"]]})
     paths = engine.render_keyframes(two_people_clip, result, tmp_path)
-    assert len(paths) == len(result.moments) >= 1
-    shown: list[str] = []
-    for path, moment in zip(paths, result.moments, strict=True):
-        named = [face for face in moment.faces if face.name]
-        assert path.stem[3:] == "-".join(str(face.name).lower() for face in named)
+    shown = [
+        (name, path, box)
+        for moment, path in zip(result.moments, paths, strict=True)
+        for name, box in ((f.name, f.box) for f in moment.faces if f.name)
+    ]
+    assert sorted(name for name, _, _ in shown) == ["Eileen", "Grace"]
+    for name, path, (left, top, _, bottom) in shown:
+        assert name.lower() in path.stem.split("-")
         with Image.open(path) as image:
             assert image.format == "JPEG" and image.size == (640, 360)
-            for face in named:
-                left, top, right, bottom = face.box
-                # The box outline is drawn in the highlight colour.
-                pixel = image.convert("RGB").getpixel((left + 1, (top + bottom) // 2))
-                assert isinstance(pixel, tuple)
-                r, g, b = pixel
-                assert r > 200 and g > 150 and b < 90
-        shown += [face.name for face in named if face.name]
-    assert sorted(shown) == ["Eileen", "Grace"]
+            # The box outline is drawn in the highlight colour.
+            pixel = image.convert("RGB").getpixel((left + 1, (top + bottom) // 2))
+            assert isinstance(pixel, tuple)
+            r, g, b = pixel
+            assert r > 200 and g > 150 and b < 90
 
 
 def test_dlib_descriptor_stays_an_option(two_people_clip, photos) -> None:
