@@ -31,7 +31,7 @@ import cv2
 
 from bench.engine_bench import CORRIDOR, STREET, answer, corridor_persons, downscaled, looped, street_persons
 from tools.reid import engine
-from tools.reid.engine import detect, frames
+from tools.reid.engine import decode, detect, frames
 from tools.reid.engine.embed import SFaceDescriptor
 from tools.reid.schemas import AnalysisOptions, ReIDResult
 
@@ -67,6 +67,10 @@ def _every(seconds: float) -> Variant:
 
 
 LEVERS: dict[str, list[Variant]] = {
+    "sampled frames": [
+        Variant("grid points get their own frame", {(decode, "NEAR_GRID_FRAMES"): decode.NEAR_GRID_FRAMES}),
+        Variant("every non-reference frame skipped", {(decode, "NEAR_GRID_FRAMES"): 0.0}),
+    ],
     "region detection": [
         Variant("whole frame every sample", {(detect, "FULL_PASS_INTERVAL_S"): 0.0}),
         Variant("whole pass every 1 s, regions between", {(detect, "FULL_PASS_INTERVAL_S"): 1.0}),
