@@ -1,28 +1,31 @@
-"""Watching a real process's children: the engine's spawned workers, and whether any outlives it
-(the shutdown and crash tests)."""
+"""Watching a real process while it analyses: its engine helper thread, and whether anything it
+started outlives it (the shutdown and crash tests)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import psutil
 from loopback import wait_until
 
+from tools.reid.engine.parallel import HELPER_THREAD_NAME
 
-def pool_workers(pid: int) -> list[psutil.Process]:
-    """The engine's spawned worker processes under ``pid``."""
-    found = []
-    for child in psutil.Process(pid).children(recursive=True):
+
+def helper_threads(pid: int) -> int:
+    """How many of the engine's helper threads run in ``pid`` (Linux names them in /proc)."""
+    count = 0
+    for comm in Path(f"/proc/{pid}/task").glob("*/comm"):
         try:
-            if "spawn_main" in " ".join(child.cmdline()):
-                found.append(child)
-        except psutil.Error:
+            count += comm.read_text().strip() == HELPER_THREAD_NAME
+        except OSError:  # the thread ended meanwhile
             pass
-    return found
+    return count
 
 
 def busy_descendants(pid: int) -> list[psutil.Process]:
-    """Every process under ``pid`` once its engine worker runs (with two cores, the calling
-    thread is the other one), with the resource tracker."""
-    wait_until(lambda: len(pool_workers(pid)) >= 1, 120, "the engine worker to start")
+    """Every process under ``pid`` once a video is spread over its threads (with two cores, the
+    calling thread and one helper): the engine starts none, anything else must end with it."""
+    wait_until(lambda: helper_threads(pid) >= 1, 120, "the engine's helper thread to start")
     return psutil.Process(pid).children(recursive=True)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tools.reid import engine, synth
@@ -121,20 +122,19 @@ def test_one_process_and_two_give_the_same_result(make_clip, photos, monkeypatch
     assert find(alone, "Eileen").found and find(alone, "Grace").found
 
 
-def test_a_short_clip_uses_the_pool_once_it_runs(make_clip, photos, monkeypatch) -> None:
-    """A 5 s clip is analysed in this process while the pool would have to start, and in the
-    running pool afterwards, with the same answer."""
+def test_two_workers_are_two_threads_of_this_process(make_clip, photos) -> None:
+    """A 5 s clip (11 grid points) is spread over the calling thread and a helper thread, with
+    the answer of one thread, and no process is started for it (one interpreter's memory)."""
     clip = make_clip("short_one", [synth.Actor(synth.astronaut_portrait(), 0.5, 4.5, synth.glide(0.2, 0.6, 4))], 5.0)
     persons = {"Eileen": [photos["eileen"]]}
-    parallel.shutdown_pool()
-    cold = engine.analyze(clip, persons, workers=2)
-    with monkeypatch.context() as patched:
-        patched.setattr(parallel, "POOL_MIN_GRID", 1)
-        engine.analyze(clip, persons, workers=2)  # starts the pool
-    warm = engine.analyze(clip, persons, workers=2)
-    assert (cold.stats.workers, warm.stats.workers) == (1, 2)
-    assert cold.model_dump(exclude={"stats"}) == warm.model_dump(exclude={"stats"})
-    assert find(warm, "Eileen").found
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    spread = engine.analyze(clip, persons, workers=2)
+    started = {p.pid for p in psutil.Process().children(recursive=True)} - before
+    alone = engine.analyze(clip, persons, workers=1)
+    assert (spread.stats.workers, alone.stats.workers) == (2, 1)
+    assert started == set()
+    assert spread.model_dump(exclude={"stats"}) == alone.model_dump(exclude={"stats"})
+    assert find(spread, "Eileen").found
 
 
 def test_progress_rises_to_one(two_people_clip, photos) -> None:

@@ -1,26 +1,28 @@
-"""Spreading a video over every core: the sampling grid cut into segments, one per task of
-a process pool. Segments are deterministic (see `frames`), so the result is the same with
-one process or many; only the wall time changes.
+"""Spreading a video over every core: the sampling grid cut into segments, run at once by the
+calling thread and ``workers - 1`` helper threads of this process. Segments are deterministic
+(see `frames`), so the result is the same with one thread or many; only the wall time changes.
 
-The calling thread analyses segments too, beside ``workers - 1`` pool processes: it has the
-models loaded already (for the reference photos), and a process fewer is ~250 MiB less
-memory (its own interpreter, OpenCV, PyAV and models) for no loss of speed.
+Threads, not processes: decoding, YuNet and SFace run in FFmpeg and OpenCV, which release the
+GIL, so two threads analysed the 1080p street loop 1.94x as fast as one, like two processes;
+and a second process costs its own interpreter, libraries and heap. Measured at 1080p with two
+workers: 421 MiB for the process with a helper thread, against 634 MiB resident (516 MiB
+proportional) for the process and a spawned worker. Each thread loads its own models once
+(`models.per_thread`), and the helpers live as long as the process, so their models stay loaded.
 
 Where the segments run is pluggable: a `Runner` maps the (opaque) segment function over the
-argument tuples. `PoolRunner`, this process's pool, is the default; ``tools.reid.cluster``
+argument tuples. `PoolRunner`, this process's threads, is the default; ``tools.reid.cluster``
 provides one for a Dask cluster without the engine knowing anything of it.
 """
 
 from __future__ import annotations
 
-import atexit
+import ctypes
+import ctypes.util
 import math
-import multiprocessing
-import os
+import queue
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
@@ -30,84 +32,129 @@ from tools.reid.progress import ProgressFn
 
 SEGMENT_SAMPLES = 40
 """Most grid points per task: ~20 s of footage at 2 fps; small enough for steady progress."""
-POOL_MIN_GRID = 30
-"""Starting worker processes costs ~1-2 s (imports, models): footage of fewer grid points
-(15 s at 2 fps) is analysed sooner in this process alone (measured at 360p: with the pool to
-start, 8 s took 1.6 s against 1.1 s alone, 16 s 1.6 s against 1.8 s)."""
-WARM_POOL_MIN_GRID = 8
-"""Once the pool runs (a service, the second video of a session), a segment in it costs only
-its seek: even 4 s of 360p footage (9 grid points) took 0.40 s against 0.55 s alone."""
+POOL_MIN_GRID = 8
+"""Footage of fewer grid points (4 s at 2 fps) is analysed in the calling thread alone: a
+helper's share would cost its seek and, the first time, its models' loading."""
 
 T = TypeVar("T")
 
-_pool: ProcessPoolExecutor | None = None
-_pool_size = 0
+_Call = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
+HELPER_THREAD_NAME = "reid-segments"
+"""What the helper threads are called in the system (``top -H``, ``/proc/<pid>/task/*/comm``)."""
+PR_SET_NAME = 15
+"""prctl's option that names the calling thread (linux/prctl.h)."""
+
+
+def _name_os_thread(name: str) -> None:
+    """Names the calling thread for the system too, where Linux's prctl exists: Python names
+    its threads for itself only, and an operator looking at a busy service sees threads."""
+    library = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(library).prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+    except (OSError, AttributeError, TypeError):  # no libc found, or not Linux
+        pass
+
+
+class SegmentStopped(Exception):
+    """Raised inside a helper thread's segment when the process is told to stop."""
+
+
+STOP_WAIT_S = 5.0
+"""How long stopping waits for the helpers to leave their segments (each is interrupted at its
+next Python instruction: at most one decoded frame or one network pass away)."""
+
+
+class _Helpers:
+    """``count`` daemon threads running calls from one queue. A process told to stop (SIGTERM,
+    Ctrl+C) interrupts their segments and exits without native code running under it (OpenCV
+    aborts the process otherwise); one killed outright leaves nothing behind, having started
+    no other process."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._running: dict[int, Future[Any]] = {}
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{HELPER_THREAD_NAME}-{number + 1}", daemon=True)
+            for number in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        self._calls.put((future, fn, args))
+        return future
+
+    def stop(self) -> None:
+        """Calls not started are cancelled, running ones interrupted (their futures fail with
+        `SegmentStopped`), and the threads end."""
+        while True:
+            try:
+                call = self._calls.get_nowait()
+            except queue.Empty:
+                break
+            if call is not None:
+                call[0].cancel()
+        for _ in self._threads:
+            self._calls.put(None)
+        running = list(self._running.values())
+        for thread in self._threads:
+            if thread.ident is not None and thread.is_alive():
+                _interrupt(thread.ident)
+        for thread in self._threads:
+            thread.join(STOP_WAIT_S)
+        for future in running:
+            if not future.done():
+                future.set_exception(SegmentStopped())
+
+    def _work(self) -> None:
+        _name_os_thread(HELPER_THREAD_NAME)
+        me = threading.get_ident()
+        try:
+            while (call := self._calls.get()) is not None:
+                future, fn, args = call
+                if not future.set_running_or_notify_cancel():
+                    continue
+                self._running[me] = future
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as exc:  # the caller sees it, as from a pool
+                    future.set_exception(exc)
+                finally:
+                    self._running.pop(me, None)
+        except SegmentStopped:  # it arrived between two calls
+            pass
+
+
+def _interrupt(ident: int) -> None:
+    """Raises `SegmentStopped` in the thread ``ident`` at its next Python instruction."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(SegmentStopped))
+
+
+_pool: _Helpers | None = None
 _pool_lock = threading.Lock()
 
 
-def _shared_pool(workers: int) -> ProcessPoolExecutor:
-    """One pool per process, started on first use; models load once per worker."""
-    global _pool, _pool_size
+def _shared_pool(count: int) -> _Helpers:
+    """One set of helper threads per process, started on first use."""
+    global _pool
     with _pool_lock:
-        if _pool is None or _pool_size != workers:
+        if _pool is None or _pool.count != count:
             if _pool is not None:
-                _pool.shutdown(wait=False, cancel_futures=True)
-            # spawn, not fork: the callers (uvicorn, Bolt) hold threads and event loops.
-            _pool = ProcessPoolExecutor(
-                workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_die_with_parent,
-                initargs=(os.getpid(),),
-            )
-            _pool_size = workers
+                _pool.stop()
+            _pool = _Helpers(count)
         return _pool
 
 
-PARENT_CHECK_S = 0.5
-
-
-def _pool_running(workers: int) -> bool:
-    with _pool_lock:
-        return _pool is not None and _pool_size == workers
-
-
-def _die_with_parent(parent: int) -> None:
-    """In each worker: exit as soon as the process that started it is gone. A parent killed
-    outright (SIGKILL, the OOM killer) cannot stop its workers, which would otherwise finish
-    their segment, and idle on, orphaned, holding hundreds of MB each. The parent's pid is
-    polled from a thread rather than asked of the kernel as a parent-death signal
-    (``PR_SET_PDEATHSIG``), which fires when the *thread* that started the worker ends: the
-    pool is started from whichever thread first analyses a video, often a short-lived one."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="reid-parent-watch", daemon=True).start()
-
-
-@atexit.register
-def _close_pool() -> None:
-    if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
-
-
 def shutdown_pool() -> None:
-    """Stop the worker processes now, for SIGTERM and SIGINT: segments in flight are abandoned
-    (the caller sees the pool broken), and no worker outlives this process. Closing the pool
-    alone would let busy workers finish their segment, orphaned, after the process exits."""
-    global _pool, _pool_size
+    """Stop the helper threads, for SIGTERM and SIGINT: segments not started are cancelled (the
+    analysis in flight fails), and the process exits without waiting for a running one."""
+    global _pool
     with _pool_lock:
-        pool, _pool, _pool_size = _pool, None, 0
-    if pool is None:
-        return
-    workers = list((pool._processes or {}).values())  # the executor offers no other handle on them
-    pool.shutdown(wait=False, cancel_futures=True)
-    for worker in workers:
-        worker.terminate()
-    for worker in workers:
-        worker.join(timeout=5)
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.stop()
 
 
 class Runner(Protocol):
@@ -128,7 +175,7 @@ class Runner(Protocol):
 
 
 class PoolRunner:
-    """This machine's ``workers`` cores: the calling thread and a pool of ``workers - 1`` processes."""
+    """This machine's ``workers`` cores: the calling thread and ``workers - 1`` helper threads."""
 
     kind: Literal["local", "cluster"] = "local"
     address: str | None = None
@@ -138,8 +185,8 @@ class PoolRunner:
         self._used = 1
 
     def map(self, fn: Callable[..., T], args: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
-        """Every ``workers``-th call runs in the calling thread, the others in the pool: calls are
-        segments of equal length, so each core gets the same share."""
+        """Every ``workers``-th call runs in the calling thread, the others in the helpers: calls
+        are segments of equal length, so each core gets the same share."""
         self._used = max(self._used, min(self.workers, len(args)))
         here = range(0, len(args), self.workers)
         elsewhere = [i for i in range(len(args)) if i % self.workers]
@@ -175,13 +222,11 @@ def analyse_video(
 ) -> list[SegmentResult]:
     """Segment results in time order; the last segment runs to the end of the stream.
 
-    Footage under ``POOL_MIN_GRID`` points (``WARM_POOL_MIN_GRID`` once the pool runs), or a
-    local runner of one worker, runs in this process."""
-    here = isinstance(runner, PoolRunner) and (
-        runner.workers <= 1 or grid < (WARM_POOL_MIN_GRID if _pool_running(runner.workers - 1) else POOL_MIN_GRID)
-    )
+    Footage under ``POOL_MIN_GRID`` points, or a local runner of one worker, runs in the
+    calling thread alone."""
+    here = isinstance(runner, PoolRunner) and (runner.workers <= 1 or grid < POOL_MIN_GRID)
     bounds = segment_bounds(grid, 1 if here else runner.workers)
-    if not here:  # a process (or the calling thread) per core: FFmpeg's own threads would only contend
+    if not here:  # a thread per core: FFmpeg's own threads would only contend
         spec = replace(spec, decode_threads=1)
     args = [(path, spec, first, stop) for first, stop in bounds]
     if here:
