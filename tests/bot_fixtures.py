@@ -117,7 +117,7 @@ class CannedBackend:
 
 @pytest.fixture
 def engine_tool() -> ReIDTool:
-    """The real engine, on one worker process: the cores are shared with other test runs."""
+    """The real engine, on one thread: the cores are shared with other test runs."""
     return ReIDTool(ReIDSettings(workers=1))
 
 

@@ -82,7 +82,7 @@ def two_people_clip(make_clip: ClipMaker) -> Path:
 
 @pytest.fixture(scope="session")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A minute of the astronaut: long enough that the engine spreads it over its process pool."""
+    """A minute of the astronaut: long enough that the engine spreads it over its helper threads."""
     path = tmp_path_factory.mktemp("long") / "minute.mp4"
     synth.write_clip(
         path, [synth.Actor(synth.astronaut_portrait(), 0.0, 60.0, synth.still(0.4))], 60.0, size=(320, 240)

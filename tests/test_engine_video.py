@@ -122,9 +122,10 @@ def test_one_process_and_two_give_the_same_result(make_clip, photos, monkeypatch
     assert find(alone, "Eileen").found and find(alone, "Grace").found
 
 
-def test_two_workers_are_two_threads_of_this_process(make_clip, photos) -> None:
-    """A 5 s clip (11 grid points) is spread over the calling thread and a helper thread, with
-    the answer of one thread, and no process is started for it (one interpreter's memory)."""
+def test_two_workers_are_two_threads_of_this_process(make_clip, photos, monkeypatch) -> None:
+    """A clip spread over the calling thread and a helper thread has the answer of one thread,
+    and no process is started for it (one interpreter's memory)."""
+    monkeypatch.setattr(parallel, "POOL_MIN_GRID", 1)
     clip = make_clip("short_one", [synth.Actor(synth.astronaut_portrait(), 0.5, 4.5, synth.glide(0.2, 0.6, 4))], 5.0)
     persons = {"Eileen": [photos["eileen"]]}
     before = {p.pid for p in psutil.Process().children(recursive=True)}

@@ -1,7 +1,7 @@
 # ruff: noqa: E402  (bot_fixtures must be marked for assertion rewriting before it is imported)
 """SIGTERM and SIGINT (issue 10, item 3): `reid analyze`, `reid serve` and `reid bot`, each a real
-process busy with a video on two cores, stop cleanly when signalled: no worker process
-or resource tracker is left behind, and accepted work stays resumable."""
+process busy with a video on two cores (its calling thread and a helper), stop cleanly when
+signalled: no process is left behind, and accepted work stays resumable."""
 
 from __future__ import annotations
 

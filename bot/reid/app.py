@@ -127,7 +127,7 @@ class ReIDBot:
 
     async def stop(self) -> None:
         """Cancel the work in flight (its requests resume at the next start), then end the
-        engine's worker processes, so none outlives the bot."""
+        engine's helper threads, so no segment runs on while the bot exits."""
         await self.desk.stop()
         await self.worker.stop()
         stop_engine_workers()

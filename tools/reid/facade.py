@@ -197,8 +197,8 @@ def open_gallery(path: Path) -> Gallery:
 
 
 def stop_engine_workers() -> None:
-    """End the embedded engine's worker processes at once (SIGTERM, SIGINT): an analysis in
-    flight fails, and no worker is left running after this process. Entry points call it
+    """Stop the embedded engine's helper threads at once (SIGTERM, SIGINT): an analysis in
+    flight fails, and no segment runs on while this process exits. Entry points call it
     when they are told to stop."""
     engine.shutdown_pool()
 

@@ -235,10 +235,10 @@ class Stats(BaseModel):
     faces_described: int = Field(0, description="Faces given a descriptor (the costly step).")
     wall_s: float
     runner: Literal["local", "cluster"] = Field(
-        "local", description="Where the video's segments ran: this machine's processes or a Dask cluster."
+        "local", description="Where the video's segments ran: this machine's threads or a Dask cluster."
     )
     cluster: str | None = Field(None, description="The Dask scheduler's address when runner is cluster.")
-    workers: int = Field(1, ge=1, description="Processes (local) or Dask workers (cluster) that took part.")
+    workers: int = Field(1, ge=1, description="Threads (local) or Dask workers (cluster) that took part.")
 
 
 class MomentFace(BaseModel):

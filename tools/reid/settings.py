@@ -61,7 +61,7 @@ class ReIDSettings(BaseSettings):
     max_unknown_people: int = Field(10, ge=0, description="Most unknown people reported per result; 0: none.")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
 
-    # A Dask cluster to run videos on instead of this machine's processes (``tools.reid.cluster``)
+    # A Dask cluster to run videos on instead of this machine's threads (``tools.reid.cluster``)
     cluster: str | None = Field(
         None, description="Address of a Dask scheduler, e.g. tcp://10.0.0.5:8786; unset runs everything here."
     )

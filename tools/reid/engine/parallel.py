@@ -3,11 +3,12 @@ calling thread and ``workers - 1`` helper threads of this process. Segments are 
 (see `frames`), so the result is the same with one thread or many; only the wall time changes.
 
 Threads, not processes: decoding, YuNet and SFace run in FFmpeg and OpenCV, which release the
-GIL, so two threads analysed the 1080p street loop 1.94x as fast as one, like two processes;
-and a second process costs its own interpreter, libraries and heap. Measured at 1080p with two
-workers: 421 MiB for the process with a helper thread, against 634 MiB resident (516 MiB
-proportional) for the process and a spawned worker. Each thread loads its own models once
-(`models.per_thread`), and the helpers live as long as the process, so their models stay loaded.
+GIL, so two threads analyse a video about as fast as two processes (the same segments of the
+1080p street loop on a loaded machine: 15.2 s of CPU against 15.0 s); and a second process
+costs its own interpreter, libraries and heap. ``make bench``, 1080p, two workers: a peak of
+473-485 MiB resident (461-470 MiB proportional) against 638-685 MiB (517-564 MiB) for the
+process and a spawned worker. Each thread loads its own models once (`models.per_thread`), and
+the helpers live as long as the process, so their models stay loaded.
 
 Where the segments run is pluggable: a `Runner` maps the (opaque) segment function over the
 argument tuples. `PoolRunner`, this process's threads, is the default; ``tools.reid.cluster``
@@ -32,9 +33,11 @@ from tools.reid.progress import ProgressFn
 
 SEGMENT_SAMPLES = 40
 """Most grid points per task: ~20 s of footage at 2 fps; small enough for steady progress."""
-POOL_MIN_GRID = 8
-"""Footage of fewer grid points (4 s at 2 fps) is analysed in the calling thread alone: a
-helper's share would cost its seek and, the first time, its models' loading."""
+POOL_MIN_GRID = 30
+"""Footage of fewer grid points (15 s at 2 fps) is analysed in the calling thread alone: a
+helper's share costs its seek and, the first time, its models' loading. Measured at 360p
+(loaded machine): spread, 8 s took 0.75-1.05 s against 0.91-0.92 s alone, 16 s 1.60-1.90 s
+against 1.70-2.07 s, 25 s 1.39-1.87 s against 2.57-3.15 s."""
 
 T = TypeVar("T")
 
@@ -163,14 +166,14 @@ class Runner(Protocol):
     kind: Literal["local", "cluster"]
     address: str | None
     workers: int
-    """How many processes can run calls at once: segments come in multiples of it."""
+    """How many threads or processes can run calls at once: segments come in multiples of it."""
 
     def map(self, fn: Callable[..., T], args: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
         """``(i, fn(*args[i]))`` for every i, in the order the calls complete."""
         ...
 
     def workers_used(self) -> int:
-        """How many processes took part in the calls mapped so far."""
+        """How many threads or processes took part in the calls mapped so far."""
         ...
 
 
