@@ -15,7 +15,7 @@ from tools.reid.engine.moments import keyframe_moments
 from tools.reid.engine.parallel import PoolRunner, Runner, analyse_video
 from tools.reid.engine.references import Person, load_persons
 from tools.reid.engine.track import Track, build_tracks
-from tools.reid.engine.unknown import GROUP_DISTANCE, GroupingRules, unknown_people
+from tools.reid.engine.unknown import GROUP_DISTANCE, Asked, GroupingRules, unknown_people
 from tools.reid.errors import MediaError
 from tools.reid.limits import Limits
 from tools.reid.progress import ProgressFn, no_progress
@@ -115,7 +115,15 @@ def _unknown_people(
     descriptor: Descriptor,
     options: AnalysisOptions,
 ) -> list[UnknownPerson]:
-    """The unknown tracks grouped into people, in this process once every segment is in."""
+    """The unknown tracks grouped into people, in this process once every segment is in.
+
+    The photo guard and its overrule by the footage do not move with the tolerance asked for:
+    a group is kept back when a face is within the loosest tolerance plus the margin of an asked
+    person's photo, and let through when none of its faces comes within the default tolerance
+    (the distance at which a face is named) of that person's found faces. At the loosest
+    tolerance the overrule would otherwise shrink to nothing: on the corridor Freda's nearest face
+    is 0.70 from Liz's found faces, and she was hidden again with Liz asked at 0.7.
+    """
     rules = GroupingRules(
         threshold=GROUP_DISTANCE[descriptor.name],
         min_screen_s=options.unknown_min_s,
@@ -123,9 +131,10 @@ def _unknown_people(
         gap_s=options.gap_s,
         doubtful=options.effective_tolerance() + descriptor.scale.margin,
         like_photo=TOLERANCES[descriptor.name].loosest + descriptor.scale.margin,
+        unlike_found=TOLERANCES[descriptor.name].default,
     )
-    found_tracks = [item.track for items in found.values() for item in items]
-    return unknown_people(unknown, found_tracks, [p.descriptors for p in references], descriptor, rules)
+    asked = [Asked(p.descriptors, [item.track for item in found[p.name]]) for p in references]
+    return unknown_people(unknown, asked, descriptor, rules)
 
 
 def _scaled(progress: ProgressFn) -> ProgressFn:

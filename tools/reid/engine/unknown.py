@@ -7,16 +7,32 @@ distance between their faces). Merging stops at the descriptor's ``GROUP_DISTANC
 tracks with faces in one frame are two people: such groups never merge, and each merge
 passes the constraint on.
 
-A group is not shown as somebody else when it may be a person asked for: when one of its
-tracks is within the tolerance plus the margin (``GroupingRules.doubtful``) of one of that
-person's found tracks (never in a frame with it), or any of its faces is within the loosest
-tolerance plus the margin of that person's photos (``GroupingRules.like_photo``: a face a less
-strict look could nearly name; the matcher decides from a track's good faces, and a person's
-small, unsure faces at the far end of a corridor sat 0.67-0.96 from their photo): too like
-them to call a stranger, too unsure to name. Showing an asked
-person as a stranger is the worse mistake, so this distance is looser than the grouping's. A group
-whose clearest face the detector scores below ``MIN_FACE_SCORE`` is left out too: on real
-footage those were prints and patterns, not faces.
+A group is not shown as somebody else when it may be a person asked for. Showing an asked
+person as a stranger is the worse mistake, so the guards are looser than the grouping; but a
+group too readily taken for an asked person hides a real stranger, so what the footage shows of
+them comes before their photo. For each asked person (``Asked``: their photos, and the tracks found to be them):
+
+- A group on screen in one frame with one of their found tracks is not them: one person is not
+  two faces at once (the group is one person: no merge crosses a frame, no group mixed two people
+  on the real clips). On the corridor Atinkum's tracks share frames with Freda's found track,
+  yet his faces sit 0.72-0.73 from her photo, and that likeness alone hid him.
+- A group with a track within the tolerance plus the margin (``GroupingRules.doubtful``) of one
+  of their found tracks may be them.
+- A group any of whose faces is within the loosest tolerance plus the margin of their photos
+  (``GroupingRules.like_photo``: a face a less strict look could nearly name; a person's small,
+  unsure faces at the far end of a corridor sat 0.67-0.96 from their photo) may be them, unless
+  they were found here and none of its faces comes within ``GroupingRules.unlike_found`` of
+  any of their found faces: the same camera, light and day say it is someone else, which a photo
+  from another year cannot outweigh. On the corridor an asked person's missed far-away tracks
+  came 0.51-0.55 near their found faces; the unasked people a photo hid, no nearer than
+  0.70-0.76 (Freda: 0.68 from Liz's photo, 0.70 from Liz's found faces).
+
+The nearest single face is the statistic for both likenesses, not the matcher's mean of the 3
+nearest good faces: Atinkum's far track has no good face, and its 3 nearest sit 0.84 from his
+photo (his nearest 0.72), so the matcher's statistic would show him, asked for, as a stranger.
+The nearest face also errs on the safe side as footage grows: more faces, a nearer pair, more
+groups kept back. A group whose clearest face the detector scores below ``MIN_FACE_SCORE`` is
+left out too: on real footage those were prints and patterns, not faces.
 
 Everything runs in the calling process after all segments are joined, over tracks in their
 order of appearance, ties broken by that order: the same footage gives the same people with
@@ -49,6 +65,16 @@ MAX_EMBEDDINGS = 12
 
 
 @dataclass(frozen=True)
+class Asked:
+    """A person asked for, as the guards see them: their photos beside what was found of them."""
+
+    photos: np.ndarray
+    """Their reference descriptors, (n, 128)."""
+    found: Sequence[Track]
+    """The tracks identification gave them in this footage (none when they were not found)."""
+
+
+@dataclass(frozen=True)
 class GroupingRules:
     threshold: float
     min_screen_s: float
@@ -58,12 +84,14 @@ class GroupingRules:
     """Distance of a group's track to a found person's track up to which the group may be them."""
     like_photo: float
     """Distance of any of a group's faces to an asked person's photos up to which it may be them."""
+    unlike_found: float
+    """Distance beyond which all of a group's faces are from all of a found person's faces for
+    the footage to say it is not them, whatever its likeness to their photos."""
 
 
 def unknown_people(
     unknown: Sequence[Track],
-    found: Sequence[Track],
-    references: Sequence[np.ndarray],
+    asked: Sequence[Asked],
     descriptor: Descriptor,
     rules: GroupingRules,
 ) -> list[UnknownPerson]:
@@ -71,15 +99,14 @@ def unknown_people(
 
     Args:
         unknown: the tracks identification left unknown, in the order they were built.
-        found: the found persons' tracks: a group near one of them is left out.
-        references: each asked person's photo descriptors: a group like them is left out.
+        asked: each person asked for, with their found tracks: a group that may be one is left out.
         descriptor: reads the descriptors' distances.
         rules: the distances, the least screen time, the most people, the gap merged.
     """
     if rules.max_people == 0:
         return []
     groups = group_tracks(_candidates(unknown), descriptor, rules.threshold)
-    strangers = [g for g in groups if not _may_be_asked(g, found, references, descriptor, rules)]
+    strangers = [g for g in groups if not any(_may_be(g, person, descriptor, rules) for person in asked)]
     built = [_person(g, rules.gap_s, descriptor) for g in strangers if _clearest(g).face.score >= MIN_FACE_SCORE]
     kept = sorted((p for p in built if p.total_s >= rules.min_screen_s), key=lambda p: (-p.total_s, p.first_seen_s))
     return [_labelled(p, number) for number, p in enumerate(kept[: rules.max_people], start=1)]
@@ -133,21 +160,19 @@ def _share_a_frame(a: Sequence[Track], b: Sequence[Track]) -> np.ndarray:
     )
 
 
-def _may_be_asked(
-    group: list[Track],
-    found: Sequence[Track],
-    references: Sequence[np.ndarray],
-    descriptor: Descriptor,
-    rules: GroupingRules,
-) -> bool:
-    """Whether the group is near a found person's track, or like an asked person's photos."""
-    if found:
-        near = descriptor.distances(_means(group), _means(found)).astype(np.float64)
-        near[_share_a_frame(group, found)] = np.inf
-        if near.min() <= rules.doubtful:
-            return True
+def _may_be(group: list[Track], person: Asked, descriptor: Descriptor, rules: GroupingRules) -> bool:
+    """Whether the group may be ``person`` (the module's docstring says why each guard)."""
+    if person.found and _share_a_frame(group, person.found).any():
+        return False
+    if person.found and float(descriptor.distances(_means(group), _means(person.found)).min()) <= rules.doubtful:
+        return True
     faces = np.concatenate([t.descriptors() for t in group])
-    return any(float(descriptor.distances(faces, photos).min()) <= rules.like_photo for photos in references)
+    if float(descriptor.distances(faces, person.photos).min()) > rules.like_photo:
+        return False
+    if not person.found:
+        return True
+    found_faces = np.concatenate([t.descriptors() for t in person.found])
+    return float(descriptor.distances(faces, found_faces).min()) <= rules.unlike_found
 
 
 def _person(tracks: list[Track], gap_s: float, descriptor: Descriptor) -> UnknownPerson:
