@@ -23,7 +23,9 @@ tolerances; and whether the confidence means what it says (share right among fac
 from __future__ import annotations
 
 import argparse
+import collections
 import io
+import itertools
 import math
 import tempfile
 from collections.abc import Iterator
@@ -45,13 +47,15 @@ from bench.footage_truth import (
     score,
 )
 from tools.reid import engine, synth
-from tools.reid.engine import detect
+from tools.reid.engine import decode, detect, rejoin
 from tools.reid.engine.decode import sampled_frames
 from tools.reid.engine.embed import get_descriptor
-from tools.reid.engine.frames import every_face
+from tools.reid.engine.frames import SegmentSpec, analyse_segment, every_face
 from tools.reid.engine.match import confidence
 from tools.reid.engine.quality import Quality
 from tools.reid.engine.references import load_persons
+from tools.reid.engine.track import Track, build_tracks
+from tools.reid.limits import Limits
 from tools.reid.schemas import TOLERANCES, AnalysisOptions
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -416,6 +420,49 @@ def print_rule() -> None:
         )
 
 
+def _engine_tracks(path: Path) -> list[Track]:
+    """The engine's own tracks of a clip at the default sampling, in one process."""
+    options, descriptor = AnalysisOptions(), get_descriptor("sface")
+    info = decode.probe(path, Limits())
+    spec = SegmentSpec(
+        sample_fps=options.sample_fps,
+        detector=options.detector,
+        descriptor=options.descriptor,
+        min_face_px=detect.video_min_face(info.height),
+        embed_every=max(1, round(descriptor.scale.embed_interval_s * options.sample_fps)),
+    )
+    segment = analyse_segment(path, spec, 0, decode.grid_size(info.duration_s, options.sample_fps))
+    return build_tracks(segment.frames, options.sample_fps, descriptor)
+
+
+def print_rejoin() -> None:
+    """Every pair of tracks of one shot that ``rejoin`` weighs (the later starting within
+    ``REJOIN_S`` of the earlier's end): their nearest faces' distance, whether they are one
+    person by the truth written by eye, and whether they were chained."""
+    descriptor = get_descriptor("sface")
+    print(
+        f"\nrejoin: pairs of tracks of one shot, the later within {rejoin.REJOIN_S:g} s (chained at <= "
+        f"{descriptor.scale.rejoin:g}, singled out by {descriptor.scale.margin:g}, "
+        f"moved <= {rejoin.REJOIN_MOVE:g} faces)"
+    )
+    clips = (
+        ("corridor", CORRIDOR_CLIP, lambda s: corridor_person_at(s.time, s.face.box)),
+        ("street", STREET, lambda s: "walker" if _is_walker(s.time, s.face.box) else None),
+    )
+    for label, path, who in clips:
+        tracks = _engine_tracks(path)
+        chained = {(id(a), id(b)) for chain in rejoin.chains(tracks, descriptor) for a, b in itertools.pairwise(chain)}
+        owners = [collections.Counter(who(s) for s in t.sightings).most_common(1)[0][0] for t in tracks]
+        for distance, a, b in sorted(rejoin.candidates(tracks, descriptor))[:12]:
+            known = owners[a] is not None and owners[b] is not None
+            truth = ("same" if owners[a] == owners[b] else "other") if known or owners[a] != owners[b] else "?"
+            print(
+                f"  {label}: {tracks[a].start:4.1f}-{tracks[a].end:4.1f} s ({owners[a] or '?'}) then "
+                f"{tracks[b].start:4.1f}-{tracks[b].end:4.1f} s ({owners[b] or '?'}): {distance:.2f}, {truth} person, "
+                f"{'chained' if (id(tracks[a]), id(tracks[b])) in chained else 'not chained'}"
+            )
+
+
 def plot(samples: list[Sample], path: Path) -> None:
     import matplotlib
 
@@ -463,6 +510,7 @@ def main() -> None:
         print_references()
     if FOOTAGE.is_dir() and not args.no_rule:
         print_rule()
+        print_rejoin()
     plot(samples, args.plot)
 
 

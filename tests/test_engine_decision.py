@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from vectors import GOOD, POOR, at_distance, persons, unit
 
 from bench.calibration_bench import degraded
 from tools.reid import engine, synth
@@ -17,39 +18,19 @@ from tools.reid.engine.embed import get_descriptor
 from tools.reid.engine.frames import Face, every_face
 from tools.reid.engine.match import confidence, identify
 from tools.reid.engine.quality import Quality
-from tools.reid.engine.references import Person, load_persons
+from tools.reid.engine.references import load_persons
 from tools.reid.engine.track import Sighting, Track
 from tools.reid.schemas import TOLERANCES
 
 SFACE = get_descriptor("sface")
-GOOD = Quality(height=90, score=0.93, yaw=0.05, sharpness=150.0)
-POOR = Quality(height=32, score=0.82, yaw=0.1, sharpness=15.0)
 TOLERANCE = TOLERANCES["sface"].default
 MAX_PIXELS = 40_000_000
-
-
-def unit(seed: int) -> np.ndarray:
-    vector = np.random.default_rng(seed).normal(size=128).astype(np.float32)
-    return vector / np.linalg.norm(vector)
-
-
-def at_distance(reference: np.ndarray, distance: float, seed: int) -> np.ndarray:
-    """A unit vector at exactly this cosine distance from ``reference``."""
-    other = unit(seed)
-    other -= (other @ reference) * reference
-    other /= np.linalg.norm(other)
-    cos = 1.0 - distance
-    return (cos * reference + np.sqrt(1 - cos**2) * other).astype(np.float32)
 
 
 def track_of(faces: list[tuple[np.ndarray, Quality]]) -> Track:
     return Track(
         [Sighting(i, i * 0.5, Face((0, 0, q.height, q.height), q.score, v, q)) for i, (v, q) in enumerate(faces)]
     )
-
-
-def persons(*vectors: np.ndarray) -> list[Person]:
-    return [Person(f"P{i}", v[None]) for i, v in enumerate(vectors)]
 
 
 def test_good_faces_decide_and_poor_ones_do_not_outvote_them() -> None:
@@ -64,14 +45,16 @@ def test_good_faces_decide_and_poor_ones_do_not_outvote_them() -> None:
     assert found["P0"][0].best.index == 0
 
 
-def test_one_good_face_is_held_to_the_stricter_limit() -> None:
-    """A stranger's single good face sat 0.66 from Obama's photo in the street (the bench):
-    one good face must beat the tolerance by the margin, even at the top of the range."""
+def test_fewer_than_three_good_faces_are_held_to_the_stricter_limit() -> None:
+    """A stranger's two good faces sat 0.66 and 0.72 from Obama's photos in the street (a mean
+    of 0.69): fewer good faces than a track's distance is the mean of must beat the tolerance
+    by the margin, even at the top of the range; a third good face makes it a mean of three."""
     a, b = unit(1), unit(2)
-    faces = [(at_distance(a, 0.66, 10), GOOD)] + [(at_distance(a, 0.9, 20 + i), POOR) for i in range(4)]
+    faces = [(at_distance(a, 0.66, 10), GOOD), (at_distance(a, 0.72, 11), GOOD)]
+    faces += [(at_distance(a, 0.9, 20 + i), POOR) for i in range(4)]
     loosest = TOLERANCES["sface"].loosest
     assert identify([track_of(faces)], persons(a, b), loosest, SFACE, video=True) == {"P0": [], "P1": []}
-    faces[1] = (at_distance(a, 0.6, 30), GOOD)
+    faces[2] = (at_distance(a, 0.6, 30), GOOD)
     assert len(identify([track_of(faces)], persons(a, b), loosest, SFACE, video=True)["P0"]) == 1
 
 

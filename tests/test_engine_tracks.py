@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from vectors import unit
 
 from tools.reid import engine, synth
 from tools.reid.engine import parallel
@@ -17,11 +18,6 @@ from tools.reid.schemas import AnalysisOptions
 
 SFACE = get_descriptor("sface")
 GOOD = Quality(height=100, score=0.95, yaw=0.0, sharpness=200.0)
-
-
-def unit(seed: int) -> np.ndarray:
-    vector = np.random.default_rng(seed).normal(size=128).astype(np.float32)
-    return vector / np.linalg.norm(vector)
 
 
 def near(vector: np.ndarray, seed: int) -> np.ndarray:

@@ -134,15 +134,22 @@ def test_sparser_sampling_analyses_fewer_frames(two_people_clip, photos) -> None
 
 
 def test_keyframes_box_and_name_each_found_person(two_people_clip, photos, tmp_path: Path) -> None:
+    """Each found person is boxed in exactly one keyframe (one picture serves both when their
+    best frames are one, ``moments``), in the highlight colour, named in its file name."""
     from PIL import Image
 
     result = engine.analyze(two_people_clip, {"Eileen": [photos["eileen"]], "Grace": [photos["grace"]]})
     paths = engine.render_keyframes(two_people_clip, result, tmp_path)
-    assert [p.name for p in paths] == ["01-eileen.jpg", "02-grace.jpg"]
-    for path in paths:
+    shown = [
+        (name, path, box)
+        for moment, path in zip(result.moments, paths, strict=True)
+        for name, box in ((f.name, f.box) for f in moment.faces if f.name)
+    ]
+    assert sorted(name for name, _, _ in shown) == ["Eileen", "Grace"]
+    for name, path, (left, top, _, bottom) in shown:
+        assert name.lower() in path.stem.split("-")
         with Image.open(path) as image:
             assert image.format == "JPEG" and image.size == (640, 360)
-            left, top, right, bottom = find(result, path.stem[3:].title()).appearances[0].keyframe.box
             # The box outline is drawn in the highlight colour.
             pixel = image.convert("RGB").getpixel((left + 1, (top + bottom) // 2))
             assert isinstance(pixel, tuple)

@@ -50,6 +50,9 @@ class Scale:
     """Faces this close are one person even when their boxes do not overlap."""
     split: float
     """Faces this far apart are never one track, however their boxes overlap."""
+    rejoin: float
+    """Two tracks of one shot whose nearest faces are this close may be one person hidden for
+    a moment (``rejoin``)."""
     confidence_centre: float
     """The distance given a confidence of 50% (calibrated on the bench, not the tolerance)."""
     spread: float
@@ -80,6 +83,7 @@ class SFaceDescriptor:
         lone_strictness=0.08,
         link=0.4,
         split=0.75,
+        rejoin=0.5,
         confidence_centre=0.645,
         spread=0.041,
         embed_interval_s=2.0,
@@ -113,6 +117,7 @@ class DlibDescriptor:
         lone_strictness=0.05,
         link=0.45,
         split=0.8,
+        rejoin=0.45,
         confidence_centre=0.6,
         spread=0.06,
         embed_interval_s=3.0,

@@ -7,12 +7,13 @@ detectors search every sample whole), so a face that enters mid-shot is found by
 whole pass at the latest. A segment replays this chain
 from the last whole pass before it (detection only), so it sees the faces one pass would.
 
-Descriptors cost time, so a face that continues one from the previous sampled frame of the
-same shot (moved a little, ``geometry.follow_distance``) is described only every
-``embed_every`` grid points, or when it has just become a face that can decide who it is
-(``quality.detection_is_good``) while the one it continues was not: a walker's first good
-face is described, not only his first, far and small one. After a shot cut every face is
-described. The rule looks only at the previous grid point
+Descriptors cost time, so a face that cannot decide who it is (``quality.detection_is_good``:
+small, unsure or turned) and continues one from the previous sampled frame of the same shot
+(moved a little, ``geometry.follow_distance``) is described only every ``embed_every`` grid
+points. Every face that can decide is described: position alone cannot tell a walker from the
+one who steps into his place (in the corridor, Prince took the box Atinkum had just left and,
+undescribed, was never named), and a track is decided from its nearest good faces. After a
+shot cut every face is described. The rule looks only at the previous grid point
 and at the frames decoded since it, so a segment of the grid processed alone (one extra
 frame of context) gives exactly what one pass over the whole video gives.
 """
@@ -105,10 +106,9 @@ def needs_description(detection: Detection, k: int, embed_every: int, previous: 
     followed = [d for d in previous if follow_distance(detection.box, d.box) is not None]
     if not followed:
         return True
-    good = detection_is_good(detection)
-    if k % embed_every == 0:
-        return good or REDESCRIBE_POOR_FACES
-    return good and not any(detection_is_good(d) for d in followed)
+    if detection_is_good(detection):
+        return True
+    return k % embed_every == 0 and REDESCRIBE_POOR_FACES
 
 
 def analyse_segment(path: Path, spec: SegmentSpec, first: int, stop: int | None) -> SegmentResult:

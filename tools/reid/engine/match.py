@@ -3,7 +3,8 @@
 A track is decided from the faces that can carry a decision (``quality.Quality.is_good``: big
 enough, sure detections, frontal to three-quarter), or from all its faces when none is good.
 With fewer than ``MIN_GOOD_FACES`` good faces, as for a track seen only once in a video, it
-must be nearer than the tolerance by ``Scale.lone_strictness``. Its distance to a person is
+must be nearer than the tolerance by ``Scale.lone_strictness``. The tracks of one person
+hidden for a moment (``rejoin``) are decided as one. Its distance to a person is
 the mean, over its ``BEST_FACES`` nearest such faces, of the distance to that person's
 nearest reference photo: small, blurred or turned faces sit far
 from everyone's photo (the calibration bench: the same person's faces under 40 px have a
@@ -30,6 +31,7 @@ import numpy as np
 from tools.reid.engine.embed import Descriptor, Scale
 from tools.reid.engine.nearest import References
 from tools.reid.engine.references import Person
+from tools.reid.engine.rejoin import chains
 from tools.reid.engine.track import Sighting, Track
 from tools.reid.schemas import Appearance, Keyframe, PersonResult
 
@@ -40,13 +42,16 @@ class Identified:
     distance: float
     best: Sighting
     """The described sighting nearest to the person: the keyframe."""
+    best_distance: float = math.inf
+    """``best``'s own distance to the person: of merged tracks, the nearest gives the keyframe."""
 
 
 BEST_FACES = 3
 """A track's distance to a person is the mean over its nearest this many deciding faces."""
-MIN_GOOD_FACES = 2
-"""A track with fewer good faces is held to the stricter limit: on the bench one stranger's
-single good face in the street sat 0.66 from Obama's photo, 0.29 nearer than from Biden's."""
+MIN_GOOD_FACES = BEST_FACES
+"""A track with fewer good faces than its distance is the mean of is held to the stricter
+limit: a stranger in the street had two good faces 0.66 and 0.72 from Obama's photos (a mean
+of 0.69, within the loosest tolerance), 0.25 nearer than to Biden's."""
 
 
 def confidence(distance: float, scale: Scale) -> float:
@@ -57,26 +62,43 @@ def confidence(distance: float, scale: Scale) -> float:
 def identify(
     tracks: list[Track], persons: list[Person], tolerance: float, descriptor: Descriptor, *, video: bool
 ) -> dict[str, list[Identified]]:
-    """Tracks per person name; a person is never given to two faces of one frame."""
-    candidates: list[tuple[float, int, int, Sighting]] = []
-    nearest = References(persons).nearest_each([track.descriptors() for track in tracks], descriptor)
-    for t, track in enumerate(tracks):
-        choice = _choose(track, nearest[t], tolerance, descriptor, video=video)
+    """Tracks per person name; a person is never given to two faces of one frame. The tracks of
+    a chain (``rejoin``: one person hidden for a moment) are decided together."""
+    joined = chains(tracks, descriptor)
+    whole = [Track([s for t in chain for s in t.sightings], chain[0].shot) for chain in joined]
+    candidates: list[tuple[float, int, int]] = []
+    nearest = References(persons).nearest_each([track.descriptors() for track in whole], descriptor)
+    for c, track in enumerate(whole):
+        choice = _choose(track, nearest[c], tolerance, descriptor, video=video)
         if choice:
-            candidates.append((choice[1], t, choice[0], choice[2]))
+            candidates.append((choice[1], c, choice[0]))
     found: dict[str, list[Identified]] = {p.name: [] for p in persons}
-    for distance, t, p, best in sorted(candidates, key=lambda c: c[0]):
-        mine = found[persons[p].name]
-        if any(tracks[t].indices() & other.track.indices() for other in mine):
+    taken: dict[str, set[int]] = {p.name: set() for p in persons}
+    for distance, c, p in sorted(candidates):
+        name = persons[p].name
+        if whole[c].indices() & taken[name]:
             continue
-        mine.append(Identified(tracks[t], distance, best))
+        taken[name] |= whole[c].indices()
+        people = References([persons[p]])
+        found[name] += [Identified(t, distance, *_best(t, people, descriptor)) for t in joined[c]]
     return found
+
+
+def _best(track: Track, person: References, descriptor: Descriptor) -> tuple[Sighting, float]:
+    """The track's described sighting nearest to the person, and its distance (its first
+    sighting, at no distance known, when none is described)."""
+    described = track.described()
+    if not described:
+        return track.sightings[0], math.inf
+    distances = person.nearest(track.descriptors(), descriptor)[:, 0]
+    nearest = int(np.argmin(distances))
+    return described[nearest], float(distances[nearest])
 
 
 def _choose(
     track: Track, per_person: np.ndarray, tolerance: float, descriptor: Descriptor, *, video: bool
-) -> tuple[int, float, Sighting] | None:
-    """(person index, distance, best sighting) when the track clearly is someone;
+) -> tuple[int, float] | None:
+    """(person index, distance) when the track clearly is someone;
     ``per_person`` holds its described faces' distances to each person's nearest reference."""
     described = track.described()
     if not described:
@@ -95,7 +117,7 @@ def _choose(
         return None
     if len(order) > 1 and distances[order[1]] - distances[first] < scale.margin:
         return None
-    return first, float(distances[first]), described[int(rows[np.argmin(deciding[:, first])])]
+    return first, float(distances[first])
 
 
 def person_result(name: str, identified: list[Identified], scale: Scale, gap_s: float) -> PersonResult:
@@ -106,17 +128,17 @@ def person_result(name: str, identified: list[Identified], scale: Scale, gap_s: 
         candidate = _appearance(item, scale)
         if appearances and item.track.start - appearances[-1].end <= gap_s:
             last = appearances[-1]
-            keep_new_frame = item.distance < best_distance
+            keep_new_frame = item.best_distance < best_distance
             appearances[-1] = Appearance(
                 start=last.start,
                 end=max(last.end, candidate.end),
                 confidence=max(last.confidence, candidate.confidence),
                 keyframe=candidate.keyframe if keep_new_frame else last.keyframe,
             )
-            best_distance = min(best_distance, item.distance)
+            best_distance = min(best_distance, item.best_distance)
         else:
             appearances.append(candidate)
-            best_distance = item.distance
+            best_distance = item.best_distance
     if not appearances:
         return PersonResult(name=name, found=False, confidence=0.0)
     return PersonResult(

@@ -36,6 +36,9 @@ class Sighting:
 @dataclass
 class Track:
     sightings: list[Sighting] = field(default_factory=list)
+    shot: int = 0
+    """Which shot of the video it is in, counted from 0: tracks of one shot may be one person
+    hidden for a moment (``rejoin``), never tracks of two."""
 
     @property
     def last(self) -> Sighting:
@@ -65,13 +68,15 @@ def build_tracks(frames: Iterable[FrameFaces], sample_fps: float, descriptor: De
     max_missed = max(1, round(MAX_MISSED_S * sample_fps))
     tracks: list[Track] = []
     shot: list[Track] = []
+    number = 0
     for frame in frames:
         if frame.cut_before:
             shot = []
+            number += 1
         live = [t for t in shot if frame.index - t.last.index <= max_missed + 1]
         unlinked = _link_by_likeness(frame, frame.faces, live, descriptor)
         unlinked = _link_by_position(frame, unlinked, live, descriptor)
-        started = [Track([Sighting(frame.index, frame.time, face)]) for face in unlinked]
+        started = [Track([Sighting(frame.index, frame.time, face)], number) for face in unlinked]
         tracks += started
         shot += started
     return tracks
