@@ -117,12 +117,11 @@ def _unknown_people(
 ) -> list[UnknownPerson]:
     """The unknown tracks grouped into people, in this process once every segment is in.
 
-    The photo guard and its overrule by the footage do not move with the tolerance asked for:
-    a group is kept back when a face is within the loosest tolerance plus the margin of an asked
-    person's photo, and let through when none of its faces comes within the default tolerance
-    (the distance at which a face is named) of that person's found faces. At the loosest
-    tolerance the overrule would otherwise shrink to nothing: on the corridor Freda's nearest face
-    is 0.70 from Liz's found faces, and she was hidden again with Liz asked at 0.7.
+    What clears a group does not move with the tolerance asked for: a track found within the
+    default tolerance (the distance at which a face is named) is sure, and a group none of whose
+    faces comes that near a person's sure faces is not them, whatever its likeness to their
+    photo. At the loosest tolerance the matcher named Freda's track Liz at 0.67: such a track
+    still keeps groups back, but it clears none.
     """
     rules = GroupingRules(
         threshold=GROUP_DISTANCE[descriptor.name],
@@ -133,7 +132,14 @@ def _unknown_people(
         like_photo=TOLERANCES[descriptor.name].loosest + descriptor.scale.margin,
         unlike_found=TOLERANCES[descriptor.name].default,
     )
-    asked = [Asked(p.descriptors, [item.track for item in found[p.name]]) for p in references]
+    asked = [
+        Asked(
+            p.descriptors,
+            found=[i.track for i in found[p.name]],
+            sure=[i.track for i in found[p.name] if i.distance <= rules.unlike_found],
+        )
+        for p in references
+    ]
     return unknown_people(unknown, asked, descriptor, rules)
 
 

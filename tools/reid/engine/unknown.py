@@ -10,22 +10,26 @@ passes the constraint on.
 A group is not shown as somebody else when it may be a person asked for. Showing an asked
 person as a stranger is the worse mistake, so the guards are looser than the grouping; but a
 group too readily taken for an asked person hides a real stranger, so what the footage shows of
-them comes before their photo. For each asked person (``Asked``: their photos, and the tracks found to be them):
+them comes before their photo. For each asked person (``Asked``: their photos, the tracks found
+to be them, and those of the tracks found surely, within the default tolerance):
 
-- A group on screen in one frame with one of their found tracks is not them: one person is not
-  two faces at once (the group is one person: no merge crosses a frame, no group mixed two people
-  on the real clips). On the corridor Atinkum's tracks share frames with Freda's found track,
-  yet his faces sit 0.72-0.73 from her photo, and that likeness alone hid him.
+- A group on screen in one frame with one of their surely found tracks is not them: one person
+  is not two faces at once (the group is one person: no merge crosses a frame, no group mixed
+  two people on the real clips). On the corridor Atinkum's tracks share frames with Freda's
+  found track, yet his faces sit 0.72-0.73 from her photo, and that likeness alone hid him.
 - A group with a track within the tolerance plus the margin (``GroupingRules.doubtful``) of one
   of their found tracks may be them.
 - A group any of whose faces is within the loosest tolerance plus the margin of their photos
   (``GroupingRules.like_photo``: a face a less strict look could nearly name; a person's small,
   unsure faces at the far end of a corridor sat 0.67-0.96 from their photo) may be them, unless
-  they were found here and none of its faces comes within ``GroupingRules.unlike_found`` of
-  any of their found faces: the same camera, light and day say it is someone else, which a photo
-  from another year cannot outweigh. On the corridor an asked person's missed far-away tracks
-  came 0.51-0.55 near their found faces; the unasked people a photo hid, no nearer than
-  0.70-0.76 (Freda: 0.68 from Liz's photo, 0.70 from Liz's found faces).
+  they were surely found here and none of its faces comes within ``GroupingRules.unlike_found``
+  of any of those faces: the same camera, light and day say it is someone else, which a photo
+  from another year cannot outweigh. On the corridor Atinkum's missed far-away track came
+  0.50-0.55 near his found faces; the unasked people a photo hid, no nearer than 0.71-0.76
+  (Freda: 0.63 from Liz's photo, 0.72 from Liz's found faces).
+
+Only surely found tracks clear a group: at the loosest tolerance the matcher named Freda's track
+Liz (at 0.67), and a wrong track would vouch for whoever is on screen beside it.
 
 The nearest single face is the statistic for both likenesses, not the matcher's mean of the 3
 nearest good faces: Atinkum's far track has no good face, and its 3 nearest sit 0.84 from his
@@ -72,6 +76,8 @@ class Asked:
     """Their reference descriptors, (n, 128)."""
     found: Sequence[Track]
     """The tracks identification gave them in this footage (none when they were not found)."""
+    sure: Sequence[Track]
+    """Those of ``found`` named within the default tolerance: the only ones that clear a group."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,8 @@ class GroupingRules:
     like_photo: float
     """Distance of any of a group's faces to an asked person's photos up to which it may be them."""
     unlike_found: float
-    """Distance beyond which all of a group's faces are from all of a found person's faces for
-    the footage to say it is not them, whatever its likeness to their photos."""
+    """Distance beyond which all of a group's faces are from all of a person's surely found faces
+    for the footage to say it is not them, whatever its likeness to their photos."""
 
 
 def unknown_people(
@@ -162,17 +168,17 @@ def _share_a_frame(a: Sequence[Track], b: Sequence[Track]) -> np.ndarray:
 
 def _may_be(group: list[Track], person: Asked, descriptor: Descriptor, rules: GroupingRules) -> bool:
     """Whether the group may be ``person`` (the module's docstring says why each guard)."""
-    if person.found and _share_a_frame(group, person.found).any():
+    if person.sure and _share_a_frame(group, person.sure).any():
         return False
     if person.found and float(descriptor.distances(_means(group), _means(person.found)).min()) <= rules.doubtful:
         return True
     faces = np.concatenate([t.descriptors() for t in group])
     if float(descriptor.distances(faces, person.photos).min()) > rules.like_photo:
         return False
-    if not person.found:
+    if not person.sure:
         return True
-    found_faces = np.concatenate([t.descriptors() for t in person.found])
-    return float(descriptor.distances(faces, found_faces).min()) <= rules.unlike_found
+    sure_faces = np.concatenate([t.descriptors() for t in person.sure])
+    return float(descriptor.distances(faces, sure_faces).min()) <= rules.unlike_found
 
 
 def _person(tracks: list[Track], gap_s: float, descriptor: Descriptor) -> UnknownPerson:
