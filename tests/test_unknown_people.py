@@ -147,14 +147,19 @@ def test_an_asked_persons_missed_track_is_still_kept_back() -> None:
     assert unknown_people([missed], [found], SFACE, RULES) == []
 
 
-def test_the_face_shown_for_an_unknown_person_is_one_it_was_grouped_by() -> None:
-    """A track that followed someone else's larger, undescribed face by position: the keyframe
-    stays on the described face."""
-    own = [Sighting(k, k / 2, Face((100, 50, 160, 130), 0.9, unit(50))) for k in range(0, 4)]
-    other = [Sighting(k, k / 2, Face((400, 50, 520, 200), 0.95, None)) for k in range(4, 8)]
-    person = unknown_people([Track(own + other)], [], SFACE, RULES)[0]
+def test_the_face_shown_and_kept_for_an_unknown_person_is_one_it_was_grouped_by() -> None:
+    """A track that took someone else's larger faces: undescribed (followed by position), and one
+    described but far from the group's own. The keyframe and the kept descriptors stay on its own."""
+    face = unit(50)
+    own = [Sighting(k, k / 2, Face((100, 50, 160, 130), 0.9, unit(51 + k, face, 0.3))) for k in range(0, 4)]
+    followed = [Sighting(k, k / 2, Face((400, 50, 520, 200), 0.95, None)) for k in range(4, 6)]
+    stray = [Sighting(6, 3.0, Face((800, 50, 920, 200), 0.95, unit(60)))]
+    person = unknown_people([Track(own + followed + stray)], [], SFACE, RULES)[0]
     assert (person.keyframe.box, person.keyframe.time) == ((100, 50, 160, 130), 0.0)
     assert [a.keyframe.box for a in person.appearances] == [(100, 50, 160, 130)]
+    assert person.embeddings is not None
+    kept = embedding_vectors(person.embeddings)
+    assert kept.shape == (4, 128) and float(SFACE.distances(kept, unit(60)[None]).min()) > 0.5
 
 
 def test_prints_and_patterns_the_detector_doubts_are_not_people() -> None:

@@ -113,7 +113,10 @@ def unknown_people(
         return []
     groups = group_tracks(_candidates(unknown), descriptor, rules.threshold)
     strangers = [g for g in groups if not any(_may_be(g, person, descriptor, rules) for person in asked)]
-    built = [_person(g, rules.gap_s, descriptor) for g in strangers if _clearest(g).face.score >= MIN_FACE_SCORE]
+    owned = [(g, _own_faces(g, descriptor, rules.threshold)) for g in strangers]
+    built = [
+        _person(g, own, rules.gap_s, descriptor) for g, own in owned if _clearest(own).face.score >= MIN_FACE_SCORE
+    ]
     kept = sorted((p for p in built if p.total_s >= rules.min_screen_s), key=lambda p: (-p.total_s, p.first_seen_s))
     return [_labelled(p, number) for number, p in enumerate(kept[: rules.max_people], start=1)]
 
@@ -181,8 +184,24 @@ def _may_be(group: list[Track], person: Asked, descriptor: Descriptor, rules: Gr
     return float(descriptor.distances(faces, sure_faces).min()) <= rules.unlike_found
 
 
-def _person(tracks: list[Track], gap_s: float, descriptor: Descriptor) -> UnknownPerson:
-    """One unknown person from their tracks: appearances with gaps up to ``gap_s`` merged."""
+def _own_faces(tracks: Sequence[Track], descriptor: Descriptor, threshold: float) -> list[Sighting]:
+    """The group's described faces within ``threshold`` of its mean descriptor (all described
+    faces when none is): the faces that are the group, which its crop and kept descriptors come from.
+
+    A track's undescribed faces were linked by position, and on the street tracks jumped 240-830 px
+    between samples onto another walker; one took a described face 800 px away, 0.70 from its
+    group's mean where the group's own sat 0.34-0.37. Shown, the largest such face was another
+    walker's crop (one shown as a second unknown person too); named, it would enrol someone else.
+    """
+    described = [s for t in tracks for s in t.described()]
+    faces = np.concatenate([t.descriptors() for t in tracks])
+    near = descriptor.distances(faces, faces.mean(axis=0, keepdims=True))[:, 0] <= threshold
+    return [s for s, own in zip(described, near, strict=True) if own] or described
+
+
+def _person(tracks: list[Track], own: list[Sighting], gap_s: float, descriptor: Descriptor) -> UnknownPerson:
+    """One unknown person from their tracks and ``own`` faces: appearances with gaps up to
+    ``gap_s`` merged, each pictured by its clearest own face."""
     spans: list[list[Track]] = []
     for track in sorted(tracks, key=lambda t: (t.start, t.end)):
         if spans and track.start - max(t.end for t in spans[-1]) <= gap_s:
@@ -190,7 +209,9 @@ def _person(tracks: list[Track], gap_s: float, descriptor: Descriptor) -> Unknow
         else:
             spans.append([track])
     appearances = [
-        UnknownAppearance(start=span[0].start, end=max(t.end for t in span), keyframe=_keyframe(_clearest(span)))
+        UnknownAppearance(
+            start=span[0].start, end=max(t.end for t in span), keyframe=_keyframe(_clearest(_within(span, own)))
+        )
         for span in spans
     ]
     return UnknownPerson(
@@ -200,25 +221,24 @@ def _person(tracks: list[Track], gap_s: float, descriptor: Descriptor) -> Unknow
         last_seen_s=max(a.end for a in appearances),
         total_s=round(sum(a.end - a.start for a in appearances), 3),
         appearances=appearances,
-        keyframe=_keyframe(_clearest(tracks)),
+        keyframe=_keyframe(_clearest(own)),
         tracks=len(tracks),
-        embeddings=_embeddings(tracks, descriptor),
+        embeddings=_embeddings(own, descriptor),
     )
 
 
-def _clearest(tracks: Sequence[Track]) -> Sighting:
-    """The largest described face the detector is sure of (else the surest), the earliest of equals.
+def _within(span: Sequence[Track], own: list[Sighting]) -> list[Sighting]:
+    """The ``own`` faces of the span's tracks (its described faces when it has none)."""
+    mine = {id(s) for s in own}
+    described = [s for t in span for s in t.described()]
+    return [s for s in described if id(s) in mine] or described
 
-    Only described faces: they are what the group was made of. A track's undescribed faces were
-    linked by position, and on the street three tracks jumped 240-450 px between samples onto
-    another walker: the largest face of two unknown people was then another's (a man's crop for a
-    woman's group, the crop of a boy shown as Person 2 as well), and naming that crop would enrol
-    someone else's descriptors.
-    """
-    sightings = [s for t in tracks for s in t.described()]
-    sure = [s for s in sightings if s.face.score >= MIN_FACE_SCORE]
+
+def _clearest(faces: Sequence[Sighting]) -> Sighting:
+    """The largest of ``faces`` the detector is sure of (else the surest), the earliest of equals."""
+    sure = [s for s in faces if s.face.score >= MIN_FACE_SCORE]
     if not sure:
-        return max(sightings, key=lambda s: (s.face.score, -s.time))
+        return max(faces, key=lambda s: (s.face.score, -s.time))
     return max(sure, key=lambda s: (_area(s), -s.time))
 
 
@@ -231,9 +251,9 @@ def _keyframe(sighting: Sighting) -> Keyframe:
     return Keyframe(time=sighting.time, box=sighting.face.box)
 
 
-def _embeddings(tracks: Sequence[Track], descriptor: Descriptor) -> FaceEmbeddings:
-    """Up to ``MAX_EMBEDDINGS`` of the person's descriptors, evenly spread over time."""
-    described = sorted((s for t in tracks for s in t.described()), key=lambda s: (s.time, s.face.box))
+def _embeddings(own: Sequence[Sighting], descriptor: Descriptor) -> FaceEmbeddings:
+    """Up to ``MAX_EMBEDDINGS`` of the person's own descriptors, evenly spread over time."""
+    described = sorted(own, key=lambda s: (s.time, s.face.box))
     picks = np.unique(np.linspace(0, len(described) - 1, min(MAX_EMBEDDINGS, len(described))).round().astype(int))
     vectors = np.stack([described[i].face.descriptor for i in picks]).astype("<f4")
     return FaceEmbeddings(
