@@ -138,7 +138,7 @@ def test_the_people_asked_for_never_appear_among_the_unknown(asked: tuple[str, .
 
 def test_a_crowd_of_strangers_gives_a_bounded_number_of_unknown_people() -> None:
     """The street: 18 tracks of 10 people with a described face, a lion print and a detector's
-    second box on one face; each person at most once, the print never."""
+    second box on one face: never two groups for one face at one time."""
     if not STREET.is_file():
         pytest.skip(f"real footage not present: {STREET} (the ../shared checkout) is absent")
     result = engine.analyze(STREET, {"Nobody": [PEOPLE / "musah.jpg"]})
