@@ -119,6 +119,15 @@ def test_a_group_on_screen_beside_an_asked_persons_found_track_is_shown_even_lik
     assert unknown_people([later], [found], SFACE, RULES) == []
 
 
+def test_being_beside_them_clears_that_track_not_its_group() -> None:
+    """One track beside the found track, one later and as near their found face: the later one
+    could be them, and the grouping's word that both are one person does not clear it."""
+    named = [track(FOUND_FACE, range(0, 10))]
+    beside, later = track(at(0.72, 1), range(5, 15), x=300), track(at(0.72, 1), range(20, 30), x=300)
+    assert len(group_tracks([beside, later], SFACE, RULES.threshold)) == 1
+    assert unknown_people([beside, later], [Asked(PHOTO, named, named)], SFACE, RULES) == []
+
+
 def test_a_track_found_only_at_a_looser_tolerance_clears_nobody() -> None:
     """Found beyond the default tolerance (the matcher named Freda Liz at 0.67 at the loosest):
     it may be someone else's track, so a group beside it or unlike it is not cleared by it."""
