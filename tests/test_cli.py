@@ -43,7 +43,8 @@ def test_analyze_prints_a_table_and_the_caption(two_people_clip: Path, photos, t
     assert lines[0].split() == ["Person", "Found", "Confidence", "On", "screen", "When"]
     assert lines[2].startswith("Eileen") and " yes " in lines[2] and "0:01–0:05" in lines[2]
     assert "Eileen and Grace both appear in the video." in done.stdout
-    pictures = ["timeline.png", "01-eileen.jpg", "02-grace.jpg"]
+    # Their best faces are in one frame, where both are on screen: one keyframe shows them both.
+    pictures = ["timeline.png", "01-eileen-grace.jpg"]
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == sorted(pictures)
     assert [line.removeprefix("picture: ") for line in lines if line.startswith("picture: ")] == [
         str(tmp_path / "frames" / name) for name in pictures
