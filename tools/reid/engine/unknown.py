@@ -21,16 +21,16 @@ to be them, and those of the tracks found surely, within the default tolerance):
   him; his close track, alone in its frames, sits 0.67 from her found track and stays back.
 - A group with a track within the tolerance plus the margin (``GroupingRules.doubtful``) of one
   of their found tracks may be them.
-- A group any of whose faces is within the loosest tolerance plus the margin of their photos
-  (``GroupingRules.like_photo``: a face a less strict look could nearly name; a person's small,
-  unsure faces at the far end of a corridor sat 0.67-0.96 from their photo) may be them, unless
+- A group any of whose faces is within ``LIKE_PHOTO`` of their photos (``GroupingRules.like_photo``:
+  a person's small, unsure faces at the far end of a corridor sat 0.67-0.96 from their photo,
+  Atinkum's nearest at 0.72) may be them, unless
   they were surely found here and none of its faces comes within ``GroupingRules.unlike_found``
   of any of those faces: the same camera, light and day say it is someone else, which a photo
   from another year cannot outweigh. On the corridor Atinkum's missed far-away track came
   0.50-0.55 near his found faces; the unasked people a photo hid, no nearer than 0.71-0.76
   (Freda: 0.63 from Liz's photo, 0.72 from Liz's found faces).
 
-Only surely found tracks clear a group: at the loosest tolerance the matcher named Freda's track
+Only surely found tracks clear a group: at a tolerance of 0.7 the matcher named Freda's track
 Liz (at 0.67), and a wrong track would vouch for whoever is on screen beside it.
 
 The nearest single face is the statistic for both likenesses, not the matcher's mean of the 3
@@ -61,6 +61,10 @@ GROUP_DISTANCE: dict[DescriptorName, float] = {"sface": 0.6, "dlib": 0.55}
 """Average distance between two groups' tracks up to which they are one person. SFace's was
 measured on the real street and corridor clips (README, "Unknown people"): no group mixed two
 people up to 0.65; dlib's is its tolerance, not measured on footage."""
+LIKE_PHOTO: dict[DescriptorName, float] = {"sface": 0.78, "dlib": 0.85}
+"""A face this near an asked person's photo may be them (``GroupingRules.like_photo``): SFace's
+is above the 0.72 of Atinkum's nearest far-away face to his photo, with a margin of 0.06;
+dlib's is its loosest tolerance plus its margin, not measured on footage."""
 MIN_FACE_SCORE = 0.8
 """Least detector score of an unknown person's clearest face (YuNet's scale)."""
 MAX_TRACKS = 1500
