@@ -47,14 +47,15 @@ def test_good_faces_decide_and_poor_ones_do_not_outvote_them() -> None:
 
 def test_fewer_than_three_good_faces_are_held_to_the_stricter_limit() -> None:
     """A stranger's two good faces sat 0.66 and 0.72 from Obama's photos in the street (a mean
-    of 0.69): fewer good faces than a track's distance is the mean of must beat the tolerance
-    by the margin, even at the top of the range; a third good face makes it a mean of three."""
+    of 0.69, then within the loosest tolerance): fewer good faces than a track's distance is the
+    mean of must beat the tolerance by the margin, even at the top of the range; a third good
+    face makes it a mean of three."""
     a, b = unit(1), unit(2)
-    faces = [(at_distance(a, 0.66, 10), GOOD), (at_distance(a, 0.72, 11), GOOD)]
-    faces += [(at_distance(a, 0.9, 20 + i), POOR) for i in range(4)]
     loosest = TOLERANCES["sface"].loosest
+    faces = [(at_distance(a, loosest - 0.04, 10), GOOD), (at_distance(a, loosest - 0.02, 11), GOOD)]
+    faces += [(at_distance(a, 0.9, 20 + i), POOR) for i in range(4)]
     assert identify([track_of(faces)], persons(a, b), loosest, SFACE, video=True) == {"P0": [], "P1": []}
-    faces[2] = (at_distance(a, 0.6, 30), GOOD)
+    faces[2] = (at_distance(a, loosest - 0.06, 30), GOOD)
     assert len(identify([track_of(faces)], persons(a, b), loosest, SFACE, video=True)["P0"]) == 1
 
 

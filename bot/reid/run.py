@@ -47,7 +47,7 @@ PROGRESS_STEP = 0.05
 
 LOOSEN_STEP = 1 / 6
 """"Look again, less strict" raises the tolerance by this share of the range the descriptor
-allows (`schemas.TOLERANCES`: ~0.07 on SFace's 0.3-0.7), and never past the range's top."""
+allows (`schemas.TOLERANCES`: ~0.05 on SFace's 0.3-0.62), and never past the range's top."""
 
 
 RESULT_KIND = "slack-request"

@@ -15,7 +15,7 @@ from tools.reid.engine.moments import keyframe_moments
 from tools.reid.engine.parallel import PoolRunner, Runner, analyse_video
 from tools.reid.engine.references import Person, load_persons
 from tools.reid.engine.track import Track, build_tracks
-from tools.reid.engine.unknown import GROUP_DISTANCE, GroupingRules, unknown_people
+from tools.reid.engine.unknown import GROUP_DISTANCE, LIKE_PHOTO, Asked, GroupingRules, unknown_people
 from tools.reid.errors import MediaError
 from tools.reid.limits import Limits
 from tools.reid.progress import ProgressFn, no_progress
@@ -115,17 +115,32 @@ def _unknown_people(
     descriptor: Descriptor,
     options: AnalysisOptions,
 ) -> list[UnknownPerson]:
-    """The unknown tracks grouped into people, in this process once every segment is in."""
+    """The unknown tracks grouped into people, in this process once every segment is in.
+
+    What clears a group does not move with the tolerance asked for: a track found within the
+    default tolerance (the distance at which a face is named) is sure, and a group none of whose
+    faces comes that near a person's sure faces is not them, whatever its likeness to their
+    photo. A track found only beyond the default (a less strict look) still keeps groups back,
+    but it clears none.
+    """
     rules = GroupingRules(
         threshold=GROUP_DISTANCE[descriptor.name],
         min_screen_s=options.unknown_min_s,
         max_people=options.max_unknown_people,
         gap_s=options.gap_s,
         doubtful=options.effective_tolerance() + descriptor.scale.margin,
-        like_photo=TOLERANCES[descriptor.name].loosest + descriptor.scale.margin,
+        like_photo=LIKE_PHOTO[descriptor.name],
+        unlike_found=TOLERANCES[descriptor.name].default,
     )
-    found_tracks = [item.track for items in found.values() for item in items]
-    return unknown_people(unknown, found_tracks, [p.descriptors for p in references], descriptor, rules)
+    asked = [
+        Asked(
+            p.descriptors,
+            found=[i.track for i in found[p.name]],
+            sure=[i.track for i in found[p.name] if i.distance <= rules.unlike_found],
+        )
+        for p in references
+    ]
+    return unknown_people(unknown, asked, descriptor, rules)
 
 
 def _scaled(progress: ProgressFn) -> ProgressFn:

@@ -7,16 +7,38 @@ distance between their faces). Merging stops at the descriptor's ``GROUP_DISTANC
 tracks with faces in one frame are two people: such groups never merge, and each merge
 passes the constraint on.
 
-A group is not shown as somebody else when it may be a person asked for: when one of its
-tracks is within the tolerance plus the margin (``GroupingRules.doubtful``) of one of that
-person's found tracks (never in a frame with it), or any of its faces is within the loosest
-tolerance plus the margin of that person's photos (``GroupingRules.like_photo``: a face a less
-strict look could nearly name; the matcher decides from a track's good faces, and a person's
-small, unsure faces at the far end of a corridor sat 0.67-0.96 from their photo): too like
-them to call a stranger, too unsure to name. Showing an asked
-person as a stranger is the worse mistake, so this distance is looser than the grouping's. A group
-whose clearest face the detector scores below ``MIN_FACE_SCORE`` is left out too: on real
-footage those were prints and patterns, not faces.
+A group is not shown as somebody else when it may be a person asked for. Showing an asked
+person as a stranger is the worse mistake, so the guards are looser than the grouping; but a
+group too readily taken for an asked person hides a real stranger, so what the footage shows of
+them comes before their photo. For each asked person (``Asked``: their photos, the tracks found
+to be them, and those of the tracks found surely, within the default tolerance):
+
+- A track on screen in one frame with one of their surely found tracks is not them: one person
+  is not two faces at once. A group's other tracks are judged by the guards below, as if alone:
+  that a group is one person is the grouping's claim, not a proof (SFace's groups were pure on
+  the real clips, dlib's were not). On the corridor Atinkum's far track shares frames with
+  Freda's found track, yet his faces sit 0.72-0.73 from her photo, and that likeness alone hid
+  him; his close track, alone in its frames, sits 0.67 from her found track and stays back.
+- A group with a track within the tolerance plus the margin (``GroupingRules.doubtful``) of one
+  of their found tracks may be them.
+- A group any of whose faces is within ``LIKE_PHOTO`` of their photos (``GroupingRules.like_photo``:
+  a person's small, unsure faces at the far end of a corridor sat 0.67-0.96 from their photo,
+  Atinkum's nearest at 0.72) may be them, unless
+  they were surely found here and none of its faces comes within ``GroupingRules.unlike_found``
+  of any of those faces: the same camera, light and day say it is someone else, which a photo
+  from another year cannot outweigh. On the corridor Atinkum's missed far-away track came
+  0.50-0.55 near his found faces; the unasked people a photo hid, no nearer than 0.71-0.76
+  (Freda: 0.63 from Liz's photo, 0.72 from Liz's found faces).
+
+Only surely found tracks clear a group: at a tolerance of 0.7 the matcher named Freda's track
+Liz (at 0.67), and a wrong track would vouch for whoever is on screen beside it.
+
+The nearest single face is the statistic for both likenesses, not the matcher's mean of the 3
+nearest good faces: Atinkum's far track has no good face, and its 3 nearest sit 0.84 from his
+photo (his nearest 0.72), so the matcher's statistic would show him, asked for, as a stranger.
+The nearest face also errs on the safe side as footage grows: more faces, a nearer pair, more
+groups kept back. A group whose clearest face the detector scores below ``MIN_FACE_SCORE`` is
+left out too: on real footage those were prints and patterns, not faces.
 
 Everything runs in the calling process after all segments are joined, over tracks in their
 order of appearance, ties broken by that order: the same footage gives the same people with
@@ -39,6 +61,10 @@ GROUP_DISTANCE: dict[DescriptorName, float] = {"sface": 0.6, "dlib": 0.55}
 """Average distance between two groups' tracks up to which they are one person. SFace's was
 measured on the real street and corridor clips (README, "Unknown people"): no group mixed two
 people up to 0.65; dlib's is its tolerance, not measured on footage."""
+LIKE_PHOTO: dict[DescriptorName, float] = {"sface": 0.78, "dlib": 0.85}
+"""A face this near an asked person's photo may be them (``GroupingRules.like_photo``): SFace's
+is above the 0.72 of Atinkum's nearest far-away face to his photo, with a margin of 0.06;
+dlib's is its loosest tolerance plus its margin, not measured on footage."""
 MIN_FACE_SCORE = 0.8
 """Least detector score of an unknown person's clearest face (YuNet's scale)."""
 MAX_TRACKS = 1500
@@ -46,6 +72,18 @@ MAX_TRACKS = 1500
 the cube of their number, and tracks beyond these are glimpses in a crowd."""
 MAX_EMBEDDINGS = 12
 """Descriptors kept per unknown person for naming them, spread over their time on screen."""
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A person asked for, as the guards see them: their photos beside what was found of them."""
+
+    photos: np.ndarray
+    """Their reference descriptors, (n, 128)."""
+    found: Sequence[Track]
+    """The tracks identification gave them in this footage (none when they were not found)."""
+    sure: Sequence[Track]
+    """Those of ``found`` named within the default tolerance: the only ones that clear a group."""
 
 
 @dataclass(frozen=True)
@@ -58,12 +96,14 @@ class GroupingRules:
     """Distance of a group's track to a found person's track up to which the group may be them."""
     like_photo: float
     """Distance of any of a group's faces to an asked person's photos up to which it may be them."""
+    unlike_found: float
+    """Distance beyond which all of a group's faces are from all of a person's surely found faces
+    for the footage to say it is not them, whatever its likeness to their photos."""
 
 
 def unknown_people(
     unknown: Sequence[Track],
-    found: Sequence[Track],
-    references: Sequence[np.ndarray],
+    asked: Sequence[Asked],
     descriptor: Descriptor,
     rules: GroupingRules,
 ) -> list[UnknownPerson]:
@@ -71,16 +111,18 @@ def unknown_people(
 
     Args:
         unknown: the tracks identification left unknown, in the order they were built.
-        found: the found persons' tracks: a group near one of them is left out.
-        references: each asked person's photo descriptors: a group like them is left out.
+        asked: each person asked for, with their found tracks: a group that may be one is left out.
         descriptor: reads the descriptors' distances.
         rules: the distances, the least screen time, the most people, the gap merged.
     """
     if rules.max_people == 0:
         return []
     groups = group_tracks(_candidates(unknown), descriptor, rules.threshold)
-    strangers = [g for g in groups if not _may_be_asked(g, found, references, descriptor, rules)]
-    built = [_person(g, rules.gap_s, descriptor) for g in strangers if _clearest(g).face.score >= MIN_FACE_SCORE]
+    strangers = [g for g in groups if not any(_may_be(g, person, descriptor, rules) for person in asked)]
+    owned = [(g, _own_faces(g, descriptor, rules.threshold)) for g in strangers]
+    built = [
+        _person(g, own, rules.gap_s, descriptor) for g, own in owned if _clearest(own).face.score >= MIN_FACE_SCORE
+    ]
     kept = sorted((p for p in built if p.total_s >= rules.min_screen_s), key=lambda p: (-p.total_s, p.first_seen_s))
     return [_labelled(p, number) for number, p in enumerate(kept[: rules.max_people], start=1)]
 
@@ -133,25 +175,46 @@ def _share_a_frame(a: Sequence[Track], b: Sequence[Track]) -> np.ndarray:
     )
 
 
-def _may_be_asked(
-    group: list[Track],
-    found: Sequence[Track],
-    references: Sequence[np.ndarray],
-    descriptor: Descriptor,
-    rules: GroupingRules,
-) -> bool:
-    """Whether the group is near a found person's track, or like an asked person's photos."""
-    if found:
-        near = descriptor.distances(_means(group), _means(found)).astype(np.float64)
-        near[_share_a_frame(group, found)] = np.inf
-        if near.min() <= rules.doubtful:
-            return True
+def _may_be(group: list[Track], person: Asked, descriptor: Descriptor, rules: GroupingRules) -> bool:
+    """Whether the group may be ``person`` (the module's docstring says why each guard)."""
+    group = _apart_from(group, person.sure)
+    if not group:
+        return False
+    if person.found and float(descriptor.distances(_means(group), _means(person.found)).min()) <= rules.doubtful:
+        return True
     faces = np.concatenate([t.descriptors() for t in group])
-    return any(float(descriptor.distances(faces, photos).min()) <= rules.like_photo for photos in references)
+    if float(descriptor.distances(faces, person.photos).min()) > rules.like_photo:
+        return False
+    if not person.sure:
+        return True
+    sure_faces = np.concatenate([t.descriptors() for t in person.sure])
+    return float(descriptor.distances(faces, sure_faces).min()) <= rules.unlike_found
 
 
-def _person(tracks: list[Track], gap_s: float, descriptor: Descriptor) -> UnknownPerson:
-    """One unknown person from their tracks: appearances with gaps up to ``gap_s`` merged."""
+def _apart_from(group: list[Track], tracks: Sequence[Track]) -> list[Track]:
+    """The group's tracks that share no frame with any of ``tracks``."""
+    frames: set[int] = set().union(*(t.indices() for t in tracks))
+    return [t for t in group if t.indices().isdisjoint(frames)]
+
+
+def _own_faces(tracks: Sequence[Track], descriptor: Descriptor, threshold: float) -> list[Sighting]:
+    """The group's described faces within ``threshold`` of its mean descriptor (all described
+    faces when none is): the faces that are the group, which its crop and kept descriptors come from.
+
+    A track's undescribed faces were linked by position, and on the street tracks jumped 240-830 px
+    between samples onto another walker; one took a described face 800 px away, 0.70 from its
+    group's mean where the group's own sat 0.34-0.37. Shown, the largest such face was another
+    walker's crop (one shown as a second unknown person too); named, it would enrol someone else.
+    """
+    described = [s for t in tracks for s in t.described()]
+    faces = np.concatenate([t.descriptors() for t in tracks])
+    near = descriptor.distances(faces, faces.mean(axis=0, keepdims=True))[:, 0] <= threshold
+    return [s for s, own in zip(described, near, strict=True) if own] or described
+
+
+def _person(tracks: list[Track], own: list[Sighting], gap_s: float, descriptor: Descriptor) -> UnknownPerson:
+    """One unknown person from their tracks and ``own`` faces: appearances with gaps up to
+    ``gap_s`` merged, each pictured by its clearest own face."""
     spans: list[list[Track]] = []
     for track in sorted(tracks, key=lambda t: (t.start, t.end)):
         if spans and track.start - max(t.end for t in spans[-1]) <= gap_s:
@@ -159,7 +222,9 @@ def _person(tracks: list[Track], gap_s: float, descriptor: Descriptor) -> Unknow
         else:
             spans.append([track])
     appearances = [
-        UnknownAppearance(start=span[0].start, end=max(t.end for t in span), keyframe=_keyframe(_clearest(span)))
+        UnknownAppearance(
+            start=span[0].start, end=max(t.end for t in span), keyframe=_keyframe(_clearest(_within(span, own)))
+        )
         for span in spans
     ]
     return UnknownPerson(
@@ -169,18 +234,24 @@ def _person(tracks: list[Track], gap_s: float, descriptor: Descriptor) -> Unknow
         last_seen_s=max(a.end for a in appearances),
         total_s=round(sum(a.end - a.start for a in appearances), 3),
         appearances=appearances,
-        keyframe=_keyframe(_clearest(tracks)),
+        keyframe=_keyframe(_clearest(own)),
         tracks=len(tracks),
-        embeddings=_embeddings(tracks, descriptor),
+        embeddings=_embeddings(own, descriptor),
     )
 
 
-def _clearest(tracks: Sequence[Track]) -> Sighting:
-    """The largest face the detector is sure of (else the surest), the earliest of equals."""
-    sightings = [s for t in tracks for s in t.sightings]
-    sure = [s for s in sightings if s.face.score >= MIN_FACE_SCORE]
+def _within(span: Sequence[Track], own: list[Sighting]) -> list[Sighting]:
+    """The ``own`` faces of the span's tracks (its described faces when it has none)."""
+    mine = {id(s) for s in own}
+    described = [s for t in span for s in t.described()]
+    return [s for s in described if id(s) in mine] or described
+
+
+def _clearest(faces: Sequence[Sighting]) -> Sighting:
+    """The largest of ``faces`` the detector is sure of (else the surest), the earliest of equals."""
+    sure = [s for s in faces if s.face.score >= MIN_FACE_SCORE]
     if not sure:
-        return max(sightings, key=lambda s: (s.face.score, -s.time))
+        return max(faces, key=lambda s: (s.face.score, -s.time))
     return max(sure, key=lambda s: (_area(s), -s.time))
 
 
@@ -193,9 +264,9 @@ def _keyframe(sighting: Sighting) -> Keyframe:
     return Keyframe(time=sighting.time, box=sighting.face.box)
 
 
-def _embeddings(tracks: Sequence[Track], descriptor: Descriptor) -> FaceEmbeddings:
-    """Up to ``MAX_EMBEDDINGS`` of the person's descriptors, evenly spread over time."""
-    described = sorted((s for t in tracks for s in t.described()), key=lambda s: (s.time, s.face.box))
+def _embeddings(own: Sequence[Sighting], descriptor: Descriptor) -> FaceEmbeddings:
+    """Up to ``MAX_EMBEDDINGS`` of the person's own descriptors, evenly spread over time."""
+    described = sorted(own, key=lambda s: (s.time, s.face.box))
     picks = np.unique(np.linspace(0, len(described) - 1, min(MAX_EMBEDDINGS, len(described))).round().astype(int))
     vectors = np.stack([described[i].face.descriptor for i in picks]).astype("<f4")
     return FaceEmbeddings(
