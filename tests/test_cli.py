@@ -43,9 +43,12 @@ def test_analyze_prints_a_table_and_the_caption(two_people_clip: Path, photos, t
     assert lines[0].split() == ["Person", "Found", "Confidence", "On", "screen", "When"]
     assert lines[2].startswith("Eileen") and " yes " in lines[2] and "0:01–0:05" in lines[2]
     assert "Eileen and Grace both appear in the video." in done.stdout
-    # Their best faces are in one frame, where both are on screen: one keyframe shows them both.
-    pictures = ["timeline.png", "01-eileen-grace.jpg"]
+    # The timeline, then a keyframe per moment, named for whom it shows: each person in one
+    # (one picture shows both when their best faces share a frame).
+    keyframes = sorted(p.name for p in (tmp_path / "frames").glob("*.jpg"))
+    pictures = ["timeline.png", *keyframes]
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == sorted(pictures)
+    assert sorted(name for picture in keyframes for name in picture[3:-4].split("-")) == ["eileen", "grace"]
     assert [line.removeprefix("picture: ") for line in lines if line.startswith("picture: ")] == [
         str(tmp_path / "frames" / name) for name in pictures
     ]

@@ -35,7 +35,9 @@ SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
 @pytest.mark.parametrize("name", SIGNALS)
 def test_analyze_stops_with_its_workers(long_clip: Path, photos: dict[str, Path], name: str) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tools.reid.cli", "analyze", str(long_clip), "-p", f"Eileen={photos['eileen']}"],
+        # 10 samples a second: the minute takes a few seconds, so the signal comes while it runs.
+        [sys.executable, "-m", "tools.reid.cli", "analyze", str(long_clip), "-p", f"Eileen={photos['eileen']}"]
+        + ["--sample-fps", "10"],
         cwd=ROOT,
         env=os.environ | {"REID_WORKERS": "2"},
         stdout=subprocess.PIPE,
