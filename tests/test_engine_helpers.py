@@ -28,3 +28,14 @@ def test_stopping_interrupts_the_running_call_and_cancels_the_rest() -> None:
         running.result(timeout=10)
     assert waiting.cancelled()
     assert not any(t.is_alive() for t in helpers._threads)
+
+
+def test_retired_helpers_finish_the_calls_given_so_far() -> None:
+    """Helpers replaced (another worker count) still serve the analyses that queued calls."""
+    helpers = parallel._Helpers(1)
+    first, second = helpers.submit(sum, [1, 2]), helpers.submit(sum, [3, 4])
+    helpers.retire()
+    assert (first.result(timeout=10), second.result(timeout=10)) == (3, 7)
+    for thread in helpers._threads:
+        thread.join(10)
+    assert not any(t.is_alive() for t in helpers._threads)

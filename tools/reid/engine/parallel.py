@@ -89,6 +89,11 @@ class _Helpers:
         self._calls.put((future, fn, args))
         return future
 
+    def retire(self) -> None:
+        """The threads end once every call given so far is done."""
+        for _ in self._threads:
+            self._calls.put(None)
+
     def stop(self) -> None:
         """Calls not started are cancelled, running ones interrupted (their futures fail with
         `SegmentStopped`), and the threads end."""
@@ -99,8 +104,7 @@ class _Helpers:
                 break
             if call is not None:
                 call[0].cancel()
-        for _ in self._threads:
-            self._calls.put(None)
+        self.retire()
         running = list(self._running.values())
         for thread in self._threads:
             if thread.ident is not None and thread.is_alive():
@@ -144,8 +148,8 @@ def _shared_pool(count: int) -> _Helpers:
     global _pool
     with _pool_lock:
         if _pool is None or _pool.count != count:
-            if _pool is not None:
-                _pool.stop()
+            if _pool is not None:  # another analysis may still wait for its calls
+                _pool.retire()
             _pool = _Helpers(count)
         return _pool
 
