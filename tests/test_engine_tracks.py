@@ -75,19 +75,6 @@ def test_faces_shaken_by_a_hand_held_camera_keep_their_tracks() -> None:
     assert all(t.sightings[0].face.box[0] + 40 == t.sightings[1].face.box[0] for t in tracks)
 
 
-def test_a_face_alike_but_far_across_the_picture_starts_its_own_track() -> None:
-    """On the street faces 0.4 alike were linked 4-9 face sizes away, onto other walkers: a
-    walker moves under one face size between samples."""
-    person = unit(1)
-    frames = [
-        FrameFaces(0, 0.0, [Face((100, 600, 200, 700), 0.9, person)]),
-        FrameFaces(1, 0.5, [Face((600, 610, 700, 710), 0.9, near(person, 5))]),
-        FrameFaces(2, 1.0, [Face((750, 600, 850, 700), 0.9, near(person, 6))]),
-    ]
-    tracks = build_tracks(frames, 2.0, SFACE)
-    assert [[s.index for s in t.sightings] for t in tracks] == [[0], [1, 2]]
-
-
 def test_two_walkers_of_a_crowd_who_moved_alike_are_not_the_camera() -> None:
     """Eight walkers, each moving their own way; two happen to be one 600 px move from two
     faces before: two faces of eight do not make a camera shift (half of them must share it)."""

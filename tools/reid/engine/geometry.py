@@ -102,8 +102,8 @@ def camera_shift(boxes: list[Box], before: list[Box]) -> tuple[float, float]:
     at least two faces and half of them share (each from some face before to a box now), when
     more faces share it than stood still; else none. A shaking phone moves every face further
     than a walker moves in half a second, and all of them alike; in a walking crowd two faces
-    share some move by chance (on the street, tracks jumped 4-13 face sizes onto other walkers
-    when two sufficed)."""
+    share some move by chance (on the street, when two sufficed, a track jumped 13 face sizes
+    from a grey-haired man onto a white-haired woman)."""
     if len(boxes) < 2 or len(before) < 2:
         return (0.0, 0.0)
     now = np.array([(centre_x(b), centre_y(b)) for b in boxes])

@@ -1,9 +1,9 @@
 """Linking faces across sampled frames into tracks: one track, one person on screen.
 
 A described face first joins the recent track whose descriptors it resembles most, when
-they are surely the same person (``Scale.link``) and it is within ``LIKENESS_REACH`` of the
-track's last face: in a crowd, a walking face moves further between samples than the gap to
-the face behind it, so likeness beats overlap, but nobody crosses the picture in a sample. Any other
+they are surely the same person (``Scale.link``): in a crowd, a walking face moves further
+between samples than the gap to the face behind it, so likeness beats overlap (on the street
+a woman close to the camera crossed 4-5 face sizes a sample, and only likeness kept her track). Any other
 face joins the track whose last face it is nearest to, when it can be that face moved a
 little (``geometry.follow_distance``), unless both are described and their
 descriptors say they are different people (``Scale.split``): a person walking into the
@@ -22,13 +22,9 @@ import numpy as np
 
 from tools.reid.engine.embed import Descriptor
 from tools.reid.engine.frames import Face, FrameFaces
-from tools.reid.engine.geometry import camera_shift, follow_distance, moved_sizes
+from tools.reid.engine.geometry import camera_shift, follow_distance
 
 MAX_MISSED_S = 1.0
-LIKENESS_REACH = 3.0
-"""A face links to a track by likeness only within this many face sizes per sample since its
-last face: a walker at 2 fps moves ~0.7 of his face's size, a shaking phone ~1.3, and on the
-street faces 0.4 alike were linked 4-9 sizes away, onto other walkers."""
 
 
 @dataclass
@@ -131,7 +127,6 @@ def _link_by_likeness(frame: FrameFaces, faces: list[Face], live: list[Track], d
         for i, face in enumerate(faces)
         if face.descriptor is not None
         for j, track in enumerate(free)
-        if moved_sizes(face.box, track.last.face.box) <= LIKENESS_REACH * (frame.index - track.last.index)
     )
     used_faces: set[int] = set()
     used_tracks: set[int] = set()
