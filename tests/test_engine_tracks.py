@@ -12,6 +12,7 @@ from tools.reid import engine, synth
 from tools.reid.engine import parallel
 from tools.reid.engine.embed import get_descriptor
 from tools.reid.engine.frames import Face, FrameFaces, SegmentSpec, analyse_segment
+from tools.reid.engine.geometry import camera_shift
 from tools.reid.engine.quality import Quality
 from tools.reid.engine.track import build_tracks
 from tools.reid.schemas import AnalysisOptions
@@ -72,6 +73,19 @@ def test_faces_shaken_by_a_hand_held_camera_keep_their_tracks() -> None:
     tracks = build_tracks(frames, 2.0, SFACE)
     assert sorted(len(t.sightings) for t in tracks) == [2, 2, 2]
     assert all(t.sightings[0].face.box[0] + 40 == t.sightings[1].face.box[0] for t in tracks)
+
+
+def test_two_walkers_of_a_crowd_who_moved_alike_are_not_the_camera() -> None:
+    """Eight walkers, each moving their own way; two happen to be one 600 px move from two
+    faces before: two faces of eight do not make a camera shift (half of them must share it)."""
+    before = [(100 + 250 * i, 600, 160 + 250 * i, 660) for i in range(8)]
+    steps = [(40, 25), (-45, -30), (50, 28), (-38, 35), (36, -26), (-52, 31), (44, -33), (-60, 27)]
+    walked = [(b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy) for b, (dx, dy) in zip(before, steps, strict=True)]
+    assert camera_shift(walked, before) == (0.0, 0.0)
+    jumped = [(b[0] + 600, b[1], b[2] + 600, b[3]) for b in before[:2]] + walked[2:]
+    assert camera_shift(jumped, before) == (0.0, 0.0)
+    shaken = [(b[0] + 600, b[1], b[2] + 600, b[3]) for b in before[:4]] + walked[4:]
+    assert camera_shift(shaken, before) == (600.0, 0.0)
 
 
 def test_no_track_crosses_a_cut() -> None:
