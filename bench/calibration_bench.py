@@ -48,9 +48,10 @@ from bench.footage_truth import (
 )
 from tools.reid import engine, synth
 from tools.reid.engine import decode, detect, rejoin
+from tools.reid.engine.analyze import video_spec
 from tools.reid.engine.decode import sampled_frames
 from tools.reid.engine.embed import get_descriptor
-from tools.reid.engine.frames import SegmentSpec, analyse_segment, every_face
+from tools.reid.engine.frames import analyse_segment, every_face
 from tools.reid.engine.match import confidence
 from tools.reid.engine.quality import Quality
 from tools.reid.engine.references import load_persons
@@ -424,13 +425,7 @@ def _engine_tracks(path: Path) -> list[Track]:
     """The engine's own tracks of a clip at the default sampling, in one process."""
     options, descriptor = AnalysisOptions(), get_descriptor("sface")
     info = decode.probe(path, Limits())
-    spec = SegmentSpec(
-        sample_fps=options.sample_fps,
-        detector=options.detector,
-        descriptor=options.descriptor,
-        min_face_px=detect.video_min_face(info.height),
-        embed_every=max(1, round(descriptor.scale.embed_interval_s * options.sample_fps)),
-    )
+    spec = video_spec(options, descriptor, info.height)
     segment = analyse_segment(path, spec, 0, decode.grid_size(info.duration_s, options.sample_fps))
     return build_tracks(segment.frames, options.sample_fps, descriptor)
 

@@ -154,17 +154,22 @@ def _image_segment(media: Path, options: AnalysisOptions, descriptor: Descriptor
     return SegmentResult(frames=[FrameFaces(0, 0.0, faces)], frames_decoded=1, faces_described=len(faces))
 
 
-def _video_segments(
-    media: Path, info: MediaInfo, options: AnalysisOptions, descriptor: Descriptor, runner: Runner, progress: ProgressFn
-) -> list[SegmentResult]:
-    spec = SegmentSpec(
+def video_spec(options: AnalysisOptions, descriptor: Descriptor, height: int) -> SegmentSpec:
+    """What every segment of a video of ``height`` pixels is analysed with, from the options."""
+    return SegmentSpec(
         sample_fps=options.sample_fps,
         detector=options.detector,
         descriptor=options.descriptor,
-        min_face_px=detect.video_min_face(info.height),
+        min_face_px=detect.video_min_face(height),
         embed_every=max(1, round(descriptor.scale.embed_interval_s * options.sample_fps)),
         full_every=max(1, round(detect.FULL_PASS_INTERVAL_S * options.sample_fps)),
     )
+
+
+def _video_segments(
+    media: Path, info: MediaInfo, options: AnalysisOptions, descriptor: Descriptor, runner: Runner, progress: ProgressFn
+) -> list[SegmentResult]:
+    spec = video_spec(options, descriptor, info.height)
     grid = decode.grid_size(info.duration_s, options.sample_fps)
     segments = analyse_video(media, grid, spec, runner, progress)
     decoded_until = max(s.last_time for s in segments)

@@ -103,10 +103,9 @@ REDESCRIBE_POOR_FACES = True
 
 def needs_description(detection: Detection, k: int, embed_every: int, previous: list[Detection]) -> bool:
     """Whether a face of grid point ``k`` is described, given the faces of the previous one."""
-    followed = [d for d in previous if follow_distance(detection.box, d.box) is not None]
-    if not followed:
-        return True
     if detection_is_good(detection):
+        return True
+    if not any(follow_distance(detection.box, d.box) is not None for d in previous):
         return True
     return k % embed_every == 0 and REDESCRIBE_POOR_FACES
 

@@ -79,18 +79,18 @@ def identify(
         if whole[c].indices() & taken[name]:
             continue
         taken[name] |= whole[c].indices()
-        people = References([persons[p]])
-        found[name] += [Identified(t, distance, *_best(t, people, descriptor)) for t in joined[c]]
+        # The chain's described faces are its tracks' in turn: each track's rows of the chain's.
+        per_track = np.split(nearest[c][:, p], np.cumsum([len(t.described()) for t in joined[c]])[:-1])
+        found[name] += [Identified(t, distance, *_best(t, rows)) for t, rows in zip(joined[c], per_track, strict=True)]
     return found
 
 
-def _best(track: Track, person: References, descriptor: Descriptor) -> tuple[Sighting, float]:
-    """The track's described sighting nearest to the person, and its distance (its first
-    sighting, at no distance known, when none is described)."""
+def _best(track: Track, distances: np.ndarray) -> tuple[Sighting, float]:
+    """The track's described sighting nearest to the person (``distances``: each described
+    face's), and its distance; its first sighting, at no distance known, when none is described."""
     described = track.described()
     if not described:
         return track.sightings[0], math.inf
-    distances = person.nearest(track.descriptors(), descriptor)[:, 0]
     nearest = int(np.argmin(distances))
     return described[nearest], float(distances[nearest])
 
