@@ -96,3 +96,29 @@ def test_a_track_after_too_long_hidden_is_not_joined() -> None:
     later = Track([Sighting(s.index + 10, s.time + 5.0, s.face) for s in near.sightings])
     assert chains([far, near], SFACE) == [[far, near]]
     assert chains([far, later], SFACE) == [[far], [later]]
+
+
+def test_a_rival_already_chained_to_the_candidate_is_no_rival() -> None:
+    """The corridor's Atinkum: his far track 0.55 from his near track and 0.59 from the moment
+    he passes the camera (not singled out between them by the margin), those two 0.50 apart:
+    weighed nearest first, the near track and the pass are one chain, and the far track joins it."""
+    far_face = unit(1)
+    near_face = towards(far_face, unit(2), 0.55)
+    passing_face = third(far_face, near_face, to_first=0.59, to_second=0.50, seed=3)
+    far = track(range(0, 4), [far_face] * 4, POOR, (300, 100, 350, 160))
+    near = track(range(7, 11), [near_face] * 4, GOOD, (290, 120, 400, 250))
+    passing = track(range(11, 12), [passing_face], GOOD, (330, 110, 470, 280))
+    assert abs(nearest(far, near) - 0.55) < 1e-4 and abs(nearest(far, passing) - 0.59) < 1e-4
+    assert nearest(far, passing) - nearest(far, near) < SFACE.scale.margin
+    assert chains([far, near, passing], SFACE) == [[far, near, passing]]
+
+
+def third(first: np.ndarray, second: np.ndarray, *, to_first: float, to_second: float, seed: int) -> np.ndarray:
+    """A unit vector at these cosine distances from two unit vectors."""
+    e2 = second - (second @ first) * first
+    e2 /= np.linalg.norm(e2)
+    e3 = unit(seed) - (unit(seed) @ first) * first - (unit(seed) @ e2) * e2
+    e3 /= np.linalg.norm(e3)
+    x = 1.0 - to_first
+    y = (1.0 - to_second - x * float(second @ first)) / float(second @ e2)
+    return (x * first + y * e2 + np.sqrt(1 - x**2 - y**2) * e3).astype(np.float32)

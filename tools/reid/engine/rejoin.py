@@ -5,15 +5,16 @@ comes back as a new track, often near the camera and clear where before they wer
 blurred. Judged alone, the far track sits as far from the person's photo as strangers do
 (0.6-0.9 in the corridor, ``bench/footage_truth.py``), yet the same footage's near track is far
 nearer to it than any photo is: Prince's far and near faces were 0.41 apart, and every other
-track of that shot at least 0.70 from either. So tracks of one shot are chained, earlier to
-later, when:
+track of that shot at least 0.70 from either. So tracks of one shot are chained,
+earlier to later, nearest pair first, when:
 
 - the later one starts after the earlier ends, at most ``REJOIN_S`` later (they never share a
   frame, and a cut always separates);
 - their nearest faces are within the descriptor's ``Scale.rejoin``;
 - that likeness singles them out: each is nearer to the other than to any other candidate by
-  the descriptor's margin. In the street crowd one track's faces sat 0.40 and 0.42 from two
-  earlier tracks of two different people seen together: likeness alone does not tell;
+  the descriptor's margin, a candidate already chained to the other counting as none. In the
+  street crowd one track's faces sat 0.40 and 0.42 from two earlier tracks of two different
+  people seen together: likeness alone does not tell;
 - the later one starts within ``REJOIN_MOVE`` face sizes of where the earlier one ended: a
   person reappears where they were hidden.
 
@@ -40,16 +41,22 @@ last seen: hidden behind a passer-by, they walk on slowly across the picture."""
 
 def chains(tracks: Sequence[Track], descriptor: Descriptor) -> list[list[Track]]:
     """``tracks`` (in the order they were built) as chains, each in time order, the chains in
-    the order of their first track; a track with no descriptor is a chain of its own."""
+    the order of their first track; a track with no descriptor is a chain of its own.
+
+    Pairs are weighed nearest first, so that a rival already chained to the candidate is no
+    rival: in the corridor, Atinkum's far track sat 0.55 from his near track and 0.59 from the
+    moment he passed the camera, which were already one chain (0.50 apart)."""
     likeness = candidates(tracks, descriptor)
-    later = _nearest_two(likeness, later=True)
-    earlier = _nearest_two(likeness, later=False)
+    chain_of = list(range(len(tracks)))
     after: dict[int, int] = {}
-    for distance, a, b in likeness:
-        alike = distance <= descriptor.scale.rejoin
-        if alike and _singles_out(later[a], b, descriptor) and _singles_out(earlier[b], a, descriptor):
-            if _moved(tracks[a], tracks[b]) <= REJOIN_MOVE:
-                after[a] = b
+    for distance, a, b in sorted(likeness):
+        if distance > descriptor.scale.rejoin:
+            break
+        if a in after or b in after.values() or _moved(tracks[a], tracks[b]) > REJOIN_MOVE:
+            continue
+        if _singled_out(distance, a, b, likeness, chain_of, descriptor.scale.margin):
+            after[a] = b
+            chain_of = [chain_of[a] if chain == chain_of[b] else chain for chain in chain_of]
     followers = set(after.values())
     joined: list[list[Track]] = []
     for first in range(len(tracks)):
@@ -63,25 +70,18 @@ def chains(tracks: Sequence[Track], descriptor: Descriptor) -> list[list[Track]]
     return joined
 
 
-Nearest = list[tuple[float, int]]
-"""A track's two nearest candidates on one side: (distance, track index), nearest first."""
-
-
-def _nearest_two(likeness: list[tuple[float, int, int]], *, later: bool) -> dict[int, Nearest]:
-    """Per track, its two nearest candidates: later ones (``later``: the track is the earlier
-    of its pairs), else earlier ones."""
-    nearest: dict[int, Nearest] = {}
-    for distance, a, b in likeness:
-        mine, other = (a, b) if later else (b, a)
-        nearest[mine] = sorted([*nearest.get(mine, []), (distance, other)])[:2]
-    return nearest
-
-
-def _singles_out(nearest: Nearest, other: int, descriptor: Descriptor) -> bool:
-    """Whether ``other`` is the nearest candidate, nearer than the next by the margin."""
-    if nearest[0][1] != other:
-        return False
-    return len(nearest) == 1 or nearest[1][0] - nearest[0][0] >= descriptor.scale.margin
+def _singled_out(
+    distance: float, a: int, b: int, likeness: list[tuple[float, int, int]], chain_of: list[int], margin: float
+) -> bool:
+    """Whether the earlier ``a`` and the later ``b`` are nearer to each other than to any other
+    candidate of theirs by ``margin``; a candidate already in either's chain is no rival."""
+    ours = {chain_of[a], chain_of[b]}
+    rivals = [
+        d
+        for d, earlier, later in likeness
+        if (earlier == a) != (later == b) and chain_of[later if earlier == a else earlier] not in ours
+    ]
+    return all(d - distance >= margin for d in rivals)
 
 
 def candidates(tracks: Sequence[Track], descriptor: Descriptor) -> list[tuple[float, int, int]]:
