@@ -115,6 +115,38 @@ def test_face_from_one_frame_is_found_in_the_others(street: Path, walker_photo: 
     assert 700 < (left + right) / 2 < 1100 and 600 < (top + bottom) / 2 < 850
 
 
+WALKER_AT = {0: WALKER_BOX, 38: (1003, 721, 1080, 820), 100: (741, 671, 840, 801)}
+"""His face in frames 0, 38 and 100 (0, 1.52 and 4 s; the engine's boxes, checked on the
+contact sheet): facing the camera, turned, and looking down at his phone."""
+
+
+@pytest.mark.parametrize("tolerance", [None, LOOSEST])
+def test_three_photos_each_find_him_and_name_no_stranger(
+    street: Path, shared_faces: Path, tmp_path: Path, tolerance: float | None
+) -> None:
+    """Three photos of each person asked for, where the fixtures have them: the walker's three
+    faces cut from frames of the clip (a fair reference, as above), and three of Obama's."""
+    photos = []
+    with av.open(str(street)) as container:
+        for n, frame in enumerate(container.decode(video=0)):
+            if n in WALKER_AT:
+                left, top, right, bottom = WALKER_AT[n]
+                width, height = right - left, bottom - top
+                crop = frame.to_image().crop((left - width, top - height, right + width, bottom + height))
+                photos.append(tmp_path / f"walker-{n}.png")
+                crop.save(photos[-1])
+    persons = {
+        "Walker": photos,
+        "Obama": [shared_faces / f"{name}.jpg" for name in ("obama", "obama2", "obama3")],
+        "Biden": [shared_faces / "biden.jpg"],
+    }
+    options = AnalysisOptions(tolerance=tolerance)
+    result = engine.analyze(street, persons, options=options)
+    measured = score(result.persons[0], STREET_WALKER, STREET_S, 1 / options.sample_fps)
+    assert measured.recall >= 0.9 and measured.false_s == 0, measured
+    assert [p.name for p in result.found()] == ["Walker"]
+
+
 @pytest.mark.parametrize("sample_fps", [2.0, 5.0])
 def test_cut_between_two_real_shots_ends_every_track(cut_clip: Path, sample_fps: float) -> None:
     spec = SegmentSpec(sample_fps=sample_fps, detector="yunet", descriptor="sface", min_face_px=32.0, embed_every=2)
