@@ -15,6 +15,7 @@ import pytest
 pytest.register_assert_rewrite("bot_fixtures")
 
 from bot_fixtures import (
+    CHANNEL,
     ENGINE_TIMEOUT_S,
     Media,
     RunningBot,
@@ -23,10 +24,12 @@ from bot_fixtures import (
     finished,
     reply_containing,
     share_video,
+    thread_replies,
     view_submission,
 )
 from fakes.slack import BOT_USER_ID, TEAM_ID, USER_ID, FakeSlack
 
+from bot.reid.retract import REMOVED_TEXT
 from tools.reid.facade import ReIDTool
 from tools.reid.settings import ReIDSettings
 
@@ -132,6 +135,43 @@ def test_remember_then_search_by_name_forget_and_audit(
     lines = audit.splitlines()[1:]
     assert "remove Eileen" in lines[0] and "search Eileen in media" in lines[-2] and "found: Eileen" in lines[-2]
     assert "enrol Eileen" in lines[-1] and f"<@{USER_ID}> (slack)" in lines[-1]
+
+
+def test_removing_someone_takes_back_what_the_bot_posted_of_them(
+    fake: FakeSlack, start_bot: StartBot, tool: ReIDTool, media: Media
+) -> None:
+    """Their answer's pictures are deleted from Slack and the bot's messages in the thread are
+    replaced by a note saying why (the thread, and everyone else's messages, stay); what Slack
+    could not do then is done at the bot's next start."""
+    running = start_bot(tool)
+    running.command("remember")
+    view = fake.wait_for(lambda: _views(fake))[-1]
+    eileen = fake.add_file("eileen.png", media.alice_png, "image/png", "png")
+    assert _remember(running, view, "Eileen", [eileen], "asked in person").status_code == 200
+    _ephemeral(fake, "Enrolled Eileen")
+    ts, _ = running.mention(f"<@{BOT_USER_ID}> is eileen in this clip?", [share_video(fake, media)])
+    assert finished(fake, ts, ENGINE_TIMEOUT_S) == ["white_check_mark"]
+    answer = reply_containing(fake, ts, "*Eileen*: found")
+    pictures = [file_id for file_id, f in fake.uploaded_files.items() if f["thread_ts"] == ts]
+    posted = [m for m in thread_replies(fake, ts) if "files" not in m]  # the status message and the answer
+    assert len(pictures) >= 2 and len(posted) == 2 and answer in posted
+    other = fake.add_message(CHANNEL, "someone else's reply", USER_ID, thread_ts=ts)
+
+    fake.fail_next("files.delete", "internal_error")
+    running.command("forget eileen")
+    removed = _ephemeral(fake, "Removed Eileen")
+    assert f"In Slack: {len(pictures) - 1} pictures deleted and 2 messages replaced by a removal note." in removed
+    assert "1 could not be reached now; the bot tries again at its next start." in removed
+    for message in (m for m in thread_replies(fake, ts) if "files" not in m):
+        assert message["text"] == REMOVED_TEXT and message["blocks"] == [], message
+    assert any(m["ts"] == other["ts"] and m["text"] == "someone else's reply" for m in fake.messages(CHANNEL))
+    assert len([f for f in pictures if f in fake.files]) == 1
+
+    running.stop()
+    start_bot(tool)
+    fake.wait_for(lambda: not any(f in fake.files for f in pictures) or None)
+    shared = next(m for m in thread_replies(fake, ts) if "files" in m)
+    assert {f["mode"] for f in shared["files"]} == {"tombstone"}
 
 
 def test_an_answer_offers_to_remember_who_was_found_by_photo_from_that_photo(

@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.reid import handling, listeners
 from bot.reid.parts import Parts
+from bot.reid.retract import retract_queued
 from bot.reid.run import RESULT_KIND, Runner
 from bot.reid.settings import BotSettings
 from bot.reid.store import Store
@@ -113,7 +114,8 @@ class ReIDBot:
 
     async def start(self) -> None:
         """Learn who the bot is, start the workers, and take up what a previous process left:
-        deliveries not yet handled, requests not yet answered."""
+        deliveries not yet handled, requests not yet answered, a removed person's messages and
+        pictures not yet taken back from Slack."""
         await self._authorize()
         self.worker.start()
         self.desk.start()
@@ -124,6 +126,8 @@ class ReIDBot:
             log.info("resuming %d unfinished requests", len(resumed))
         for request_id in resumed:
             handling.accept(self.parts, request_id, resumed=True)
+        if self.store.retractions():  # a removal the previous process had not finished in Slack
+            self.desk.submit(partial(retract_queued, self.client, self.store))
 
     async def stop(self) -> None:
         """Cancel the work in flight (its requests resume at the next start), then end the

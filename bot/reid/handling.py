@@ -102,6 +102,7 @@ async def announce(parts: Parts, request_id: str, *, resumed: bool = False) -> N
                 channel=submission.channel, **presentation.parent_message(submission).as_kwargs()
             )
             stored = parts.store.set_thread(stored.id, parent["ts"])
+            parts.store.record_posted(stored.id, submission.channel, "message", [parent["ts"]])
         thread = RequestThread(parts.client, parts.store, stored)
         await thread.react(SEEN)
         await thread.status(presentation.RESUMED if resumed else presentation.QUEUED)

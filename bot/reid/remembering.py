@@ -26,6 +26,7 @@ from bot.reid.intake import expand_files, reference_problem
 from bot.reid.modal import VALUE_ACTION, FormErrors, _text_input
 from bot.reid.parts import Parts
 from bot.reid.presentation import _plain, _section, escape
+from bot.reid.retract import retract
 from bot.reid.submission import IMAGE_TYPES, SlackFile
 from tools.reid.errors import InvalidInput
 from tools.reid.gallery import AuditEntry, EnrolledPerson, TenantGallery
@@ -223,7 +224,8 @@ def _person_line(person: EnrolledPerson) -> str:
 
 
 async def forget(parts: Parts, name: str, *, team: str, user: str, channel: str) -> None:
-    """``/reid forget NAME``: for admins and whoever enrolled them; answers what was deleted."""
+    """``/reid forget NAME``: for admins and whoever enrolled them; answers what was deleted,
+    in the gallery, in the bot's store, and in Slack (`bot.reid.retract`)."""
     gallery = parts.runner.tool.people(team)
     try:
         person = await asyncio.to_thread(gallery.show, name)
@@ -233,7 +235,8 @@ async def forget(parts: Parts, name: str, *, team: str, user: str, channel: str)
             )
         else:
             removal = await asyncio.to_thread(gallery.remove, name, by=user, surface="slack")
-            text = f":wastebasket: {removal.text()}"
+            retracted = await retract(parts.client, parts.store)
+            text = f":wastebasket: {removal.text()} {retracted.text()}"
     except InvalidInput as exc:
         text = f":warning: {exc}"
     await parts.client.chat_postEphemeral(channel=channel, user=user, text=text)

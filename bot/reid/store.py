@@ -5,6 +5,8 @@ unknown people keep their face crops and descriptors here, with the result and a
 What Slack delivers is first put in the ``inbox`` and acknowledged; the Web API work it needs
 (reading files, replying, reacting) follows on a worker, and an entry leaves the inbox once it has
 become a request or been answered. A finished request keeps its result, for the answer's buttons.
+Every message and file the bot posts for a request is recorded, so that removing a person it
+showed takes those back from Slack too.
 
 A request moves ``pending → running → done | failed``; with the remote backend it waits as
 ``submitted`` for the service's callback, which claims it (``finishing``) exactly once. After a
@@ -100,6 +102,39 @@ ALTER TABLE results ADD COLUMN answer_ts TEXT;
 """Migration 2: each unknown person's face crop (and its Slack file), kept as long as the result
 it belongs to, for naming them and looking for them elsewhere; where the answer message is."""
 
+_POSTED = """
+CREATE TABLE posted (
+    request_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    posted_at REAL NOT NULL,
+    PRIMARY KEY (kind, channel, ref)
+);
+CREATE INDEX posted_by_request ON posted (request_id);
+CREATE TABLE retractions (
+    channel TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    queued_at REAL NOT NULL,
+    PRIMARY KEY (kind, channel, ref)
+);
+"""
+"""Migration 3: what the bot posted for each request (messages by ts, files by id), kept as long
+as the audit log; and what it still has to take back from Slack because a person it showed was
+removed (``Store.forget``), kept until Slack has done it, across restarts."""
+
+PostedKind = Literal["message", "file"]
+
+
+@dataclass(frozen=True)
+class Posted:
+    """One message (its ``ts``) or file (its id) the bot posted in a channel."""
+
+    channel: str
+    kind: PostedKind
+    ref: str
+
 
 @dataclass(frozen=True)
 class UnknownFace:
@@ -152,7 +187,7 @@ class Store:
 
     def __init__(self, path: Path, result_ttl_s: float = RESULT_TTL_S, audit_ttl_s: float = AUDIT_TTL_S) -> None:
         self._database = Database(
-            path, [_SCHEMA, _UNKNOWN_FACES], store="bot", setting="REID_BOT_DB_PATH", secure_delete=True
+            path, [_SCHEMA, _UNKNOWN_FACES, _POSTED], store="bot", setting="REID_BOT_DB_PATH", secure_delete=True
         )
         self._result_ttl_s = result_ttl_s
         self._audit_ttl_s = audit_ttl_s
@@ -270,6 +305,7 @@ class Store:
             db.execute("DELETE FROM results WHERE saved_at < ?", (now - self._result_ttl_s,))
             db.execute("DELETE FROM unknown_faces WHERE saved_at < ?", (now - self._result_ttl_s,))
             db.execute("DELETE FROM audit WHERE at < ?", (now - self._audit_ttl_s,))
+            db.execute("DELETE FROM posted WHERE posted_at < ?", (now - self._audit_ttl_s,))
 
     def relabel(self, request_id: str, result: ReIDResult) -> None:
         """Replace a kept result by its re-labelled copy (an unknown person named), keeping its age."""
@@ -304,7 +340,8 @@ class Store:
 
     def forget(self, request_ids: list[str]) -> int:
         """Delete these requests and their results (a removed person's), overwritten in the file
-        and its log; the audit entries stay (who searched for whom). Returns the results deleted."""
+        and its log; the audit entries stay (who searched for whom). What the bot posted for them
+        is queued to be taken back from Slack (`retractions`). Returns the results deleted."""
         if not request_ids:
             return 0
         marks = ",".join("?" * len(request_ids))
@@ -312,8 +349,37 @@ class Store:
             deleted = db.execute(f"DELETE FROM results WHERE request_id IN ({marks})", request_ids).rowcount
             db.execute(f"DELETE FROM unknown_faces WHERE request_id IN ({marks})", request_ids)
             db.execute(f"DELETE FROM requests WHERE id IN ({marks}) AND state IN ('done', 'failed')", request_ids)
+            db.execute(
+                "INSERT OR IGNORE INTO retractions (channel, kind, ref, queued_at) "
+                f"SELECT channel, kind, ref, ? FROM posted WHERE request_id IN ({marks})",
+                (time.time(), *request_ids),
+            )
+            db.execute(f"DELETE FROM posted WHERE request_id IN ({marks})", request_ids)
         self._database.truncate_log()
         return deleted
+
+    def record_posted(self, request_id: str, channel: str, kind: PostedKind, refs: Sequence[str]) -> None:
+        """The bot posted these messages or files for the request."""
+        now = time.time()
+        with self._database.write() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO posted (request_id, channel, kind, ref, posted_at) VALUES (?, ?, ?, ?, ?)",
+                [(request_id, channel, kind, ref, now) for ref in refs],
+            )
+
+    def retractions(self) -> list[Posted]:
+        """What is still to be taken back from Slack, oldest first."""
+        with self._database.read() as db:
+            rows = db.execute("SELECT channel, kind, ref FROM retractions ORDER BY queued_at, ref").fetchall()
+        return [Posted(row["channel"], row["kind"], row["ref"]) for row in rows]
+
+    def retracted(self, posted: Posted) -> None:
+        """Slack no longer shows it."""
+        with self._database.write() as db:
+            db.execute(
+                "DELETE FROM retractions WHERE kind = ? AND channel = ? AND ref = ?",
+                (posted.kind, posted.channel, posted.ref),
+            )
 
     def result(self, request_id: str) -> ReIDResult | None:
         with self._database.read() as db:

@@ -1,4 +1,7 @@
-"""One request's place in Slack: its thread, its one status message, and its reactions."""
+"""One request's place in Slack: its thread, its one status message, and its reactions.
+
+Every message and file posted here is recorded with the request (`Store.record_posted`), so
+that removing a person it showed takes them back from Slack too (`bot.reid.retract`)."""
 
 from __future__ import annotations
 
@@ -44,12 +47,14 @@ class RequestThread:
         )
         self.status_ts = posted["ts"]
         self.store.set_status_ts(self.request_id, posted["ts"])
+        self.store.record_posted(self.request_id, self.channel, "message", [posted["ts"]])
 
     async def reply(self, message: Message) -> str:
         """Posts ``message`` in the thread; returns its ts."""
         posted = await self.client.chat_postMessage(
             channel=self.channel, thread_ts=self.submission.thread_ts, **message.as_kwargs()
         )
+        self.store.record_posted(self.request_id, self.channel, "message", [str(posted["ts"])])
         return str(posted["ts"])
 
     async def update(self, ts: str, message: Message) -> None:
@@ -68,7 +73,9 @@ class RequestThread:
             initial_comment=PICTURES_COMMENT,
         )
         files = response.get("files") or []
-        return {path.name: str(file["id"]) for path, file in zip(paths, files, strict=False) if file.get("id")}
+        ids = {path.name: str(file["id"]) for path, file in zip(paths, files, strict=False) if file.get("id")}
+        self.store.record_posted(self.request_id, self.channel, "file", list(ids.values()))
+        return ids
 
     async def react(self, add: str, remove: str | None = None) -> None:
         """Swap reactions on the request's message. A reaction is decoration: failing to set one

@@ -131,6 +131,7 @@ class FakeSlack:
             "views.open": self._views_open,
             "views.update": self._views_update,
             "files.info": self._files_info,
+            "files.delete": self._files_delete,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
             "conversations.history": self._conversations_history,
@@ -538,6 +539,25 @@ class FakeSlack:
         if file is None:
             raise SlackError("file_not_found")
         return {"file": dict(file), "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    def _files_delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Like Slack: a bot deletes only files it uploaded; messages that shared it show a
+        tombstone in its place."""
+        file_id = _required(params, "file", "file_not_found")
+        file = self._files.get(file_id)
+        if file is None:
+            raise SlackError("file_not_found")
+        if file["user"] != BOT_USER_ID:
+            raise SlackError("cant_delete_file")
+        del self._files[file_id]
+        self._file_bytes.pop(file_id, None)
+        self._uploaded.pop(file_id, None)
+        for message in (m for messages in self._messages.values() for m in messages):
+            if any(f.get("id") == file_id for f in message.get("files", [])):
+                message["files"] = [
+                    {"id": file_id, "mode": "tombstone"} if f.get("id") == file_id else f for f in message["files"]
+                ]
+        return {}
 
     def _files_get_upload_url_external(self, params: dict[str, Any]) -> dict[str, Any]:
         filename = _required(params, "filename", "invalid_arguments")
