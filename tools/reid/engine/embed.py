@@ -52,8 +52,9 @@ class Scale:
     """Faces this far apart are never one track, however their boxes overlap."""
     rejoin: float
     """Two tracks of one shot whose nearest faces are this close may be one person hidden for
-    a moment (``rejoin``). SFace, measured on the real clips (``bench.calibration_bench``): one
-    person's tracks 0.33-0.55 apart, two people's 0.61 and more."""
+    a moment (``rejoin``). Measured on the real clips (``bench.calibration_bench``): SFace puts
+    one person's tracks 0.33-0.55 apart and two people's 0.61 and more; dlib one person's 0.44-0.50
+    and two people's from 0.49 (Freda's track and Atinkum's, 0.53, near enough to chain by place)."""
     confidence_centre: float
     """The distance given a confidence of 50% (calibrated on the bench, not the tolerance)."""
     spread: float
