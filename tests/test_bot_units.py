@@ -14,8 +14,9 @@ from bot.reid.modal import ModalContext, parse_modal
 from bot.reid.presentation import MAX_RANGES, appearances_message, result_message
 from bot.reid.run import LOOSEN_STEP, looser_tolerance
 from bot.reid.settings import BotSettings
-from bot.reid.store import Store
+from bot.reid.store import MIGRATIONS, Posted, Store
 from bot.reid.submission import SlackFile, Submission
+from tools.reid.database import Database
 from tools.reid.schemas import (
     AnalysisOptions,
     Appearance,
@@ -171,6 +172,34 @@ def test_the_store_claims_deliveries_callbacks_and_resumes_what_a_crash_left(tmp
     assert store.start(second.id)
     assert store.resume() == [second.id]
     assert [entry.outcome for entry in store.audit()] == ["done", None]
+    store.close()
+
+
+def test_a_store_from_before_recording_posts_knows_what_it_kept_of_its_answers(tmp_path: Path) -> None:
+    """Opened by this version, a store made before its posts were recorded queues, when a person
+    an answer showed is removed, what it kept: the status and answer messages, the unknown
+    people's uploaded faces."""
+    path = tmp_path / "bot.reid.db"
+    older = Database(path, MIGRATIONS[:2], store="bot")
+    with older.write() as db:
+        db.execute(
+            "INSERT INTO requests (id, created_at, updated_at, channel, user, state, status_ts, submission) "
+            "VALUES ('r1', 1, 2, 'C1', 'U1', 'done', '10.1', '{}')"
+        )
+        db.execute("INSERT INTO results (request_id, saved_at, result, answer_ts) VALUES ('r1', 2, '{}', '10.2')")
+        db.execute(
+            "INSERT INTO unknown_faces (request_id, person_id, saved_at, crop, file_id) "
+            "VALUES ('r1', 'p1', 2, x'00', 'F1')"
+        )
+    older.close()
+    store = Store(path)
+    assert store.retractions() == []
+    assert store.forget(["r1"]) == 1
+    assert sorted(store.retractions(), key=lambda p: p.ref) == [
+        Posted("C1", "message", "10.1"),
+        Posted("C1", "message", "10.2"),
+        Posted("C1", "file", "F1"),
+    ]
     store.close()
 
 

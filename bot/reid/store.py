@@ -119,10 +119,23 @@ CREATE TABLE retractions (
     queued_at REAL NOT NULL,
     PRIMARY KEY (kind, channel, ref)
 );
+INSERT OR IGNORE INTO posted (request_id, channel, kind, ref, posted_at)
+    SELECT id, channel, 'message', status_ts, updated_at FROM requests WHERE status_ts IS NOT NULL;
+INSERT OR IGNORE INTO posted (request_id, channel, kind, ref, posted_at)
+    SELECT r.request_id, q.channel, 'message', r.answer_ts, r.saved_at
+    FROM results r JOIN requests q ON q.id = r.request_id WHERE r.answer_ts IS NOT NULL;
+INSERT OR IGNORE INTO posted (request_id, channel, kind, ref, posted_at)
+    SELECT u.request_id, q.channel, 'file', u.file_id, u.saved_at
+    FROM unknown_faces u JOIN requests q ON q.id = u.request_id WHERE u.file_id IS NOT NULL;
 """
 """Migration 3: what the bot posted for each request (messages by ts, files by id), kept as long
 as the audit log; and what it still has to take back from Slack because a person it showed was
-removed (``Store.forget``), kept until Slack has done it, across restarts."""
+removed (``Store.forget``), kept until Slack has done it, across restarts. Of the answers given
+before, it knows what the store kept: their status and answer messages and the unknown people's
+face crops (their keyframes and timelines were never recorded)."""
+
+MIGRATIONS = [_SCHEMA, _UNKNOWN_FACES, _POSTED]
+"""The bot store's schema, step by step (`tools.reid.database`)."""
 
 PostedKind = Literal["message", "file"]
 
@@ -186,9 +199,7 @@ class Store:
     """The SQLite file at ``path`` (created on first use)."""
 
     def __init__(self, path: Path, result_ttl_s: float = RESULT_TTL_S, audit_ttl_s: float = AUDIT_TTL_S) -> None:
-        self._database = Database(
-            path, [_SCHEMA, _UNKNOWN_FACES, _POSTED], store="bot", setting="REID_BOT_DB_PATH", secure_delete=True
-        )
+        self._database = Database(path, MIGRATIONS, store="bot", setting="REID_BOT_DB_PATH", secure_delete=True)
         self._result_ttl_s = result_ttl_s
         self._audit_ttl_s = audit_ttl_s
 
