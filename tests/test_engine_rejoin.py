@@ -122,3 +122,13 @@ def third(first: np.ndarray, second: np.ndarray, *, to_first: float, to_second: 
     x = 1.0 - to_first
     y = (1.0 - to_second - x * float(second @ first)) / float(second @ e2)
     return (x * first + y * e2 + np.sqrt(1 - x**2 - y**2) * e3).astype(np.float32)
+
+
+def test_two_people_as_far_apart_as_the_corridors_nearest_two_are_not_joined() -> None:
+    """Freda's track and Atinkum's pass, the nearest two people's tracks of one shot on the
+    bench, sat 0.61 apart: beyond the rejoin limit, however alone they are."""
+    first = unit(1)
+    second = towards(first, unit(2), 0.61)
+    earlier = track(range(0, 4), [first] * 4, GOOD, (300, 100, 400, 230))
+    later = track(range(7, 9), [second] * 2, GOOD, (310, 110, 410, 240))
+    assert chains([earlier, later], SFACE) == [[earlier], [later]]
