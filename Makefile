@@ -49,6 +49,7 @@ install-check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.engine_bench
 	$(BIN)/python -m bench.calibration_bench --plot build/calibration.png
+	$(BIN)/python -m bench.calibration_bench --descriptor dlib --plot build/calibration-dlib.png
 
 # Refreshes constraints.txt: the newest releases that pyproject.toml allows, in a fresh venv.
 constraints:

@@ -129,10 +129,10 @@ def test_cut_is_found_and_a_name_does_not_cross_it(cut_clip: Path, photos) -> No
 def test_tolerance_outside_the_descriptors_scale_is_refused() -> None:
     with pytest.raises(ValueError, match=r"outside the sface descriptor's scale: give a value from 0\.3"):
         AnalysisOptions(tolerance=0.85)
-    with pytest.raises(ValueError, match=r"outside the dlib descriptor's scale: give a value from 0\.4"):
-        AnalysisOptions(descriptor="dlib", tolerance=0.35)
+    with pytest.raises(ValueError, match=r"outside the dlib descriptor's scale: give a value from 0\.3"):
+        AnalysisOptions(descriptor="dlib", tolerance=0.5)
     assert AnalysisOptions(tolerance=0.35).effective_tolerance() == 0.35
-    assert AnalysisOptions(descriptor="dlib").effective_tolerance() == 0.6
+    assert AnalysisOptions(descriptor="dlib").effective_tolerance() == 0.42
 
 
 def test_cut_at_a_segment_boundary_gives_the_answer_of_one_pass(cut_clip: Path, photos, monkeypatch) -> None:

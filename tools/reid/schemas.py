@@ -30,13 +30,17 @@ class ToleranceScale(NamedTuple):
 
 TOLERANCES: dict[str, ToleranceScale] = {
     "sface": ToleranceScale(default=0.6, strictest=0.3, loosest=0.62),
-    "dlib": ToleranceScale(default=0.6, strictest=0.4, loosest=0.8),
+    "dlib": ToleranceScale(default=0.42, strictest=0.3, loosest=0.43),
 }
-"""Per descriptor: SFace's cosine distances and dlib's Euclidean ones read differently. SFace's
-top is just under the nearest stranger's track in the real clips, each person asked for alone
-(where no other person's photo gives a margin): Atinkum's near track sat 0.629 from Musah's
-photo, Freda's 0.673 from Liz's, a street stranger's 0.689 from Obama's, while every track of a
-person asked for that was named sat within 0.44 of their photo (README, "Calibration")."""
+"""Per descriptor: SFace's cosine distances and dlib's Euclidean ones read differently. Each top
+is just under the nearest stranger's track in the real clips, each person asked for alone (where
+no other person's photo gives a margin; ``python -m bench.calibration_bench [--descriptor dlib]``).
+SFace: Atinkum's near track sat 0.629 from Musah's photo, Freda's 0.673 from Liz's, a street
+stranger's 0.689 from Obama's, while every track of a person asked for that was named sat within
+0.44 of their photo (README, "Calibration"). dlib tells these people apart far less well:
+Atinkum's track sat 0.433 from Musah's photo (named as him from 0.44, for 5.3 s), while the
+tracks it names rightly sat 0.32-0.41 from their photos; so it misses more (the street's walker
+and Liz are found only from 0.5, where Musah and Liz are named in others)."""
 
 
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -69,8 +73,9 @@ class AnalysisOptions(BaseModel):
 
     tolerance: float | None = Field(
         None,
-        description="Largest face distance that still counts as a match, on the descriptor's scale "
-        "(sface: 0.3-0.62, default 0.6; dlib: 0.4-0.8, default 0.6); null for the descriptor's default.",
+        description="Largest face distance that still counts as a match, on the descriptor's scale ("
+        + "; ".join(f"{name}: {t.strictest:g}-{t.loosest:g}, default {t.default:g}" for name, t in TOLERANCES.items())
+        + "); null for the descriptor's default.",
     )
     sample_fps: float = Field(2.0, gt=0.0, le=30.0, description="Video frames analysed per second of footage.")
     detector: DetectorName = Field(

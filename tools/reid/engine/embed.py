@@ -120,8 +120,8 @@ class DlibDescriptor:
         link=0.45,
         split=0.8,
         rejoin=0.45,
-        confidence_centre=0.6,
-        spread=0.06,
+        confidence_centre=0.545,
+        spread=0.051,
         embed_interval_s=3.0,
     )
 

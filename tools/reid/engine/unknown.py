@@ -60,11 +60,11 @@ from tools.reid.schemas import DescriptorName, FaceEmbeddings, Keyframe, Unknown
 GROUP_DISTANCE: dict[DescriptorName, float] = {"sface": 0.6, "dlib": 0.55}
 """Average distance between two groups' tracks up to which they are one person. SFace's was
 measured on the real street and corridor clips (README, "Unknown people"): no group mixed two
-people up to 0.65; dlib's is its tolerance, not measured on footage."""
+people up to 0.65; dlib's is its former tolerance, not measured on footage."""
 LIKE_PHOTO: dict[DescriptorName, float] = {"sface": 0.78, "dlib": 0.85}
 """A face this near an asked person's photo may be them (``GroupingRules.like_photo``): SFace's
 is above the 0.72 of Atinkum's nearest far-away face to his photo, with a margin of 0.06;
-dlib's is its loosest tolerance plus its margin, not measured on footage."""
+dlib's is its former loosest tolerance plus its margin, not measured on footage."""
 MIN_FACE_SCORE = 0.8
 """Least detector score of an unknown person's clearest face (YuNet's scale)."""
 MAX_TRACKS = 1500
