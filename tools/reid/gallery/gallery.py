@@ -32,7 +32,7 @@ from tools.reid.engine.references import Person
 from tools.reid.errors import InvalidInput
 from tools.reid.gallery.checks import CheckedFace, PhotoRefused, check_photo, is_frontal
 from tools.reid.gallery.store import Deleted, FaceRow, GalleryStore, NewFace, PersonRow
-from tools.reid.schemas import TOLERANCES, DescriptorName, PersonName
+from tools.reid.schemas import DescriptorName, PersonName
 
 Surface = Literal["cli", "service", "slack", "langchain", "python"]
 Forget = Callable[[list[str]], int]
@@ -40,6 +40,9 @@ Forget = Callable[[list[str]], int]
 
 DUPLICATE_DISTANCE = {"sface": 0.03, "dlib": 0.05}
 """Embeddings this close come from the same picture (a re-saved or resized copy)."""
+SAME_PERSON_PHOTOS: dict[DescriptorName, float] = {"sface": 0.6, "dlib": 0.6}
+"""Two photos of one person usually sit within this of each other: sharp photos, unlike a face
+in footage, so dlib's is not its search tolerance, which footage keeps at 0.42 (``TOLERANCES``)."""
 SUGGESTIONS = 3
 _NAME = TypeAdapter(PersonName)
 
@@ -532,7 +535,7 @@ def _duplicates_and_strangers(
 ) -> list[PhotoRefused]:
     """Refusals for new faces that repeat a face, or sit far from the person's other faces."""
     distances = get_descriptor(descriptor)
-    tolerance = TOLERANCES[descriptor].default
+    tolerance = SAME_PERSON_PHOTOS[descriptor]
     known = [(f.photo_digest, f.embedding) for f in before]
     refusals = []
     for label, face in zip(labels, faces, strict=True):
