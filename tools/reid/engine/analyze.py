@@ -15,11 +15,11 @@ from tools.reid.engine.moments import keyframe_moments
 from tools.reid.engine.parallel import PoolRunner, Runner, analyse_video
 from tools.reid.engine.references import Person, load_persons
 from tools.reid.engine.track import Track, build_tracks
-from tools.reid.engine.unknown import GROUP_DISTANCE, LIKE_PHOTO, Asked, GroupingRules, unknown_people
+from tools.reid.engine.unknown import GROUP_DISTANCE, LIKE_PHOTO, UNLIKE_FOUND, Asked, GroupingRules, unknown_people
 from tools.reid.errors import MediaError
 from tools.reid.limits import Limits
 from tools.reid.progress import ProgressFn, no_progress
-from tools.reid.schemas import TOLERANCES, AnalysisOptions, MediaInfo, ReIDResult, Stats, UnknownPerson
+from tools.reid.schemas import AnalysisOptions, MediaInfo, ReIDResult, Stats, UnknownPerson
 
 REFERENCES_SHARE = 0.05
 """Share of the progress bar spent on the reference photos."""
@@ -117,11 +117,11 @@ def _unknown_people(
 ) -> list[UnknownPerson]:
     """The unknown tracks grouped into people, in this process once every segment is in.
 
-    What clears a group does not move with the tolerance asked for: a track found within the
-    default tolerance (the distance at which a face is named) is sure, and a group none of whose
-    faces comes that near a person's sure faces is not them, whatever its likeness to their
-    photo. A track found only beyond the default (a less strict look) still keeps groups back,
-    but it clears none.
+    What clears a group does not move with the tolerance asked for: a track found within
+    ``UNLIKE_FOUND`` (SFace's default tolerance, the distance at which a face is named) is sure,
+    and a group none of whose faces comes that near a person's sure faces is not them, whatever
+    its likeness to their photo. A track found only beyond it (a less strict look) still keeps
+    groups back, but it clears none.
     """
     rules = GroupingRules(
         threshold=GROUP_DISTANCE[descriptor.name],
@@ -130,7 +130,7 @@ def _unknown_people(
         gap_s=options.gap_s,
         doubtful=options.effective_tolerance() + descriptor.scale.margin,
         like_photo=LIKE_PHOTO[descriptor.name],
-        unlike_found=TOLERANCES[descriptor.name].default,
+        unlike_found=UNLIKE_FOUND[descriptor.name],
     )
     asked = [
         Asked(

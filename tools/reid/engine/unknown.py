@@ -57,14 +57,21 @@ from tools.reid.engine.embed import Descriptor
 from tools.reid.engine.track import Sighting, Track
 from tools.reid.schemas import DescriptorName, FaceEmbeddings, Keyframe, UnknownAppearance, UnknownPerson
 
-GROUP_DISTANCE: dict[DescriptorName, float] = {"sface": 0.6, "dlib": 0.55}
-"""Average distance between two groups' tracks up to which they are one person. SFace's was
-measured on the real street and corridor clips (README, "Unknown people"): no group mixed two
-people up to 0.65; dlib's is its former tolerance, not measured on footage."""
-LIKE_PHOTO: dict[DescriptorName, float] = {"sface": 0.78, "dlib": 0.85}
+GROUP_DISTANCE: dict[DescriptorName, float] = {"sface": 0.6, "dlib": 0.4}
+"""Average distance between two groups' tracks up to which they are one person, measured on the
+real street and corridor clips (README, "Unknown people"): SFace's groups mixed no two people up
+to 0.65; dlib's mixed Freda and Liz from 0.45."""
+LIKE_PHOTO: dict[DescriptorName, float] = {"sface": 0.78, "dlib": 0.8}
 """A face this near an asked person's photo may be them (``GroupingRules.like_photo``): SFace's
-is above the 0.72 of Atinkum's nearest far-away face to his photo, with a margin of 0.06;
-dlib's is its former loosest tolerance plus its margin, not measured on footage."""
+is above the 0.72 of Atinkum's nearest far-away face to his photo, with a margin of 0.06; with
+dlib an asked person was shown as unknown below 0.75 (the corridor, each walker and each pair
+asked for), and 0.8 keeps a margin."""
+UNLIKE_FOUND: dict[DescriptorName, float] = {"sface": 0.6, "dlib": 0.55}
+"""Footage faces this near a surely found track's may be that person (``GroupingRules.unlike_found``,
+also what counts as surely found): SFace's default tolerance; dlib's is looser than its
+tolerance, which footage holds at 0.42 against other people's photos (``TOLERANCES``), because
+one person's tracks of one clip sit up to 0.50 apart with it: at 0.42 and 0.5 Atinkum, asked
+for, was shown as unknown (his pass by the camera, 0.50 from his found track)."""
 MIN_FACE_SCORE = 0.8
 """Least detector score of an unknown person's clearest face (YuNet's scale)."""
 MAX_TRACKS = 1500
