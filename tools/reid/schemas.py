@@ -39,8 +39,8 @@ SFace: Atinkum's near track sat 0.629 from Musah's photo, Freda's 0.673 from Liz
 stranger's 0.689 from Obama's, while every track of a person asked for that was named sat within
 0.44 of their photo (README, "Calibration"). dlib tells these people apart far less well:
 Atinkum's track sat 0.433 from Musah's photo (named as him from 0.44, for 5.3 s), while the
-tracks it names rightly sat 0.32-0.41 from their photos; so it misses more (the street's walker
-and Liz are found only from 0.5, where Musah and Liz are named in others)."""
+tracks it names rightly sat 0.32-0.41 from their photos; so it misses more (Liz is found from
+0.5, the street's walker at 0.6, where Liz is also named in Freda)."""
 
 
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
