@@ -244,6 +244,17 @@ class RunningBot:
         return payload["event"]["ts"], payload["event_id"]
 
 
+def _interaction(kind: str, user: str) -> dict[str, Any]:
+    """What every interaction payload Slack sends begins with."""
+    return {
+        "type": kind,
+        "team": {"id": TEAM_ID, "domain": "fake-team"},
+        "user": {"id": user, "username": "alice.user", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "fake-verification-token",
+    }
+
+
 def button_click(message: dict[str, Any], label: str, user: str = USER_ID) -> dict[str, Any]:
     """The block_actions payload Slack sends when ``user`` clicks the button ``label`` of ``message``."""
     [(block_id, button)] = [
@@ -254,11 +265,7 @@ def button_click(message: dict[str, Any], label: str, user: str = USER_ID) -> di
         if element["text"]["text"] == label
     ]
     return {
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "fake-team"},
-        "user": {"id": user, "username": "alice.user", "team_id": TEAM_ID},
-        "api_app_id": APP_ID,
-        "token": "fake-verification-token",
+        **_interaction("block_actions", user),
         "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL, "is_ephemeral": False},
         "trigger_id": f"trigger-{time.monotonic_ns()}",
         "channel": {"id": CHANNEL, "name": "footage"},
@@ -271,11 +278,7 @@ def button_click(message: dict[str, Any], label: str, user: str = USER_ID) -> di
 def view_submission(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """A view_submission payload as Slack sends it for the opened view with these state values."""
     return {
-        "type": "view_submission",
-        "team": {"id": TEAM_ID, "domain": "fake-team"},
-        "user": {"id": USER_ID, "username": "alice.user", "team_id": TEAM_ID},
-        "api_app_id": APP_ID,
-        "token": "fake-verification-token",
+        **_interaction("view_submission", USER_ID),
         "trigger_id": "trigger-submit",
         "view": {**view, "id": "V0FAKE", "team_id": TEAM_ID, "state": {"values": values}},
     }

@@ -26,6 +26,7 @@ is never claimed.
 from __future__ import annotations
 
 import bisect
+import collections
 from collections.abc import Sequence
 
 from tools.reid.engine.embed import Descriptor
@@ -46,18 +47,30 @@ def chains(tracks: Sequence[Track], descriptor: Descriptor) -> list[list[Track]]
     Pairs are weighed nearest first, so that a rival already chained to the candidate is no
     rival: in the corridor, Atinkum's far track sat 0.55 from his near track and 0.59 from the
     moment he passed the camera, which were already one chain (0.50 apart)."""
-    likeness = candidates(tracks, descriptor)
+    likeness = sorted(candidates(tracks, descriptor))
+    later_of: dict[int, list[tuple[float, int]]] = collections.defaultdict(list)
+    earlier_of: dict[int, list[tuple[float, int]]] = collections.defaultdict(list)
+    for distance, a, b in likeness:
+        later_of[a].append((distance, b))
+        earlier_of[b].append((distance, a))
     chain_of = list(range(len(tracks)))
+    members = {i: [i] for i in range(len(tracks))}
     after: dict[int, int] = {}
-    for distance, a, b in sorted(likeness):
+    followers: set[int] = set()
+    for distance, a, b in likeness:
         if distance > descriptor.scale.rejoin:
             break
-        if a in after or b in after.values() or _moved(tracks[a], tracks[b]) > REJOIN_MOVE:
+        if a in after or b in followers or _moved(tracks[a], tracks[b]) > REJOIN_MOVE:
             continue
-        if _singled_out(distance, a, b, likeness, chain_of, descriptor.scale.margin):
+        ours = {chain_of[a], chain_of[b]}
+        rivals = [d for d, other in later_of[a] if other != b and chain_of[other] not in ours]
+        rivals += [d for d, other in earlier_of[b] if other != a and chain_of[other] not in ours]
+        if all(d - distance >= descriptor.scale.margin for d in rivals):
             after[a] = b
-            chain_of = [chain_of[a] if chain == chain_of[b] else chain for chain in chain_of]
-    followers = set(after.values())
+            followers.add(b)
+            for i in members.pop(chain_of[b]):
+                chain_of[i] = chain_of[a]
+                members[chain_of[a]].append(i)
     joined: list[list[Track]] = []
     for first in range(len(tracks)):
         if first in followers:
@@ -68,20 +81,6 @@ def chains(tracks: Sequence[Track], descriptor: Descriptor) -> list[list[Track]]
             chain.append(tracks[at])
         joined.append(chain)
     return joined
-
-
-def _singled_out(
-    distance: float, a: int, b: int, likeness: list[tuple[float, int, int]], chain_of: list[int], margin: float
-) -> bool:
-    """Whether the earlier ``a`` and the later ``b`` are nearer to each other than to any other
-    candidate of theirs by ``margin``; a candidate already in either's chain is no rival."""
-    ours = {chain_of[a], chain_of[b]}
-    rivals = [
-        d
-        for d, earlier, later in likeness
-        if (earlier == a) != (later == b) and chain_of[later if earlier == a else earlier] not in ours
-    ]
-    return all(d - distance >= margin for d in rivals)
 
 
 def candidates(tracks: Sequence[Track], descriptor: Descriptor) -> list[tuple[float, int, int]]:
